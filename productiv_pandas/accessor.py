@@ -1,0 +1,29 @@
+"""The ``productiv`` DataFrame accessor: a thin front door over the plain functions.
+
+pandas caches an accessor per object, so it holds nothing but the frame; every method is one
+call into the module that does the work, which the CLI and notebooks call too.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import prepare as _prepare
+
+__all__ = ["ProductivAccessor"]
+
+
+@pd.api.extensions.register_dataframe_accessor("productiv")
+class ProductivAccessor:
+    """``df.productiv.validate()``, ``df.productiv.prepare()``: see :mod:`productiv_pandas`."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+
+    def validate(self, **options) -> pd.DataFrame:
+        """Check every row, send nothing: :func:`productiv_pandas.prepare.validate`."""
+        return _prepare.validate(self._frame, **options)
+
+    def prepare(self, **options) -> pd.DataFrame:
+        """The wire-ready rows that would be sent: :func:`productiv_pandas.prepare.prepare`."""
+        return _prepare.prepare(self._frame, **options)

@@ -1,0 +1,90 @@
+"""The exceptions and warnings of productiv_pandas, in one place.
+
+Hierarchy::
+
+    ProductivError
+    ├── ConfigurationError (also ValueError)   bad options, missing columns, bad credentials setup
+    ├── APIError                               the API answered with an error (status, code, message)
+    └── PublishInterrupted                     Ctrl-C during publish; ``.status`` holds the rows so far
+
+    UserWarning
+    ├── StaleEventWarning                      events older than 12 hours may not be aggregated
+    └── NaiveTimestampWarning                  timestamps without a zone were read as UTC
+
+Input errors subclass ``ValueError`` too, so callers can catch them either way.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+__all__ = [
+    "APIError",
+    "ConfigurationError",
+    "NaiveTimestampWarning",
+    "ProductivError",
+    "StaleEventWarning",
+    "user_stacklevel",
+]
+
+
+class ProductivError(Exception):
+    """Root of every exception raised by productiv_pandas."""
+
+
+class ConfigurationError(ProductivError, ValueError):
+    """The call cannot start: an option, a column or a credential is wrong.
+
+    Raised for structural problems only; bad values in rows become per-row reasons.
+    """
+
+
+class APIError(ProductivError):
+    """The Productiv API answered with an error.
+
+    Parameters
+    ----------
+    status : int
+        The HTTP status code.
+    code : str
+        The ``code`` field of the error body (the status again, as a string, in Productiv's API).
+    message : str
+        The ``message`` field of the error body, or a description when the body was not JSON.
+    """
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        super().__init__(f"HTTP {status}: {message}")
+
+
+class StaleEventWarning(UserWarning):
+    """Some events are older than 12 hours: Productiv only guarantees to aggregate newer ones."""
+
+
+class NaiveTimestampWarning(UserWarning):
+    """Some timestamps had no timezone and were read as UTC because no ``tz`` was given."""
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def user_stacklevel() -> int:
+    """Return the ``stacklevel`` that makes a warning point at the first frame outside this package.
+
+    pandas does the same (``find_stack_level``): a warning that points into library code tells
+    the analyst nothing about which of their lines caused it.
+    """
+    frame: Any = sys._getframe(1)
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    # pandas' accessor machinery sits between the user and us; skip it as well.
+    while frame is not None and f"{os.sep}pandas{os.sep}" in frame.f_code.co_filename:
+        frame = frame.f_back
+        level += 1
+    return level

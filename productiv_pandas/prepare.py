@@ -1,0 +1,265 @@
+"""Prepare: from an analyst's frame to wire-ready events, with a status for every row.
+
+    map columns -> read timestamps as ms -> normalize text -> check with the pandera schema
+    -> flag stale -> drop duplicate triples
+
+Everything is by position internally, so any index works (duplicated labels, strings, a
+MultiIndex); the index is put back on the status frame at the end. The input is never modified.
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from . import schema as s
+from .errors import ConfigurationError, NaiveTimestampWarning, StaleEventWarning, user_stacklevel
+from .options import API_FIELDS, STALE_AFTER, PrepareOptions
+from .reasons import (
+    ORDER,
+    ReasonBook,
+    explain_email,
+    explain_event_name,
+    explain_time,
+    format_label,
+)
+from .status import WIRE_COLUMNS, new_status_frame
+from .text import normalize_text
+from .timestamps import parse_timestamps
+
+__all__ = ["Prepared", "prepare", "prepare_events", "select_columns", "validate"]
+
+REQUIRED = ("timestamp", "email", "eventName")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What prepare found: the status frame and the positions of the rows to send."""
+
+    status: pd.DataFrame
+    to_send: np.ndarray
+
+    def wire(self) -> pd.DataFrame:
+        """The rows to send, in the wire format, with their original index labels."""
+        rows = self.status.iloc[self.to_send]
+        wire = rows.loc[:, list(WIRE_COLUMNS)].copy()
+        wire["timestamp"] = wire["timestamp"].astype(np.int64)
+        return wire
+
+
+def select_columns(frame: pd.DataFrame, columns: dict[str, str]) -> dict[str, pd.Series]:
+    """The input columns that feed each API field; an explicit mapping wins over a same-named column.
+
+    Raises ConfigurationError (a ValueError) naming what is missing and what the frame has.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame, got {type(frame).__name__}")
+    unknown = [name for name in columns if name not in frame.columns]
+    if unknown:
+        raise ConfigurationError(
+            f"columns maps {unknown} but the frame has no such column; it has {list(frame.columns)}"
+        )
+    picked: dict[str, pd.Series] = {}
+    for field in API_FIELDS:
+        sources = [name for name, target in columns.items() if target == field]
+        if len(sources) > 1:
+            raise ConfigurationError(f"columns maps {sources} all to {field!r}; keep one")
+        if not sources and field in frame.columns and field not in columns:
+            sources = [field]
+        if sources:
+            picked_column = frame[sources[0]]
+            if isinstance(picked_column, pd.DataFrame):
+                raise ConfigurationError(f"the frame has more than one column named {sources[0]!r}")
+            picked[field] = picked_column
+    missing = [field for field in REQUIRED if field not in picked]
+    if missing:
+        hints = []
+        for field in missing:
+            close = difflib.get_close_matches(field.lower(), [str(c).lower() for c in frame.columns], n=1)
+            if close:
+                original = next(c for c in frame.columns if str(c).lower() == close[0])
+                hints.append(f"{original!r}: {field!r}")
+        hint = (
+            f"; map yours with columns={{{', '.join(hints)}}}"
+            if hints
+            else ("; map yours with columns={'your_column': 'email', ...}")
+        )
+        raise ConfigurationError(
+            f"missing required column(s) {missing}; the frame has {list(frame.columns)}{hint}"
+        )
+    return picked
+
+
+def _check(checked: pd.DataFrame, options: PrepareOptions) -> pd.DataFrame:
+    """Run the pandera schema lazily; return its failure cases (empty when all pass)."""
+    schema = s.wire_schema(
+        now=options.now,
+        future_tolerance=options.future_tolerance,
+        login_events=options.login_events,
+        allowed_events=options.allowed_events,
+        allow_missing=True,
+    )
+    try:
+        schema.validate(checked, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        structural = cases[cases["index"].isna()]
+        if len(structural):  # the frame is built here; this would be a bug, so say so loudly
+            raise RuntimeError(f"internal schema error: {structural.to_dict('records')}") from exc
+        return cases
+    return pd.DataFrame(columns=["column", "check", "failure_case", "index"])
+
+
+def _explain_failures(
+    cases: pd.DataFrame,
+    checked: pd.DataFrame,
+    number: np.ndarray,
+    options: PrepareOptions,
+    book: ReasonBook,
+) -> None:
+    limit_ms = options.now_ms + int(options.future_tolerance / pd.Timedelta(milliseconds=1))
+    seen: set[tuple[int, str]] = set()
+    for column, check, position in zip(cases["column"], cases["check"], cases["index"], strict=True):
+        position = int(position)
+        if check == s.CHECK_LOGIN_TARGET_APP:
+            column = None
+        if (position, check) in seen:  # frame-wide checks report once per column
+            continue
+        seen.add((position, check))
+        value = checked[column].iat[position] if column else None
+        if check in (s.CHECK_NOT_BEFORE_2000, s.CHECK_NOT_IN_FUTURE):
+            text = explain_time(
+                int(value), number[position], unit=options.unit,
+                too_early=check == s.CHECK_NOT_BEFORE_2000, limit_ms=limit_ms,
+                tolerance=options.future_tolerance,
+            )  # fmt: skip
+        elif check == s.CHECK_PLAUSIBLE_EMAIL:
+            text = explain_email(value)
+        elif check == s.CHECK_NOT_EMPTY:
+            text = f"{column} is empty"
+        elif check == s.CHECK_ALLOWED_EVENT:
+            text = explain_event_name(value, options.allowed_events or ())
+        elif check == s.CHECK_LOGIN_TARGET_APP:
+            name = checked["eventName"].iat[position]
+            text = f"eventName {name!r} is a Login event and needs a targetApp"
+        else:
+            text = f"{column} failed the check {check!r}"
+        book.add(position, text, ORDER[column])
+
+
+def _age(ms: int, now_ms: int) -> str:
+    hours = (now_ms - ms) / 3_600_000
+    return f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.1f} days"
+
+
+def prepare_events(frame: pd.DataFrame, options: PrepareOptions) -> Prepared:
+    """The whole prepare stage on plain values; ``validate``, ``prepare`` and ``publish`` call it."""
+    sources = select_columns(frame, dict(options.columns))
+    n = len(frame)
+    times = parse_timestamps(sources["timestamp"], unit=options.unit, tz=options.tz)
+    email = normalize_text(sources["email"], name="email", lower=True)
+    event = normalize_text(sources["eventName"], name="eventName")
+    if "targetApp" in sources:
+        target = normalize_text(sources["targetApp"], name="targetApp")
+        target.values = target.values.mask(target.values.str.len() == 0)  # empty means absent
+    else:
+        target = normalize_text(pd.Series([None] * n, dtype=object), name="targetApp")
+    book = ReasonBook(n)
+    book.add_all(times.problems, ORDER["timestamp"])
+    book.add_all(email.problems, ORDER["email"])
+    book.add_all(event.problems, ORDER["eventName"])
+    book.add_all(target.problems, ORDER["targetApp"])
+    timestamp = pd.array(times.ms, dtype="Int64")
+    timestamp[~times.readable] = pd.NA
+    checked = pd.DataFrame(
+        {
+            "timestamp": timestamp,
+            "email": email.values,
+            "eventName": event.values,
+            "targetApp": target.values,
+        }
+    )
+    _explain_failures(_check(checked, options), checked, times.number, options, book)
+    reason = book.build()
+    status = np.where(pd.isna(reason), "valid", "invalid").astype(object)
+    stale = times.readable & (times.ms < options.now_ms - int(STALE_AFTER / pd.Timedelta(milliseconds=1)))
+
+    candidates = np.flatnonzero(status == "valid")
+    if len(candidates):
+        keys = checked.iloc[candidates][["timestamp", "email", "eventName"]]
+        codes = keys.groupby(["timestamp", "email", "eventName"], sort=False).ngroup().to_numpy()
+        # sort=False numbers groups by first appearance, so a row starts a group exactly when
+        # its code exceeds every code before it.
+        seen_max = np.maximum.accumulate(np.concatenate(([-1], codes[:-1])))
+        first = codes > seen_max
+        first_position = np.empty(codes.max() + 1, dtype=np.int64)
+        first_position[codes[first]] = candidates[first]
+        for position, kept in zip(candidates[~first], first_position[codes[~first]], strict=True):
+            status[position] = "duplicate"
+            reason[position] = f"duplicate of row {format_label(frame.index[kept])}"
+
+    sendable = (status == "valid") & stale
+    if sendable.any():
+        if options.on_stale == "skip":
+            for position in np.flatnonzero(sendable):
+                status[position] = "skipped"
+                reason[position] = (
+                    f"stale: {_age(times.ms[position], options.now_ms)} old; only events pushed "
+                    "within 12 hours are guaranteed to be aggregated"
+                )
+        elif options.on_stale == "warn":
+            oldest = int(times.ms[sendable].min())
+            warnings.warn(
+                f"{int(sendable.sum())} event(s) are older than 12 hours (the oldest by "
+                f"{_age(oldest, options.now_ms)}); Productiv only guarantees to aggregate events "
+                "pushed within 12 hours. Pass on_stale='skip' to leave them out or "
+                "on_stale='ignore' to send them quietly.",
+                StaleEventWarning,
+                stacklevel=user_stacklevel(),
+            )
+    if times.naive_read_as_utc and options.tz is None:
+        warnings.warn(
+            f"{times.naive_read_as_utc} timestamp(s) had no timezone and were read as UTC; "
+            "pass tz='Area/City' (the zone they were recorded in), or tz='UTC' if they are UTC.",
+            NaiveTimestampWarning,
+            stacklevel=user_stacklevel(),
+        )
+    result = new_status_frame(frame.index, checked, status, reason, stale)
+    return Prepared(status=result, to_send=np.flatnonzero(status == "valid"))
+
+
+def validate(frame: pd.DataFrame, **options) -> pd.DataFrame:
+    """Check every row without sending anything; return the status frame.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The events, one row each; any index.
+    **options
+        ``columns``, ``unit``, ``tz``, ``login_events``, ``allowed_events``, ``on_stale``,
+        ``now``, ``future_tolerance``: see :class:`~productiv_pandas.options.PrepareOptions`.
+
+    Returns
+    -------
+    DataFrame
+        Same index and order as ``frame``; ``status`` is ``valid``, ``invalid``, ``duplicate``
+        or ``skipped``, and ``reason`` says why for every row that is not ``valid``.
+
+    Raises
+    ------
+    ValueError
+        For structural problems only (a required column missing, an unknown option value).
+    """
+    return prepare_events(frame, PrepareOptions.from_kwargs(**options)).status
+
+
+def prepare(frame: pd.DataFrame, **options) -> pd.DataFrame:
+    """The rows that would be sent, wire-ready: ``timestamp`` (int64 ms), ``email``,
+    ``eventName``, ``targetApp``, with their original index labels. Same options as
+    :func:`validate`."""
+    return prepare_events(frame, PrepareOptions.from_kwargs(**options)).wire()

@@ -1,0 +1,126 @@
+"""Per-row reasons: pandera's failure cases and the parsers' problems, in an analyst's words.
+
+A row's reason names every check it failed, in a fixed order (timestamp, email, eventName,
+targetApp, then the app's rules), joined with "; ".
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Collection
+
+import numpy as np
+import pandas as pd
+
+from . import schema as s
+from .text import describe_value
+from .timestamps import UNIT_NAMES, UNITS
+
+__all__ = ["ReasonBook", "explain_email", "format_label", "format_ms"]
+
+#: Where each column's reasons go in the joined text.
+ORDER = {"timestamp": 0, "email": 10, "eventName": 20, "targetApp": 30, None: 40}
+
+
+class ReasonBook:
+    """Collects ``(position, order, text)`` and joins them into one reason per row."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self._entries: list[tuple[int, int, str]] = []
+
+    def add(self, position: int, text: str, order: int) -> None:
+        self._entries.append((int(position), order, text))
+
+    def add_all(self, problems: list[tuple[int, str]], order: int) -> None:
+        self._entries.extend((int(p), order, text) for p, text in problems)
+
+    def build(self) -> np.ndarray:
+        """An object array of length n: the joined reason, or None for rows without one."""
+        out = np.full(self.n, None, dtype=object)
+        if not self._entries:
+            return out
+        entries = pd.DataFrame(self._entries, columns=["position", "order", "text"])
+        entries = entries.drop_duplicates().sort_values(["position", "order"], kind="stable")
+        joined = entries.groupby("position", sort=False)["text"].agg("; ".join)
+        out[joined.index.to_numpy()] = joined.to_numpy(dtype=object)
+        return out
+
+
+def format_ms(ms: int) -> str:
+    """``1566340678676`` -> ``'2019-08-20 22:37:58.676 UTC'``."""
+    try:
+        stamp = pd.Timestamp(int(ms), unit="ms", tz="UTC")
+    except (ValueError, OverflowError):
+        return f"{ms} ms since 1970"
+    text = stamp.strftime("%Y-%m-%d %H:%M:%S")
+    if ms % 1000:
+        text += f".{ms % 1000:03d}"
+    return text + " UTC"
+
+
+def format_label(label: object) -> str:
+    """An index label as the analyst would type it: ``3``, ``'a'``, ``('x', 2)``."""
+    if isinstance(label, tuple):
+        inner = ", ".join(format_label(part) for part in label)
+        return f"({inner}{',' if len(label) == 1 else ''})"
+    if isinstance(label, np.generic):
+        label = label.item()
+    return repr(label) if isinstance(label, str) else str(label)
+
+
+def _format_number(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else f"{number:.10g}"
+
+
+def explain_email(value: str) -> str:
+    """Why an address is not plausible, naming every problem found."""
+    if value == "":
+        return "email is empty"
+    problems = []
+    if any(ch.isspace() for ch in value):
+        problems.append("contains whitespace")
+    at_signs = value.count("@")
+    if at_signs == 0:
+        problems.append("has no '@'")
+    elif at_signs > 1:
+        problems.append("has more than one '@'")
+    else:
+        local, domain = value.split("@")
+        if not local:
+            problems.append("has nothing before the '@'")
+        if not domain:
+            problems.append("has no domain")
+        elif "." not in domain:
+            problems.append(f"has no dot in its domain {domain!r}")
+        elif "" in domain.split("."):
+            problems.append(f"has an empty part in its domain {domain!r}")
+    if not problems:
+        problems.append("is not a plausible address")
+    return f"email {describe_value(value)} " + " and ".join(problems)
+
+
+def explain_time(ms: int, number: float, *, unit: str, too_early: bool, limit_ms: int, tolerance) -> str:
+    """Why a timestamp is out of range; names the likely unit when the input was a number."""
+    when = format_ms(ms)
+    problem = "is before 2000-01-01" if too_early else f"is in the future (later than now + {tolerance})"
+    if np.isnan(number):
+        return f"timestamp {when} {problem}"
+    text = f"timestamp {_format_number(number)} read as {UNIT_NAMES[unit]} is {when}, which {problem}"
+    for other, per_ms in UNITS.items():
+        if other == unit:
+            continue
+        guess = number * per_ms
+        if s.MIN_TIMESTAMP_MS <= guess <= limit_ms:
+            return f"{text}; it looks like {UNIT_NAMES[other]} ({format_ms(int(guess))}): pass unit={other!r}"
+    return text
+
+
+def explain_event_name(value: str, allowed: Collection[str]) -> str:
+    """Why an event name is refused, suggesting the closest allowed name (usually a typo)."""
+    text = f"eventName {describe_value(value)} is not in the app's event mapping"
+    by_lower = {name.lower(): name for name in allowed}
+    close = difflib.get_close_matches(value.lower(), list(by_lower), n=1, cutoff=0.6)
+    if close:
+        text += f"; did you mean {by_lower[close[0]]!r}?"
+    return text
