@@ -25,6 +25,7 @@ __all__ = [
     "ConfigurationError",
     "NaiveTimestampWarning",
     "ProductivError",
+    "PublishInterrupted",
     "StaleEventWarning",
     "user_stacklevel",
 ]
@@ -88,3 +89,16 @@ def user_stacklevel() -> int:
         frame = frame.f_back
         level += 1
     return level
+
+
+class PublishInterrupted(ProductivError, KeyboardInterrupt):
+    """Ctrl-C stopped a publish. ``status`` holds the status frame so far.
+
+    Rows the API acknowledged are ``sent``; every other row that was to be sent is ``failed``
+    with reason "interrupted", so re-publishing ``status[status.status == "failed"]`` sends
+    exactly what is missing. Also a KeyboardInterrupt, so a script's Ctrl-C handling still works.
+    """
+
+    def __init__(self, status: Any) -> None:
+        self.status = status
+        super().__init__("publish interrupted: see .status for the rows sent so far")
