@@ -9,13 +9,14 @@ from __future__ import annotations
 import pandas as pd
 
 from . import prepare as _prepare
+from . import publish as _publish
 
 __all__ = ["ProductivAccessor"]
 
 
 @pd.api.extensions.register_dataframe_accessor("productiv")
 class ProductivAccessor:
-    """``df.productiv.validate()``, ``df.productiv.prepare()``: see :mod:`productiv_pandas`."""
+    """``df.productiv.validate()``, ``.prepare()``, ``.publish(app_id)``: see :mod:`productiv_pandas`."""
 
     def __init__(self, frame: pd.DataFrame) -> None:
         self._frame = frame
@@ -27,3 +28,7 @@ class ProductivAccessor:
     def prepare(self, **options) -> pd.DataFrame:
         """The wire-ready rows that would be sent: :func:`productiv_pandas.prepare.prepare`."""
         return _prepare.prepare(self._frame, **options)
+
+    def publish(self, app_id: str, *, client=None, **options) -> pd.DataFrame:
+        """Send the valid rows to ``app_id``: :func:`productiv_pandas.publish.publish`."""
+        return _publish.publish(self._frame, app_id, client=client, **options)

@@ -1,0 +1,90 @@
+"""Cutting the rows to send into batches of at most 1000 events, each serialized once.
+
+A batch knows the status-frame positions of its rows, so every answer from the API maps back
+to exactly those rows, and it can split itself in halves when the API refuses something in it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigurationError
+
+__all__ = ["MAX_BATCH_SIZE", "Batch", "make_batches"]
+
+#: The API's limit on events per request.
+MAX_BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Rows sent in one request.
+
+    ``number`` is the index of the top-level batch (halves keep their parent's number);
+    ``positions`` are positions in the status frame; ``events`` the wire dicts, same order.
+    """
+
+    number: int
+    positions: np.ndarray
+    events: list[dict[str, object]]
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    @cached_property
+    def payload(self) -> bytes:
+        """The JSON body, serialized once however often the request is retried."""
+        return json.dumps({"events": self.events}, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def halves(self) -> tuple[Batch, Batch]:
+        """Two batches of (nearly) half the rows each: the API refused something in this one."""
+        middle = len(self.events) // 2
+        return (
+            Batch(self.number, self.positions[:middle], self.events[:middle]),
+            Batch(self.number, self.positions[middle:], self.events[middle:]),
+        )
+
+
+def _events(wire: pd.DataFrame) -> list[dict[str, object]]:
+    """Wire dicts; ``targetApp`` only where present (the API wants it absent otherwise)."""
+    timestamps = wire["timestamp"].astype(np.int64).tolist()
+    emails = wire["email"].tolist()
+    names = wire["eventName"].tolist()
+    targets = wire["targetApp"].astype(object).where(wire["targetApp"].notna(), None).tolist()
+    events: list[dict[str, object]] = []
+    for timestamp, email, name, target in zip(timestamps, emails, names, targets, strict=True):
+        event: dict[str, object] = {"timestamp": timestamp, "email": email, "eventName": name}
+        if target is not None:
+            event["targetApp"] = target
+        events.append(event)
+    return events
+
+
+def make_batches(
+    wire: pd.DataFrame, positions: np.ndarray, batch_size: int = MAX_BATCH_SIZE
+) -> Iterator[Batch]:
+    """Batches of ``batch_size`` rows of ``wire`` (whose rows sit at ``positions``), made lazily.
+
+    Raises ConfigurationError (a ValueError) at once when ``batch_size`` is not from 1 to 1000.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
+        raise ConfigurationError(
+            f"batch_size must be an integer from 1 to {MAX_BATCH_SIZE}, got {batch_size!r}"
+        )
+    if not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise ConfigurationError(
+            f"batch_size must be from 1 to {MAX_BATCH_SIZE} (the API's limit per request), got {batch_size}"
+        )
+    return _generate(wire, np.asarray(positions), int(batch_size))
+
+
+def _generate(wire: pd.DataFrame, positions: np.ndarray, batch_size: int) -> Iterator[Batch]:
+    for number, start in enumerate(range(0, len(wire), batch_size)):
+        chunk = wire.iloc[start : start + batch_size]
+        yield Batch(number, positions[start : start + batch_size], _events(chunk))

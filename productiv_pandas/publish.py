@@ -1,0 +1,277 @@
+"""Publish: prepare -> batches -> client, with a status for every row, whatever happens.
+
+The error policy per answer (``Delivery.kind`` from the client, which already retried 429,
+5xx and network errors with backoff and renewed the token once on 401):
+
+- ``sent``: every row of the batch is ``sent``.
+- ``invalid`` (400/422): the API refused something in the batch. Split it in halves and send
+  each, recursively, so the refused rows are isolated and ``rejected`` with the server's
+  message while the rest still land. Splitting is capped at ``max_split_requests`` extra
+  requests per batch (default 64: one bad row in 1000 costs 20); rows still grouped when the
+  cap is reached are ``rejected`` as a group, and their reason says so.
+- ``forbidden``/``not_found`` (403/404) and ``auth`` (401 after a renewal): every other batch
+  would fail the same way, so the run stops: that batch's rows are ``rejected`` (403/404) or
+  ``failed`` (401), and rows not yet tried are ``failed`` with "not attempted: <cause>".
+- ``retry_exhausted`` and anything else: the batch's rows are ``failed`` with the last error.
+
+Ctrl-C sets a cancel event the workers and the client's waits watch, waits for requests in
+flight (so acknowledged rows are recorded as ``sent``), marks the rest ``failed``
+("interrupted") and raises :class:`PublishInterrupted` carrying the status frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .batches import MAX_BATCH_SIZE, Batch, make_batches
+from .errors import ConfigurationError, PublishInterrupted
+from .options import PrepareOptions
+from .prepare import prepare_events
+
+__all__ = ["publish"]
+
+logger = logging.getLogger("productiv_pandas")
+
+DEFAULT_MAX_SPLIT_REQUESTS = 64
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to some rows of a batch."""
+
+    positions: np.ndarray
+    status: str
+    reason: str | None
+    batch: int
+    http_status: int | None
+    attempts: int
+
+
+class _Run:
+    """State shared by the workers of one publish: why it stopped, and the cancel signal."""
+
+    def __init__(self, client, app_id: str, max_retries: int | None, max_split_requests: int) -> None:
+        self.client = client
+        self.app_id = app_id
+        self.max_retries = max_retries
+        self.max_split_requests = max_split_requests
+        self.cancel = threading.Event()
+        self._lock = threading.Lock()
+        self.stop_cause: str | None = None
+
+    def stop(self, cause: str) -> None:
+        with self._lock:
+            if self.stop_cause is None:
+                self.stop_cause = cause
+
+    def deliver(self, batch: Batch) -> list[Outcome]:
+        """Send one top-level batch (splitting it on 400/422); never raises."""
+        try:
+            return self._deliver(batch, budget=[self.max_split_requests], prior_attempts=0)
+        except Exception as exc:  # a bug must cost rows a reason, never the rows themselves
+            logger.exception("unexpected error while sending batch %d", batch.number)
+            return [Outcome(batch.positions, "failed", f"internal error: {exc!r}", batch.number, None, 0)]
+
+    def _deliver(self, batch: Batch, budget: list[int], prior_attempts: int) -> list[Outcome]:
+        def outcome(
+            status: str, reason: str | None, http: int | None = None, attempts: int = 0
+        ) -> list[Outcome]:
+            return [Outcome(batch.positions, status, reason, batch.number, http, prior_attempts + attempts)]
+
+        if self.cancel.is_set():
+            return outcome("failed", "interrupted")
+        if self.stop_cause is not None:
+            return outcome("failed", f"not attempted: {self.stop_cause}")
+        answer = self.client.post_events(
+            self.app_id, batch.payload, cancel=self.cancel, max_retries=self.max_retries
+        )
+        said = answer.message or "no message"
+        if answer.kind == "sent":
+            return outcome("sent", None, answer.status, answer.attempts)
+        if answer.kind == "invalid":
+            if len(batch) > 1 and budget[0] >= 2:
+                budget[0] -= 2
+                attempts = prior_attempts + answer.attempts
+                first, second = batch.halves()
+                return self._deliver(first, budget, attempts) + self._deliver(second, budget, attempts)
+            if len(batch) > 1:
+                said += (
+                    f" (refused as a group of {len(batch)} rows: splitting stopped after "
+                    f"{self.max_split_requests} extra requests for this batch)"
+                )
+            return outcome("rejected", f"HTTP {answer.status}: {said}", answer.status, answer.attempts)
+        if answer.kind in ("forbidden", "not_found"):
+            self.stop(f"the API answered HTTP {answer.status} ({said}) to an earlier batch")
+            return outcome("rejected", f"HTTP {answer.status}: {said}", answer.status, answer.attempts)
+        if answer.kind == "auth":
+            self.stop(f"the credentials were refused ({said})")
+            return outcome("failed", f"credentials refused: {said}", answer.status, answer.attempts)
+        if answer.kind == "cancelled":
+            return outcome("failed", "interrupted", answer.status, answer.attempts)
+        return outcome("failed", said, answer.status, answer.attempts)
+
+
+def _show_progress(progress: bool | None) -> bool:
+    if progress is not None:
+        return bool(progress)
+    if os.environ.get("CI"):
+        return False
+    in_notebook = "ipykernel" in sys.modules
+    return in_notebook or bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+class _StatusArrays:
+    """The publish columns of the status frame, by position, filled as outcomes arrive."""
+
+    def __init__(self, status: pd.DataFrame) -> None:
+        self.status = status["status"].astype(object).to_numpy()
+        self.reason = status["reason"].astype(object).to_numpy()
+        self.batch = np.full(len(status), -1, dtype=np.int64)
+        self.http_status = np.zeros(len(status), dtype=np.int64)
+        self.attempts = np.zeros(len(status), dtype=np.int64)
+
+    def apply(self, outcome: Outcome) -> None:
+        where = outcome.positions
+        self.status[where] = outcome.status
+        self.reason[where] = outcome.reason
+        self.batch[where] = outcome.batch
+        self.http_status[where] = outcome.http_status or 0
+        self.attempts[where] = outcome.attempts
+
+    def frame(self, template: pd.DataFrame) -> pd.DataFrame:
+        result = template.copy()
+        result["status"] = pd.Categorical(self.status, dtype=template["status"].dtype)
+        result["reason"] = pd.array(self.reason, dtype=template["reason"].dtype)
+        tried = self.batch >= 0
+        result["batch"] = pd.array(np.where(tried, self.batch, 0), dtype="Int64")
+        result.loc[~tried, "batch"] = pd.NA
+        result["http_status"] = pd.array(self.http_status, dtype="Int64")
+        result.loc[self.http_status == 0, "http_status"] = pd.NA
+        result["attempts"] = pd.array(self.attempts, dtype="Int64")
+        result.loc[~tried, "attempts"] = pd.NA
+        return result
+
+
+def publish(
+    frame: pd.DataFrame,
+    app_id: str,
+    *,
+    client=None,
+    batch_size: int = MAX_BATCH_SIZE,
+    max_workers: int = 4,
+    max_retries: int | None = None,
+    max_split_requests: int = DEFAULT_MAX_SPLIT_REQUESTS,
+    progress: bool | None = None,
+    **options,
+) -> pd.DataFrame:
+    """Prepare the events of ``frame`` and send them to app ``app_id``; return the status frame.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The events; any index. Never modified.
+    app_id : str
+        The Productiv app the events belong to.
+    client : ProductivClient, optional
+        Defaults to ``ProductivClient.from_env()``.
+    batch_size : int
+        Events per request, 1 to 1000 (the API's limit).
+    max_workers : int
+        Requests in flight at once.
+    max_retries : int, optional
+        Overrides the client's retry policy for 429, 5xx and network errors.
+    max_split_requests : int
+        Extra requests a batch may spend isolating rows the API refused (400/422).
+    progress : bool, optional
+        A tqdm bar over events; by default shown in a notebook or terminal, hidden in CI.
+    **options
+        The options of :func:`productiv_pandas.validate` (``columns``, ``unit``, ``tz``, ...).
+
+    Returns
+    -------
+    DataFrame
+        One row per input row, same index and order: ``sent``, ``invalid``, ``duplicate``,
+        ``skipped``, ``rejected`` or ``failed``, with a reason for every row not sent.
+
+    Raises
+    ------
+    PublishInterrupted
+        On Ctrl-C; its ``.status`` holds the status frame so far.
+    """
+    if not isinstance(app_id, str) or not app_id.strip():
+        raise ConfigurationError(f"app_id must be a non-empty string, got {app_id!r}")
+    if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+        raise ConfigurationError(f"max_workers must be a positive integer, got {max_workers!r}")
+    prepared = prepare_events(frame, PrepareOptions.from_kwargs(**options))
+    wire = prepared.wire()
+    batches = make_batches(wire, prepared.to_send, batch_size)
+    if client is None:
+        from .client import ProductivClient
+
+        client = ProductivClient.from_env()
+    run = _Run(client, app_id, max_retries, max_split_requests)
+    arrays = _StatusArrays(prepared.status)
+    bar = tqdm(total=len(wire), unit="event", desc=f"publish {app_id}", disable=not _show_progress(progress))
+    try:
+        _send_all(run, batches, max_workers, arrays, bar)
+    except KeyboardInterrupt:
+        left = np.flatnonzero(arrays.status == "valid")
+        arrays.status[left] = "failed"
+        arrays.reason[left] = "interrupted"
+        raise PublishInterrupted(arrays.frame(prepared.status)) from None
+    finally:
+        bar.close()
+    unrecorded = np.flatnonzero(arrays.status == "valid")
+    arrays.status[unrecorded] = "failed"  # a guard: every row to send must leave with an outcome
+    arrays.reason[unrecorded] = "internal error: no outcome was recorded for this row"
+    result = arrays.frame(prepared.status)
+    counts = result["status"].value_counts()
+    logger.info(
+        "published to %s: %s",
+        app_id,
+        ", ".join(f"{count} {name}" for name, count in counts.items() if count),
+    )
+    return result
+
+
+def _send_all(run: _Run, batches: Iterator[Batch], max_workers: int, arrays: _StatusArrays, bar) -> None:
+    """Keep ``2 * max_workers`` batches queued (so memory stays bounded) and record each outcome."""
+    pending: set[Future] = set()
+    executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="productiv-publish")
+    try:
+        while True:
+            while len(pending) < 2 * max_workers:
+                batch = next(batches, None)
+                if batch is None:
+                    break
+                pending.add(executor.submit(run.deliver, batch))
+            if not pending:
+                return
+            # A short timeout keeps the main thread responsive to Ctrl-C.
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in done:
+                for outcome in future.result():
+                    arrays.apply(outcome)
+                    bar.update(len(outcome.positions))
+    except KeyboardInterrupt:
+        run.cancel.set()
+        for future in pending:
+            future.cancel()
+        executor.shutdown(wait=True)  # requests in flight end promptly: their waits watch cancel
+        for future in pending:
+            if future.done() and not future.cancelled():
+                for outcome in future.result():
+                    arrays.apply(outcome)
+        raise
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
