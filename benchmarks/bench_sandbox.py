@@ -207,7 +207,8 @@ def main() -> None:
     size = statistics.fmean(len(b) for b in bodies) / 1024
     print(
         f"Sandbox benchmark: {args.batches} batches of {BATCH_SIZE} events ({size:.0f} KiB each), "
-        f"rate limit off; {os.cpu_count()} CPUs, Python {platform.python_version()}"
+        f"rate limit off; {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"load average {os.getloadavg()[0]:.1f} at the start"
     )
     setups = {"process": [ChildSandbox], "inprocess": [LocalSandbox], "both": [ChildSandbox, LocalSandbox]}
     for setup in setups[args.where]:

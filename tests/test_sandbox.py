@@ -7,6 +7,7 @@ Not through the toolkit's client on purpose: these tests pin what the server doe
 from __future__ import annotations
 
 import base64
+import doctest
 import http.client
 import logging
 import signal
@@ -23,7 +24,7 @@ import pandas as pd
 import pytest
 import requests
 
-from productiv_pandas.sandbox import RequestRecord, Sandbox, serve_in_foreground
+from productiv_pandas.sandbox import RequestRecord, Sandbox, contract, core, serve_in_foreground
 
 DEMO = Sandbox.DEMO_APP
 T0 = 1_700_000_000_000
@@ -739,3 +740,8 @@ def test_sandbox_command_reports_a_busy_port(capsys):
     with Sandbox() as busy:
         assert serve_in_foreground(port=int(busy.url.rsplit(":", 1)[1]), apps=[]) == 2
     assert "cannot serve on 127.0.0.1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("module", [core, contract], ids=lambda module: module.__name__)
+def test_docstring_examples_run(module):
+    assert doctest.testmod(module).failed == 0

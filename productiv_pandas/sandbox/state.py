@@ -116,7 +116,7 @@ class SandboxState:
                 self._counts["event_requests"] += 1
                 if record.status:
                     self._events_by_status[record.status] += 1
-                if record.status != 200:
+                if record.status not in (0, 200):  # answered with an error: nothing stored
                     self._counts["events_refused"] += record.events
 
     def record_error(self, text: str) -> None:
