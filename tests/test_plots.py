@@ -1,0 +1,541 @@
+"""Charts of the status frame: what is drawn matches the frame (heights, labels, colours, lines)."""
+
+from __future__ import annotations
+
+import doctest
+import io
+import subprocess
+import sys
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
+
+import productiv_pandas as pp
+from productiv_pandas import plots, reason_kinds
+from productiv_pandas.status import STATUSES
+
+NOW = pd.Timestamp("2024-05-01 12:00", tz="UTC")
+NOW_MS = NOW.value // 1_000_000
+HOUR_MS = 3_600_000
+EVENTS = {"open", "edit", "sso_login"}
+
+
+def _validate(frame: pd.DataFrame, **options) -> pd.DataFrame:
+    options = {"now": NOW, "allowed_events": EVENTS, "login_events": {"sso_login"}} | options
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pp.StaleEventWarning)
+        return pp.validate(frame, **options)
+
+
+def _messy_export() -> pd.DataFrame:
+    rows = [
+        (NOW_MS - 1 * HOUR_MS, "a@x.com", "open", None),  # valid
+        (NOW_MS - 1 * HOUR_MS + 5, "b@x.com", "open", None),  # valid
+        (NOW_MS - 2 * HOUR_MS, "c@x.com", "edit", None),  # valid
+        (NOW_MS - 2 * HOUR_MS, "d@x.com", "sso_login", "DocHub"),  # valid
+        (NOW_MS - 13 * HOUR_MS, "e@x.com", "open", None),  # valid, stale
+        (NOW_MS - 20 * HOUR_MS, "f@x.com", "edit", None),  # valid, stale
+        (NOW_MS - 1 * HOUR_MS, "a@x.com", "open", None),  # duplicate of row 0
+        (NOW_MS - 3 * HOUR_MS, "bob@", "open", None),  # email has no domain
+        (NOW_MS - 3 * HOUR_MS, "ann@", "edit", None),  # email has no domain
+        (NOW_MS - 14 * HOUR_MS, "carl@", "open", None),  # email has no domain, stale
+        (NOW_MS - 2 * HOUR_MS, "g@x.com", "opne", None),  # typo in eventName
+        (NOW_MS - 2 * HOUR_MS, "h i@x.com", "sso_login", None),  # whitespace + Login without target
+        (NOW_MS // 1000, "j@x.com", "open", None),  # seconds read as ms: before 2000, stale
+        (946_684_700_000, "k@x.com", "open", None),  # 1999-12-31: before 2000, stale
+        (None, "l@x.com", "open", None),  # missing timestamp
+    ]
+    return pd.DataFrame(rows, columns=["timestamp", "email", "eventName", "targetApp"])
+
+
+@pytest.fixture
+def validated() -> pd.DataFrame:
+    return _validate(_messy_export(), on_stale="ignore")
+
+
+@pytest.fixture
+def published(validated: pd.DataFrame) -> pd.DataFrame:
+    """A publish-like status frame: statuses set by hand on a validate() result."""
+    status = validated.copy()
+    status.loc[[0, 1, 2, 4], "status"] = "sent"
+    status.loc[[3, 5], "status"] = "rejected"
+    status.loc[3, "reason"] = "HTTP 422: event 'sso_login' unknown; check the mapping"
+    status.loc[5, "reason"] = "HTTP 422: payload invalid"
+    status.loc[[10], "status"] = "failed"
+    status.loc[10, "reason"] = "interrupted"
+    status.loc[[11], "status"] = "failed"
+    status.loc[11, "reason"] = "not attempted: the API answered HTTP 403 (forbidden) to an earlier batch"
+    status.loc[[7], "status"] = "skipped"
+    status.loc[7, "reason"] = "stale: 13.0 hours old; only events pushed within 12 hours are guaranteed"
+    return status
+
+
+@pytest.fixture
+def all_valid() -> pd.DataFrame:
+    frame = _messy_export().iloc[:4]
+    return _validate(frame)
+
+
+@pytest.fixture
+def empty() -> pd.DataFrame:
+    return _validate(_messy_export().iloc[:0])
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _present(status: pd.DataFrame) -> list[str]:
+    counts = status["status"].value_counts()
+    return [name for name in STATUSES if counts.get(name, 0)]
+
+
+def _colors(container) -> list[tuple[float, ...]]:
+    return [tuple(bar.get_facecolor()) for bar in container]
+
+
+def _tick_labels(ax, axis: str = "x") -> list[str]:
+    ticks = ax.get_xticklabels() if axis == "x" else ax.get_yticklabels()
+    return [tick.get_text() for tick in ticks]
+
+
+# -- the palette ----------------------------------------------------------------------------
+
+
+def test_one_distinct_fixed_colour_per_status():
+    assert tuple(plots.STATUS_COLORS) == STATUSES
+    rgba = {to_rgba(color) for color in plots.STATUS_COLORS.values()}
+    assert len(rgba) == len(STATUSES)
+    with pytest.raises(TypeError):
+        plots.STATUS_COLORS["valid"] = "red"  # type: ignore[index]
+
+
+# -- rows per status ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("frame", ["validated", "published"])
+def test_status_bars_are_the_value_counts_with_stale_segments(frame, request):
+    status = request.getfixturevalue(frame)
+    ax = plots.plot_status(status)
+    present = _present(status)
+    fresh, stale = ax.containers
+    heights = np.array([bar.get_height() for bar in fresh]) + [bar.get_height() for bar in stale]
+    assert _tick_labels(ax) == present
+    assert heights.tolist() == status["status"].value_counts()[present].tolist()
+    expected_stale = status.loc[status["stale"], "status"].value_counts().reindex(present, fill_value=0)
+    assert [bar.get_height() for bar in stale] == expected_stale.tolist()
+    assert [bar.get_y() for bar in stale] == [bar.get_height() for bar in fresh]  # on top of fresh
+    assert all(bar.get_hatch() for bar in stale)
+    assert not any(bar.get_hatch() for bar in fresh)
+    assert _colors(fresh) == _colors(stale) == [to_rgba(plots.STATUS_COLORS[s]) for s in present]
+    labels = [text.get_text() for text in ax.texts]
+    assert [label.split("\n")[0] for label in labels] == [str(n) for n in heights.astype(int)]
+    assert ax.get_title().startswith("Rows per status")
+    assert ax.get_ylabel() == "rows"
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["stale (older than 12 h)"]
+
+
+def test_status_chart_of_the_messy_export_in_numbers(validated):
+    ax = plots.plot_status(validated)
+    assert _tick_labels(ax) == ["valid", "invalid", "duplicate"]
+    assert [text.get_text() for text in ax.texts] == ["6\n(2 stale)", "8\n(3 stale)", "1"]
+
+
+def test_status_chart_of_all_valid_and_empty_frames(all_valid, empty):
+    ax = plots.plot_status(all_valid)
+    (fresh, stale) = ax.containers
+    assert _tick_labels(ax) == ["valid"]
+    assert [bar.get_height() for bar in fresh] == [4]
+    assert [bar.get_height() for bar in stale] == [0]
+    assert ax.get_legend() is None  # nothing stale, nothing to explain
+    ax = plots.plot_status(empty)
+    assert ax.containers == []
+    assert _tick_labels(ax) == []
+    assert [text.get_text() for text in ax.texts] == ["no rows"]
+    assert ax.get_title() == "Rows per status (0 rows)"
+
+
+# -- rows over time -------------------------------------------------------------------------
+
+
+def _expected_per_hour(status: pd.DataFrame) -> pd.DataFrame:
+    ms = status["timestamp"]
+    inside = ms.notna() & (ms >= 946_684_800_000) & (ms <= NOW_MS + 24 * HOUR_MS)
+    hours = pd.to_datetime(ms[inside].astype("int64"), unit="ms").dt.floor("h")
+    return pd.crosstab(hours.to_numpy(), status.loc[inside, "status"].astype(str).to_numpy())
+
+
+@pytest.mark.parametrize("frame", ["validated", "published"])
+def test_timeline_bars_count_rows_per_hour_and_status(frame, request):
+    status = request.getfixturevalue(frame)
+    ax = plots.plot_timeline(status, now=NOW)
+    expected = _expected_per_hour(status)
+    drawn = {container.get_label(): container for container in ax.containers}
+    assert list(drawn) == [name for name in STATUSES if name in expected.columns]
+    for name, container in drawn.items():
+        assert _colors(container) == [to_rgba(plots.STATUS_COLORS[name])] * len(container)
+        x = [bar.get_x() for bar in container]
+        assert x == pytest.approx(mdates.date2num(expected.index.to_numpy()))
+        assert [bar.get_width() for bar in container] == pytest.approx([1 / 24] * len(container))
+        assert [bar.get_height() for bar in container] == expected[name].tolist()
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert legend == ["staleness limit (now - 12 h)", "now", *drawn]
+    assert "1 without a readable timestamp" in ax.get_xlabel()
+    assert "2 before 2000" in ax.get_xlabel()
+    assert ax.get_title() == "Rows per hour by status"
+    assert ax.get_ylabel() == "rows per hour"
+
+
+def test_timeline_stacks_statuses_within_an_hour(validated):
+    ax = plots.plot_timeline(validated, now=NOW)
+    tops: dict[float, float] = {}
+    for container in ax.containers:
+        for bar in container:
+            assert bar.get_y() == tops.get(bar.get_x(), 0)  # each segment starts where the last ended
+            tops[bar.get_x()] = bar.get_y() + bar.get_height()
+    assert sum(tops.values()) == 12  # 15 rows less one missing and two before 2000
+
+
+def _vertical_line(ax, label: str) -> float:
+    (line,) = [line for line in ax.get_lines() if line.get_label() == label]
+    xs = set(np.atleast_1d(line.get_xdata()))
+    assert len(xs) == 1
+    return xs.pop()
+
+
+@pytest.mark.parametrize(
+    "now", [NOW, NOW.tz_convert("Europe/Paris"), "2024-05-01 12:00", NOW.to_pydatetime()]
+)
+def test_timeline_draws_the_staleness_limit_at_now_minus_12_hours(validated, now):
+    ax = plots.plot_timeline(validated, now=now)
+    limit = _vertical_line(ax, "staleness limit (now - 12 h)")
+    assert limit == pytest.approx(mdates.date2num(NOW - pd.Timedelta(hours=12)))
+    assert _vertical_line(ax, "now") == pytest.approx(mdates.date2num(NOW))
+    stale = validated.loc[validated["stale"] & validated["timestamp"].gt(946_684_800_000), "timestamp"]
+    assert (mdates.date2num(pd.to_datetime(stale.astype("int64"), unit="ms")) < limit).all()
+
+
+def test_timeline_now_defaults_to_the_current_time(validated):
+    before = pd.Timestamp.now(tz="UTC")
+    ax = plots.plot_timeline(validated)
+    after = pd.Timestamp.now(tz="UTC")
+    drawn = _vertical_line(ax, "now")
+    assert mdates.date2num(before) <= drawn <= mdates.date2num(after)
+
+
+def test_timeline_by_day_and_a_bad_freq(validated):
+    ax = plots.plot_timeline(validated, now=NOW, freq="D")
+    assert ax.get_title() == "Rows per day by status"
+    heights = [bar.get_height() for container in ax.containers for bar in container]
+    assert sum(heights) == 12
+    assert {bar.get_width() for c in ax.containers for bar in c} == {1.0}
+    with pytest.raises(ValueError, match="freq must be a fixed interval"):
+        plots.plot_timeline(validated, now=NOW, freq="MS")
+
+
+def test_timeline_of_empty_and_all_valid_frames(empty, all_valid):
+    ax = plots.plot_timeline(empty, now=NOW)
+    assert ax.containers == []
+    assert "no rows with a timestamp to place" in [text.get_text() for text in ax.texts]
+    left, right = ax.get_xlim()
+    assert left < _vertical_line(ax, "staleness limit (now - 12 h)") < _vertical_line(ax, "now") < right
+    assert right - left < 2  # days around now, not matplotlib's default span
+    ax = plots.plot_timeline(all_valid, now=NOW)
+    assert [container.get_label() for container in ax.containers] == ["valid"]
+    assert sum(bar.get_height() for bar in ax.containers[0]) == 4
+    assert "not shown" not in ax.get_xlabel()
+
+
+# -- reasons --------------------------------------------------------------------------------
+
+
+def _reason_bars(ax) -> dict[str, dict[str, float]]:
+    """{kind: {status: rows}} as drawn."""
+    kinds = _tick_labels(ax, "y")
+    drawn: dict[str, dict[str, float]] = {kind: {} for kind in kinds}
+    for container in ax.containers:
+        for kind, bar in zip(kinds, container, strict=True):
+            if bar.get_width():
+                drawn[kind][container.get_label()] = bar.get_width()
+    return drawn
+
+
+def test_reasons_are_grouped_by_kind_of_check_not_by_value(validated):
+    ax = plots.plot_reasons(validated)
+    drawn = _reason_bars(ax)
+    assert drawn == {
+        "email has no domain": {"invalid": 3},  # bob@, ann@, carl@: one bar of 3
+        "Login event without targetApp": {"invalid": 1},
+        "email contains whitespace": {"invalid": 1},
+        "eventName not in mapping": {"invalid": 1},
+        "timestamp before 2000": {"invalid": 1},
+        "timestamp looks like another unit": {"invalid": 1},
+        "timestamp missing": {"invalid": 1},
+    }
+    assert list(drawn) == [  # most frequent first, at the top; ties by name
+        "email has no domain",
+        "Login event without targetApp",
+        "email contains whitespace",
+        "eventName not in mapping",
+        "timestamp before 2000",
+        "timestamp looks like another unit",
+        "timestamp missing",
+    ]
+    assert ax.yaxis_inverted()
+    assert [container.get_label() for container in ax.containers] == ["invalid"]
+    assert _colors(ax.containers[0]) == [to_rgba(plots.STATUS_COLORS["invalid"])] * len(drawn)
+    assert next(text.get_text() for text in ax.texts) == "3"
+    assert ax.get_ylabel() == "kind of problem"
+    assert ax.get_xlabel().startswith("rows")
+
+
+def test_reason_counts_of_the_messy_export(validated):
+    table = plots.count_reason_kinds(validated)
+    assert list(table.columns) == ["invalid", "rejected", "failed"]
+    assert table.loc["email has no domain", "invalid"] == 3
+    assert table["invalid"].to_dict() == {
+        "email has no domain": 3,
+        "Login event without targetApp": 1,
+        "email contains whitespace": 1,
+        "eventName not in mapping": 1,
+        "timestamp before 2000": 1,
+        "timestamp looks like another unit": 1,
+        "timestamp missing": 1,
+    }
+    assert table.sum(axis=1).is_monotonic_decreasing
+
+
+def test_reasons_of_a_published_frame_are_coloured_by_status(published):
+    ax = plots.plot_reasons(published)
+    drawn = _reason_bars(ax)
+    assert drawn["HTTP 422"] == {"rejected": 2}  # two different server messages, one kind
+    assert drawn["interrupted"] == {"failed": 1}
+    assert drawn["not attempted (run stopped)"] == {"failed": 1}
+    assert "stale (older than 12 h)" not in drawn  # skipped rows are not problems
+    assert [container.get_label() for container in ax.containers] == ["invalid", "rejected", "failed"]
+    for container in ax.containers:
+        assert set(_colors(container)) == {to_rgba(plots.STATUS_COLORS[container.get_label()])}
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert legend == ["invalid", "rejected", "failed"]
+
+
+def test_reasons_top_and_statuses(published):
+    ax = plots.plot_reasons(published, top=2)
+    assert len(_tick_labels(ax, "y")) == 2
+    assert "top 2 of" in ax.get_title()
+    ax = plots.plot_reasons(published, statuses=["skipped"])
+    assert _reason_bars(ax) == {"stale (older than 12 h)": {"skipped": 1}}
+    with pytest.raises(ValueError, match="top must be"):
+        plots.plot_reasons(published, top=0)
+    with pytest.raises(ValueError, match="statuses must be among"):
+        plots.plot_reasons(published, statuses=["broken"])
+
+
+def test_reasons_of_all_valid_and_empty_frames(all_valid, empty):
+    for status in (all_valid, empty):
+        ax = plots.plot_reasons(status)
+        assert ax.containers == []
+        assert _tick_labels(ax, "y") == []
+        assert [text.get_text() for text in ax.texts] == [
+            "no invalid or rejected or failed rows: nothing to explain"
+        ]
+        assert ax.get_title().startswith("Most frequent problems")
+
+
+def test_every_reason_validate_writes_has_a_named_kind():
+    frame = pd.DataFrame(
+        {
+            "timestamp": [NOW_MS * 1000, "garbage", "2024-05-01", 1.5e300, float("nan"), NOW_MS, NOW_MS],
+            "email": ["a b", "x@y", "@x.com", "a@@b.com", "q@x..com", 5, ""],
+            "eventName": ["Open", "open", "open", "open", "", "open", "sso_login"],
+        }
+    )
+    status = _validate(frame, tz="UTC")
+    kinds = {
+        kind
+        for reason in status["reason"].dropna()
+        for kind in map(reason_kinds.reason_kind, reason_kinds.split_reasons(reason))
+    }
+    named = {kind for _, kind in reason_kinds.REASON_KINDS}
+    named |= {f"{column} {what}" for column in ("timestamp", "email", "eventName", "targetApp")
+              for what in ("is not text", "is not valid unicode", "missing")}  # fmt: skip
+    assert kinds <= named, kinds - named
+
+
+@pytest.mark.parametrize(
+    ("reason", "kinds"),
+    [
+        ("email 'bob@' has no domain", ["email has no domain"]),
+        ("email 'bob' has no '@'", ["email has no '@'"]),
+        ("email 'a b' contains whitespace and has no '@'", ["email contains whitespace"]),  # first kind wins
+        (
+            "email 'ann@' has no domain; eventName 'opne' is not in the app's event mapping; "
+            "did you mean 'open'?",
+            ["email has no domain", "eventName not in mapping"],
+        ),
+        (
+            "timestamp 1714560000 read as milliseconds is 1970-01-20 20:16:00 UTC, which is before "
+            "2000-01-01; it looks like seconds (2024-05-01 10:40:00 UTC): pass unit='s'",
+            ["timestamp looks like another unit"],
+        ),
+        (
+            "timestamp 946684700000 read as milliseconds is 1999-12-31 23:58:20 UTC, "
+            "which is before 2000-01-01",
+            ["timestamp before 2000"],
+        ),
+        (
+            "timestamp 2030-01-01 00:00:00 UTC is in the future (later than now + 0 days 00:05:00)",
+            ["timestamp in the future"],
+        ),
+        ("timestamp 'garbage' is not an ISO-8601 date-time", ["timestamp unreadable"]),
+        ("timestamp nan is not a finite number; email is empty", ["timestamp unreadable", "email missing"]),
+        ("eventName 'sso_login' is a Login event and needs a targetApp", ["Login event without targetApp"]),
+        (
+            "local time 2024-03-10 02:30 does not exist or is ambiguous in America/New_York "
+            "(a daylight-saving change); give it with an explicit offset",
+            ["local time skipped or repeated by DST"],
+        ),
+        ("duplicate of row 3", ["duplicate"]),
+        (
+            "stale: 13.0 hours old; only events pushed within 12 hours are guaranteed",
+            ["stale (older than 12 h)"],
+        ),
+        ("HTTP 422: bad payload; field x; field y", ["HTTP 422"]),
+        ("HTTP 404: app not found", ["HTTP 404"]),
+        (
+            "not attempted: the API answered HTTP 403 (no scope) to an earlier batch",
+            ["not attempted (run stopped)"],
+        ),
+        ("interrupted", ["interrupted"]),
+        ("credentials refused: token expired", ["credentials refused"]),
+        ("timed out reading the answer (timeout=30 s) (POST https://x/events)", ["timeout"]),
+        ("connection failed: [Errno 111] Connection refused (POST https://x/events)", ["network error"]),
+        ("cancelled while waiting to retry after: HTTP 503 (busy)", ["interrupted"]),
+        ("eventName is missing", ["eventName missing"]),
+        ("timestamp is missing (empty text)", ["timestamp missing"]),
+        ("Service Unavailable: 'maintenance until 14:00'", ["Service Unavailable: …"]),
+        ("server said 'quota 12 exceeded' at 5", ["server said … at N"]),
+    ],
+)
+def test_reason_kinds(reason, kinds):
+    assert [reason_kinds.reason_kind(part) for part in reason_kinds.split_reasons(reason)] == kinds
+
+
+# -- the dashboard, the entry point, colours across charts ---------------------------------
+
+
+def _colours_by_status(ax) -> dict[str, set[tuple[float, ...]]]:
+    """Every colour each status is drawn in on one chart."""
+    seen: dict[str, set[tuple[float, ...]]] = {}
+    for container in ax.containers:
+        by_tick = container.get_label() in ("not stale", "stale")  # plot_status: one status a bar
+        for i, bar in enumerate(container):
+            name = _tick_labels(ax)[i] if by_tick else container.get_label()
+            seen.setdefault(name, set()).add(tuple(bar.get_facecolor()))
+    return seen
+
+
+@pytest.mark.parametrize("frame", ["validated", "published"])
+def test_dashboard_combines_the_three_charts_in_the_same_colours(frame, request):
+    status = request.getfixturevalue(frame)
+    fig = plots.plot_dashboard(status, now=NOW)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[0].startswith("Rows per status")
+    assert titles[1].startswith("Most frequent problems")
+    assert titles[2] == "Rows per hour by status"
+    charts = [_colours_by_status(ax) for ax in fig.axes]
+    assert all("invalid" in chart for chart in charts)  # one status seen on all three charts
+    for chart in charts:
+        for name, colours in chart.items():
+            assert colours == {to_rgba(plots.STATUS_COLORS[name])}, name
+    assert set(charts[0]) == set(_present(status))
+    counts = status["status"].value_counts()
+    for name in _present(status):
+        assert f"{counts[name]} {name}" in fig.get_suptitle()
+    fig.savefig(io.BytesIO(), format="png")  # renders end to end
+
+
+def test_colours_are_the_same_on_separate_charts(published):
+    colours = {}
+    for chart in (plots.plot_status, plots.plot_timeline, plots.plot_reasons):
+        for name, seen in _colours_by_status(chart(published)).items():
+            colours.setdefault(name, set()).update(seen)
+    assert colours == {name: {to_rgba(plots.STATUS_COLORS[name])} for name in _present(published)}
+
+
+def test_dashboard_of_empty_and_all_valid_frames(empty, all_valid):
+    fig = plots.plot_dashboard(empty, now=NOW)
+    assert fig.get_suptitle() == "Status of 0 rows"
+    assert len(fig.axes) == 3
+    fig.savefig(io.BytesIO(), format="png")
+    fig = plots.plot_dashboard(all_valid, now=NOW)
+    assert fig.get_suptitle() == "Status of 4 rows: 4 valid"
+    fig.savefig(io.BytesIO(), format="png")
+
+
+def test_plot_picks_a_chart_by_kind(validated):
+    assert isinstance(plots.plot(validated, now=NOW), Figure)
+    ax = plots.plot(validated, kind="reasons", top=1)
+    assert _tick_labels(ax, "y") == ["email has no domain"]
+    assert plots.plot(validated, kind="status").get_title().startswith("Rows per status")
+    assert plots.plot(validated, kind="timeline", now=NOW).get_title() == "Rows per hour by status"
+    with pytest.raises(ValueError, match=r"kind must be one of .*did you mean 'status'"):
+        plots.plot(validated, kind="statuses")
+
+
+def test_charts_draw_on_the_given_axes_and_leave_the_frame_alone(validated):
+    before = validated.copy()
+    _fig, axes = plt.subplots(1, 3)
+    opened = plt.get_fignums()
+    assert plots.plot_status(validated, ax=axes[0]) is axes[0]
+    assert plots.plot_timeline(validated, ax=axes[1], now=NOW) is axes[1]
+    assert plots.plot_reasons(validated, ax=axes[2]) is axes[2]
+    assert plt.get_fignums() == opened
+    pd.testing.assert_frame_equal(validated, before)
+
+
+def test_a_status_frame_read_back_from_csv_works(validated, tmp_path):
+    validated.to_csv(tmp_path / "status.csv")
+    again = pd.read_csv(tmp_path / "status.csv", index_col=0)
+    ax = plots.plot_status(again)
+    assert _tick_labels(ax) == _present(validated)
+    assert plots.count_reason_kinds(again).equals(plots.count_reason_kinds(validated))
+    heights = [[bar.get_height() for bar in c] for c in plots.plot_timeline(again, now=NOW).containers]
+    assert heights == [
+        [bar.get_height() for bar in c] for c in plots.plot_timeline(validated, now=NOW).containers
+    ]
+
+
+def test_importing_the_module_picks_no_backend():
+    code = "import sys, productiv_pandas.plots; assert 'matplotlib.pyplot' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_frame_that_is_not_a_status_frame_is_refused(validated):
+    with pytest.raises(ValueError, match=r"no column\(s\) \['stale'\]"):
+        plots.plot_status(validated.drop(columns="stale"))
+    wrong = validated.astype({"status": object})
+    wrong.loc[0, "status"] = "delivered"
+    with pytest.raises(ValueError, match=r"unknown status value.*'delivered'"):
+        plots.plot_status(wrong)
+    with pytest.raises(TypeError, match="expected a status frame"):
+        plots.plot_status(validated["status"])
+
+
+@pytest.mark.parametrize("module", [plots, reason_kinds])
+def test_docstring_examples_run(module):
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0
+    assert result.failed == 0
