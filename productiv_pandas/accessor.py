@@ -32,3 +32,10 @@ class ProductivAccessor:
     def publish(self, app_id: str, *, client=None, **options) -> pd.DataFrame:
         """Send the valid rows to ``app_id``: :func:`productiv_pandas.publish.publish`."""
         return _publish.publish(self._frame, app_id, client=client, **options)
+
+    def plot(self, kind: str = "dashboard", **kwargs):
+        """Chart a status frame: :func:`productiv_pandas.plots.plot` (``kind`` is "dashboard",
+        "status", "timeline" or "reasons")."""
+        from . import plots  # matplotlib is loaded only when a chart is drawn
+
+        return plots.plot(self._frame, kind=kind, **kwargs)

@@ -134,8 +134,8 @@ class _StatusArrays:
     """The publish columns of the status frame, by position, filled as outcomes arrive."""
 
     def __init__(self, status: pd.DataFrame) -> None:
-        self.status = status["status"].astype(object).to_numpy()
-        self.reason = status["reason"].astype(object).to_numpy()
+        self.status = status["status"].astype(object).to_numpy(copy=True)
+        self.reason = status["reason"].astype(object).to_numpy(copy=True)
         self.batch = np.full(len(status), -1, dtype=np.int64)
         self.http_status = np.zeros(len(status), dtype=np.int64)
         self.attempts = np.zeros(len(status), dtype=np.int64)
