@@ -5,6 +5,7 @@ Hierarchy::
     ProductivError
     ├── ConfigurationError (also ValueError)   bad options, missing columns, bad credentials setup
     ├── APIError                               the API answered with an error (status, code, message)
+    │   └── AuthenticationError                no access token: the token endpoint refused or failed
     └── PublishInterrupted                     Ctrl-C during publish; ``.status`` holds the rows so far
 
     UserWarning
@@ -22,6 +23,7 @@ from typing import Any
 
 __all__ = [
     "APIError",
+    "AuthenticationError",
     "ConfigurationError",
     "NaiveTimestampWarning",
     "ProductivError",
@@ -60,6 +62,30 @@ class APIError(ProductivError):
         self.code = code
         self.message = message
         super().__init__(f"HTTP {status}: {message}")
+
+
+class AuthenticationError(APIError):
+    """No access token could be had: the token endpoint refused the credentials, failed, or was unreachable.
+
+    ``status`` and ``code`` are None when no HTTP answer came back. ``retryable`` says whether
+    trying again later may help (429, 5xx, network), ``retry_after`` what the server asked for.
+    The message never holds the client secret or a token.
+    """
+
+    def __init__(
+        self,
+        status: int | None,
+        code: str | None,
+        message: str,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(status, code, message)  # type: ignore[arg-type]
+        self.retryable = retryable
+        self.retry_after = retry_after
+        if status is None:
+            self.args = (message,)
 
 
 class StaleEventWarning(UserWarning):

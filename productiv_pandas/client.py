@@ -1,0 +1,358 @@
+"""The HTTP client of Productiv's Publish Usage Events API: auth, transport, retries, error policy.
+
+It knows nothing of pandas: it sends bytes that the batching stage serialized and answers with a
+:class:`Delivery`, a plain value saying what became of them. Errors of ``requests`` are
+translated in one place (:meth:`.transport.Transport.send`); environment variables are read in one
+place (:meth:`ProductivClient.from_env`). The access token and the client secret never appear in
+a repr, a log line, an exception or a delivery message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random as _random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import quote
+
+from .auth import ClientCredentials, Redactor, TokenProvider, Tokens, check_url
+from .errors import AuthenticationError, ConfigurationError, ProductivError
+from .retry import RetryPolicy, parse_retry_after
+from .transport import Timeout, Transport, TransportError, error_text, excerpt, json_body
+
+__all__ = ["DEFAULT_BASE_URL", "DELIVERY_KINDS", "Delivery", "DeliveryKind", "ProductivClient"]
+
+logger = logging.getLogger("productiv_pandas")
+
+DEFAULT_BASE_URL = "https://public-api.productiv.com"
+EVENTS_PATH = "/services/push/v1/customer/apps/{app_id}/events"
+
+DeliveryKind = Literal[
+    "sent", "retry_exhausted", "auth", "forbidden", "not_found", "invalid", "cancelled", "other"
+]
+DELIVERY_KINDS: tuple[str, ...] = DeliveryKind.__args__  # type: ignore[attr-defined]
+_FINAL_KINDS = {403: "forbidden", 404: "not_found", 400: "invalid", 422: "invalid"}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What became of one request's events.
+
+    ``kind`` is one of: ``sent`` (2xx with ``{"success": true}``); ``retry_exhausted`` (429,
+    5xx, timeouts or connection errors until the retries ran out; ``message`` is the last
+    error); ``auth`` (401 again after renewing the token, a fixed token refused, or the token
+    endpoint refused the credentials); ``forbidden`` (403); ``not_found`` (404); ``invalid``
+    (400 or 422: something in the batch was refused); ``cancelled`` (the cancel event was set);
+    ``other`` (any other answer, final, including a 2xx without ``{"success": true}``).
+
+    ``attempts`` counts the requests sent to the events endpoint (0 when none was).
+    """
+
+    ok: bool
+    status: int | None
+    attempts: int
+    code: str | None
+    message: str | None
+    kind: DeliveryKind
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A try that may be repeated."""
+
+    status: int | None
+    code: str | None
+    message: str
+    retry_after: float | None = None
+
+
+class ProductivClient:
+    """A client of the Publish Usage Events API, safe to share between threads.
+
+    Parameters
+    ----------
+    access_token : str, optional
+        A fixed bearer token. It cannot be renewed, so a 401 is final.
+    base_url : str
+        Where the API lives; ``http://`` only for loopback hosts (a local sandbox).
+    timeout : float or (float, float)
+        Seconds to connect and to wait for each read; always set.
+    retry : RetryPolicy
+        Retries of 429, 5xx, timeouts and connection errors.
+    pool_size : int
+        Connections kept open to the API: at least the number of threads sending at once.
+    token_provider : callable, optional
+        Instead of ``access_token``: called (one thread at a time) whenever a token is needed;
+        returns the token, or ``(token, expires_in_seconds_or_None)``. See also
+        :meth:`from_client_credentials`.
+    sleep, clock, random
+        Injected by tests: the pause without a cancel event, the monotonic clock, and the
+        ``[0, 1)`` source of backoff jitter.
+
+    Examples
+    --------
+    >>> client = ProductivClient("token", base_url="http://127.0.0.1:8000")
+    >>> client
+    ProductivClient(base_url='http://127.0.0.1:8000', auth='access_token')
+    >>> client.close()
+    """
+
+    def __init__(
+        self,
+        access_token: str | None = None,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float | tuple[float, float] = (5.0, 30.0),
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008  (immutable)
+        pool_size: int = 8,
+        token_provider: TokenProvider | ClientCredentials | None = None,
+        sleep: Callable[[float], object] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        random: Callable[[], float] = _random.random,
+    ) -> None:
+        if (access_token is None) == (token_provider is None):
+            raise ConfigurationError(
+                "give either access_token or token_provider (for OAuth client credentials use "
+                "ProductivClient.from_client_credentials(client_id, client_secret), or "
+                "ProductivClient.from_env())"
+            )
+        if access_token is not None and (not isinstance(access_token, str) or not access_token.strip()):
+            raise ConfigurationError("access_token must be a non-empty string")
+        if not isinstance(retry, RetryPolicy):
+            raise ConfigurationError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+        self.base_url = check_url(base_url, "base_url")
+        self.retry = retry
+        self._sleep, self._clock, self._random = sleep, clock, random
+        self._redact = Redactor()
+        self._transport = Transport(pool_size, timeout, self._redact)
+        token = None if access_token is None else access_token.strip()
+        self._tokens = Tokens(token, token_provider, self._transport, retry, clock, self._redact)
+        self._pace_lock = threading.Lock()
+        self._not_before = float("-inf")  # while the API answers 429, no thread sends before this
+        self._closed = False
+
+    @property
+    def timeout(self) -> Timeout:
+        """Seconds to connect and to read, as given."""
+        return self._transport.timeout
+
+    @property
+    def auth(self) -> str:
+        """How the client authenticates: ``access_token``, ``client_credentials`` or ``token_provider``."""
+        provider = self._tokens.provider
+        if provider is None:
+            return "access_token"
+        return "client_credentials" if isinstance(provider, ClientCredentials) else "token_provider"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, auth={self.auth!r})"
+
+    @classmethod
+    def from_client_credentials(
+        cls,
+        client_id: str,
+        client_secret: str,
+        *,
+        token_url: str | None = None,
+        base_url: str | None = None,
+        scope: str = ClientCredentials.DEFAULT_SCOPE,
+        **kwargs: Any,
+    ) -> ProductivClient:
+        """A client that exchanges OAuth2 client credentials for tokens, renewing them as needed.
+
+        The first token is requested with the first request (or :meth:`authenticate`).
+        ``token_url`` defaults to ``https://login.api.productiv.com/oauth2/token``; other keyword
+        arguments go to the constructor.
+        """
+        credentials = ClientCredentials(client_id, client_secret, token_url=token_url, scope=scope)
+        return cls(token_provider=credentials, base_url=base_url or DEFAULT_BASE_URL, **kwargs)
+
+    @classmethod
+    def from_env(cls, **kwargs: Any) -> ProductivClient:
+        """A client configured by ``PRODUCTIV_*`` environment variables; the only place they are read.
+
+        ``PRODUCTIV_ACCESS_TOKEN`` (a fixed token; it wins when both ways are set), or
+        ``PRODUCTIV_CLIENT_ID`` and ``PRODUCTIV_CLIENT_SECRET``; optionally
+        ``PRODUCTIV_API_URL`` and ``PRODUCTIV_TOKEN_URL``. Keyword arguments win over the
+        environment and go to the constructor.
+        """
+        env = {name: os.environ.get(f"PRODUCTIV_{name}", "").strip() or None for name in _ENV_NAMES}
+        if kwargs.get("base_url") is None:
+            kwargs["base_url"] = env["API_URL"] or DEFAULT_BASE_URL
+        if env["ACCESS_TOKEN"]:
+            kwargs.pop("token_url", None)
+            return cls(env["ACCESS_TOKEN"], **kwargs)
+        if env["CLIENT_ID"] and env["CLIENT_SECRET"]:
+            kwargs["token_url"] = kwargs.get("token_url") or env["TOKEN_URL"]
+            return cls.from_client_credentials(env["CLIENT_ID"], env["CLIENT_SECRET"], **kwargs)
+        missing = [f"PRODUCTIV_{name}" for name in ("CLIENT_ID", "CLIENT_SECRET") if not env[name]]
+        hint = f" ({' and '.join(missing)} not set)" if len(missing) == 1 else ""
+        raise ConfigurationError(
+            "no Productiv credentials in the environment: set PRODUCTIV_ACCESS_TOKEN, or both "
+            f"PRODUCTIV_CLIENT_ID and PRODUCTIV_CLIENT_SECRET{hint}; PRODUCTIV_API_URL and "
+            "PRODUCTIV_TOKEN_URL are optional"
+        )
+
+    def close(self) -> None:
+        """Close the pooled connections. The client cannot send afterwards."""
+        self._closed = True
+        self._transport.close()
+
+    def __enter__(self) -> ProductivClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def authenticate(self) -> None:
+        """Get a token now rather than with the first request, so bad credentials show early.
+
+        Raises
+        ------
+        AuthenticationError
+            The token endpoint refused the credentials, failed or could not be reached.
+        """
+        self._tokens.current()
+
+    def post_events(
+        self,
+        app_id: str,
+        payload: bytes,
+        *,
+        cancel: threading.Event | None = None,
+        max_retries: int | None = None,
+    ) -> Delivery:
+        """Send one serialized ``{"events": [...]}`` body to app ``app_id``, retrying as the policy says.
+
+        Never raises for an answer of the API or the network: the :class:`Delivery` says what
+        happened. Waits (backoff, ``Retry-After``, a 429 seen by another thread) end at once
+        when ``cancel`` is set; a request in flight is not interrupted (its timeout bounds it).
+        ``max_retries`` overrides the policy's for this call.
+        """
+        if not isinstance(app_id, str) or not app_id.strip():
+            raise ConfigurationError(f"app_id must be a non-empty string, got {app_id!r}")
+        if not isinstance(payload, bytes | bytearray):
+            raise TypeError(
+                f"payload must be the serialized JSON body as bytes, got {type(payload).__name__}"
+            )
+        retries = self.retry.max_retries if max_retries is None else max_retries
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ConfigurationError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+        if self._closed:
+            raise ProductivError("this ProductivClient is closed; create a new one to send")
+        url = self.base_url + EVENTS_PATH.format(app_id=quote(app_id, safe=""))
+        attempts = retried = 0
+        renewed = False
+        stale: int | None = None
+        last: _Failure | None = None
+        while True:
+            if (cancel is not None and cancel.is_set()) or self._wait_turn(cancel):
+                return _cancelled(attempts, last)
+            try:
+                token, generation = self._tokens.current(stale)
+            except AuthenticationError as exc:
+                if not exc.retryable:
+                    return Delivery(False, exc.status, attempts, exc.code, exc.message, "auth")
+                last = _Failure(exc.status, exc.code, exc.message, exc.retry_after)
+            else:
+                attempts += 1
+                outcome = self._post_once(url, payload, token, app_id, attempts)
+                if isinstance(outcome, Delivery):
+                    return outcome
+                if outcome.status == 401:
+                    if self._tokens.renewable and not renewed:
+                        renewed, stale = True, generation
+                        logger.info("the API refused the access token (HTTP 401); renewing it once")
+                        continue
+                    why = ("a renewed access token" if renewed else "the access token") + " was refused"
+                    if not self._tokens.renewable:
+                        why += " (a fixed access token cannot be renewed)"
+                    return Delivery(False, 401, attempts, outcome.code, f"{why}: {outcome.message}", "auth")
+                last = outcome
+            delay = self.retry.delay(retried, last.retry_after, self._random)
+            if last.status == 429:
+                # Every thread waits (see _wait_turn), not just this one, even if this one gives up.
+                self._slow_down(min(delay, self.retry.max_retry_after))
+            if retried >= retries:
+                return Delivery(False, last.status, attempts, last.code, last.message, "retry_exhausted")
+            if last.retry_after is not None and last.retry_after > self.retry.max_retry_after:
+                message = (
+                    f"{last.message} (the server asked to wait {last.retry_after:.0f} s, more than "
+                    f"RetryPolicy.max_retry_after={self.retry.max_retry_after:g} s)"
+                )
+                return Delivery(False, last.status, attempts, last.code, message, "retry_exhausted")
+            retried += 1
+            logger.info(
+                "app %s: %s; retry %d of %d in %.2f s", app_id, _describe(last), retried, retries, delay
+            )
+            if last.status != 429 and self._pause(delay, cancel):
+                return _cancelled(attempts, last)
+
+    def _post_once(
+        self, url: str, payload: bytes, token: str, app_id: str, attempt: int
+    ) -> Delivery | _Failure:
+        """One request; a final answer as a Delivery, or a failure worth retrying (or a 401)."""
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        started = time.monotonic()
+        try:
+            response = self._transport.send("POST", url, data=payload, headers=headers)
+        except TransportError as exc:
+            if exc.retryable:
+                return _Failure(None, None, str(exc))
+            return Delivery(False, None, attempt, None, str(exc), "other")
+        status = response.status_code
+        logger.debug("app %s: POST answered HTTP %d in %.3f s", app_id, status, time.monotonic() - started)
+        if 200 <= status < 300:
+            if json_body(response).get("success") is True:
+                return Delivery(True, status, attempt, None, None, "sent")
+            what = self._redact(excerpt(response)) or "an empty body"
+            message = f'HTTP {status} without {{"success": true}} in the answer: {what}'
+            return Delivery(False, status, attempt, None, message, "other")
+        code, message = error_text(response)
+        code, message = (None if code is None else self._redact(code)), self._redact(message)
+        if status == 401 or status in self.retry.retry_statuses:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            return _Failure(status, code, message, retry_after)
+        return Delivery(False, status, attempt, code, message, _FINAL_KINDS.get(status, "other"))
+
+    def _wait_turn(self, cancel: threading.Event | None) -> bool:
+        """Wait until the shared "not before" instant set by a 429; True when cancelled meanwhile."""
+        while True:
+            with self._pace_lock:
+                not_before = self._not_before
+            remaining = not_before - self._clock()
+            if remaining <= 0:
+                return False
+            if self._pause(remaining, cancel):
+                return True
+            with self._pace_lock:
+                if self._not_before <= not_before:  # nobody pushed it later while we waited
+                    return False
+
+    def _slow_down(self, seconds: float) -> None:
+        with self._pace_lock:
+            self._not_before = max(self._not_before, self._clock() + seconds)
+
+    def _pause(self, seconds: float, cancel: threading.Event | None) -> bool:
+        """Sleep ``seconds``; with a cancel event, wake up as soon as it is set (then True)."""
+        if cancel is not None:
+            return cancel.wait(seconds)
+        if seconds > 0:
+            self._sleep(seconds)
+        return False
+
+
+_ENV_NAMES = ("ACCESS_TOKEN", "CLIENT_ID", "CLIENT_SECRET", "API_URL", "TOKEN_URL")
+
+
+def _describe(failure: _Failure) -> str:
+    return failure.message if failure.status is None else f"HTTP {failure.status} ({failure.message})"
+
+
+def _cancelled(attempts: int, last: _Failure | None) -> Delivery:
+    message = "cancelled" if last is None else f"cancelled while waiting to retry after: {_describe(last)}"
+    return Delivery(False, None if last is None else last.status, attempts, None, message, "cancelled")

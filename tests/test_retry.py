@@ -1,0 +1,145 @@
+"""The retry policy: full-jitter backoff bounds, the Retry-After floor, Retry-After parsing."""
+
+from __future__ import annotations
+
+import dataclasses
+import doctest
+import random
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+import productiv_pandas.retry
+from productiv_pandas.errors import ConfigurationError
+from productiv_pandas.retry import RetryPolicy, parse_retry_after
+
+
+def test_defaults():
+    policy = RetryPolicy()
+    assert policy.max_retries == 5
+    assert policy.backoff_base == 0.5
+    assert policy.backoff_max == 30.0
+    assert policy.retry_statuses == frozenset({429, 500, 502, 503, 504})
+    assert policy.max_retry_after == 300.0
+
+
+def test_policy_is_frozen_and_hashable():
+    policy = RetryPolicy()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        policy.max_retries = 1  # type: ignore[misc]
+    assert hash(policy) == hash(RetryPolicy())
+    assert dataclasses.replace(policy, max_retries=2).max_retries == 2
+
+
+def test_retry_statuses_accept_any_iterable_and_stay_frozen():
+    policy = RetryPolicy(retry_statuses={503, 429})  # type: ignore[arg-type]
+    assert policy.retry_statuses == frozenset({429, 503})
+    assert isinstance(policy.retry_statuses, frozenset)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("max_retries", -1),
+        ("max_retries", 1.5),
+        ("max_retries", True),
+        ("backoff_base", -0.1),
+        ("backoff_max", float("nan")),
+        ("max_retry_after", "10"),
+    ],
+)
+def test_bad_values_are_configuration_errors(field, value):
+    with pytest.raises(ConfigurationError, match=field) as info:
+        RetryPolicy(**{field: value})
+    assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("attempt", "cap"), [(0, 0.5), (1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (5, 16.0), (6, 30.0), (9, 30.0)]
+)
+def test_full_jitter_spans_zero_to_the_exponential_cap(attempt, cap):
+    policy = RetryPolicy()
+    assert policy.delay(attempt, None, random=lambda: 0.0) == 0.0
+    assert policy.delay(attempt, None, random=lambda: 0.5) == pytest.approx(cap / 2)
+    almost_one = 1 - 2**-53
+    assert cap * 0.999 < policy.delay(attempt, None, random=lambda: almost_one) < cap
+
+
+def test_full_jitter_samples_stay_in_bounds_and_spread():
+    policy = RetryPolicy(backoff_base=1.0, backoff_max=8.0)
+    source = random.Random(1234)
+    samples = [policy.delay(3, None, random=source.random) for _ in range(2000)]
+    assert all(0.0 <= s < 8.0 for s in samples)
+    assert min(samples) < 0.5
+    assert max(samples) > 7.5
+
+
+def test_huge_attempt_numbers_do_not_overflow():
+    assert RetryPolicy(backoff_max=30.0).delay(5000, None, random=lambda: 0.5) == 15.0
+
+
+def test_retry_after_is_a_floor():
+    policy = RetryPolicy(backoff_base=1.0)
+    assert policy.delay(0, 7.0, random=lambda: 0.9) == 7.0  # jitter 0.9 < 7: wait what was asked
+    assert policy.delay(4, 2.0, random=lambda: 0.5) == 8.0  # jitter 8 > 2: keep the jitter
+    assert policy.delay(0, 0.0, random=lambda: 0.0) == 0.0
+
+
+def test_delay_has_no_side_effects():
+    policy = RetryPolicy()
+    calls = []
+
+    def source():
+        calls.append(1)
+        return 0.25
+
+    assert policy.delay(2, None, random=source) == policy.delay(2, None, random=source) == 0.5
+    assert len(calls) == 2
+    assert policy == RetryPolicy()
+
+
+def test_negative_attempt_is_refused():
+    with pytest.raises(ValueError, match="attempt"):
+        RetryPolicy().delay(-1, None)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("120", 120.0), (" 1.5 ", 1.5), ("0", 0.0), ("-3", 0.0), ("-0.5", 0.0)],
+)
+def test_parse_retry_after_seconds(value, expected):
+    assert parse_retry_after(value) == expected
+
+
+@pytest.mark.parametrize("value", [None, "", "   ", "soon", "nan", "inf", "-inf", "12 seconds", "Wed, 99"])
+def test_parse_retry_after_garbage_is_none(value):
+    assert parse_retry_after(value) is None
+
+
+def test_parse_retry_after_http_date():
+    now = datetime(2015, 10, 21, 7, 27, tzinfo=UTC)
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=now) == 60.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 -0000", now=now) == 60.0  # parses as naive
+    assert parse_retry_after("Wed, 21 Oct 2015 09:28:00 +0200", now=now) == 60.0  # any offset
+
+
+def test_parse_retry_after_http_date_in_the_past_is_zero():
+    now = datetime(2015, 10, 21, 8, 0, tzinfo=UTC)
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=now) == 0.0
+
+
+def test_parse_retry_after_http_date_against_the_current_time():
+    header = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    assert 28.0 <= parse_retry_after(header) <= 30.0  # type: ignore[operator]
+
+
+def test_parse_retry_after_naive_reference_is_utc():
+    naive_now = datetime(2015, 10, 21, 7, 27)
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=naive_now) == 60.0
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(productiv_pandas.retry)
+    assert result.attempted > 0
+    assert result.failed == 0
