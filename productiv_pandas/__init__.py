@@ -5,19 +5,25 @@ Importing the package registers the ``productiv`` DataFrame accessor::
     import productiv_pandas as pp
     report = df.productiv.validate(columns={"user": "email", "action": "eventName", "when": "timestamp"})
     clean = df.productiv.prepare(columns=...)
+    status = df.productiv.publish("app-123", client=pp.ProductivClient.from_env())
 """
 
 from __future__ import annotations
 
 from . import accessor as _accessor  # noqa: F401  (registers df.productiv)
+from .client import Delivery, ProductivClient
 from .errors import (
     APIError,
+    AuthenticationError,
     ConfigurationError,
     NaiveTimestampWarning,
     ProductivError,
+    PublishInterrupted,
     StaleEventWarning,
 )
 from .prepare import prepare, validate
+from .publish import publish
+from .retry import RetryPolicy
 from .schema import UsageEvents
 from .status import STATUSES
 
@@ -26,12 +32,18 @@ __version__ = "0.1.0"
 __all__ = [
     "STATUSES",
     "APIError",
+    "AuthenticationError",
     "ConfigurationError",
+    "Delivery",
     "NaiveTimestampWarning",
+    "ProductivClient",
     "ProductivError",
+    "PublishInterrupted",
+    "RetryPolicy",
     "StaleEventWarning",
     "UsageEvents",
     "__version__",
     "prepare",
+    "publish",
     "validate",
 ]
