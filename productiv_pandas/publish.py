@@ -88,10 +88,14 @@ class _Run:
         ) -> list[Outcome]:
             return [Outcome(batch.positions, status, reason, batch.number, http, prior_attempts + attempts)]
 
+        # Rows never put on the wire keep batch/attempts empty, unless an earlier request of
+        # a split already carried them.
+        untried = batch.number if prior_attempts else -1
         if self.cancel.is_set():
-            return outcome("failed", "interrupted")
+            return [Outcome(batch.positions, "failed", "interrupted", untried, None, prior_attempts)]
         if self.stop_cause is not None:
-            return outcome("failed", f"not attempted: {self.stop_cause}")
+            reason = f"not attempted: {self.stop_cause}"
+            return [Outcome(batch.positions, "failed", reason, untried, None, prior_attempts)]
         answer = self.client.post_events(
             self.app_id, batch.payload, cancel=self.cancel, max_retries=self.max_retries
         )
