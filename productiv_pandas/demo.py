@@ -13,6 +13,8 @@ from types import ModuleType
 
 import pandas as pd
 
+from .reason_kinds import reason_kind
+
 __all__ = ["DEMO_APP", "load_sample_module", "run_demo"]
 
 DEMO_APP = "acme-workspace"
@@ -46,7 +48,8 @@ def run_demo() -> int:
 
     sample = load_sample_module()
     frame = sample.load_sample()
-    options = dict(sample.SAMPLE_OPTIONS)
+    # The export's naive times are New York wall time; stale rows are left out on purpose.
+    options = dict(sample.SAMPLE_OPTIONS, tz=sample.SAMPLE_TZ, on_stale="skip")
     print(f"sample export: {len(frame):,} rows, columns {list(frame.columns)}")
     with Sandbox(rate_limit=None) as sandbox:
         sandbox.add_app(
@@ -61,9 +64,10 @@ def run_demo() -> int:
     print()
     print(_summary(status).to_string())
     print(f"\nthe sandbox stored {stored:,} events")
-    print("\nexample reasons:")
+    print("\nexample reasons, one per kind of problem:")
     not_sent = status[status["status"] != "sent"]
     for name, group in not_sent.groupby("status", observed=True):
-        for label, reason in group["reason"].drop_duplicates().head(3).items():
-            print(f"  {name:<9} row {label}: {reason}")
+        kinds = group["reason"].map(reason_kind)
+        for kind, rows in group.groupby(kinds, sort=False):
+            print(f"  {name:<9} {len(rows):>5} x {kind:<32} e.g. row {rows.index[0]}: {rows['reason'].iat[0]}")
     return 0
