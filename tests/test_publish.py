@@ -80,7 +80,8 @@ def test_everything_sent_with_index_order_and_batches(sb, client):
     assert (status["status"] == "sent").all()
     assert status["reason"].isna().all()
     assert status["batch"].tolist() == [i // 1000 for i in range(2500)]
-    assert (status["http_status"] == 200).all() and (status["attempts"] == 1).all()
+    assert (status["http_status"] == 200).all()
+    assert (status["attempts"] == 1).all()
     assert [r.events for r in event_requests(sb)] == [1000, 1000, 500] or sorted(
         r.events for r in event_requests(sb)
     ) == [500, 1000, 1000]
@@ -100,7 +101,8 @@ def test_every_status_in_one_run(sb, client):
     assert status.loc[1, "reason"] == "email 'bob@' has no domain"
     assert status.loc[2, "reason"] == "duplicate of row 0"
     assert status.loc[3, "reason"].startswith("stale: 20.0 hours old")
-    assert pd.isna(status.loc[1, "batch"]) and pd.isna(status.loc[1, "attempts"])
+    assert pd.isna(status.loc[1, "batch"])
+    assert pd.isna(status.loc[1, "attempts"])
     assert_stored_is_sent(sb, status)
 
 
@@ -118,7 +120,8 @@ def test_retries_exhausted_fail_with_the_last_error(sb, client):
     status = pp.publish(events(30), APP, client=client, progress=False, batch_size=10, max_retries=2)
     assert (status["status"] == "failed").all()
     assert status["reason"].str.contains("maintenance window").all()
-    assert (status["http_status"] == 503).all() and (status["attempts"] == 3).all()
+    assert (status["http_status"] == 503).all()
+    assert (status["attempts"] == 3).all()
     assert len(event_requests(sb)) == 9
     assert_stored_is_sent(sb, status)
 
@@ -128,7 +131,8 @@ def test_429_retry_after_is_honoured(sb, client):
     status = pp.publish(events(10), APP, client=client, progress=False)
     assert (status["status"] == "sent").all()
     limited, retried = event_requests(sb)
-    assert limited.status == 429 and retried.status == 200
+    assert limited.status == 429
+    assert retried.status == 200
     assert retried.time - limited.time >= 0.99
 
 
@@ -159,7 +163,8 @@ def test_token_expiring_mid_run_is_renewed(sb, client):
     first = pp.publish(events(500, minutes_ago=30), APP, client=client, progress=False)
     sb.expire_tokens()
     second = pp.publish(events(500, minutes_ago=20), APP, client=client, progress=False)
-    assert (first["status"] == "sent").all() and (second["status"] == "sent").all()
+    assert (first["status"] == "sent").all()
+    assert (second["status"] == "sent").all()
     assert sb.stats()["token_requests"] == 2
     assert sorted(r.status for r in event_requests(sb)) == [200, 200, 401]
     assert second["attempts"].tolist() == [2] * 500
@@ -279,7 +284,8 @@ def test_stale_rows_warn_and_are_sent(sb, client):
         warnings.simplefilter("always")
         status = pp.publish(events(5, minutes_ago=60 * 13), APP, client=client, progress=False)
     assert [w.category for w in caught] == [pp.StaleEventWarning]
-    assert (status["status"] == "sent").all() and status["stale"].all()
+    assert (status["status"] == "sent").all()
+    assert status["stale"].all()
 
 
 def test_nothing_to_send_sends_nothing(sb, client):
@@ -299,7 +305,8 @@ def test_max_workers_must_be_positive(client, workers):
 def test_status_columns_and_dtypes(sb, client):
     status = pp.publish(events(3), APP, client=client, progress=False)
     assert list(status.columns) == [
-        "timestamp", "email", "eventName", "targetApp", "status", "reason", "stale", "batch", "http_status", "attempts",
+        "timestamp", "email", "eventName", "targetApp", "status", "reason", "stale",
+        "batch", "http_status", "attempts",
     ]  # fmt: skip
     assert list(status["status"].cat.categories) == list(pp.STATUSES)
     for name in ("timestamp", "batch", "http_status", "attempts"):
