@@ -29,7 +29,8 @@ def load_sample_module() -> ModuleType:
             "(pip install -e .), where data/ sits beside the package"
         )
     spec = importlib.util.spec_from_file_location("productiv_sample", _SAMPLE_SCRIPT)
-    assert spec is not None and spec.loader is not None
+    if spec is None or spec.loader is None:  # only if the path stops being a .py file
+        raise ImportError(f"cannot load {_SAMPLE_SCRIPT} as a module")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -69,5 +70,7 @@ def run_demo() -> int:
     for name, group in not_sent.groupby("status", observed=True):
         kinds = group["reason"].map(reason_kind)
         for kind, rows in group.groupby(kinds, sort=False):
-            print(f"  {name:<9} {len(rows):>5} x {kind:<32} e.g. row {rows.index[0]}: {rows['reason'].iat[0]}")
+            print(
+                f"  {name:<9} {len(rows):>5} x {kind:<32} e.g. row {rows.index[0]}: {rows['reason'].iat[0]}"
+            )
     return 0

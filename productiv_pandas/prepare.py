@@ -29,7 +29,7 @@ from .reasons import (
     format_label,
 )
 from .status import WIRE_COLUMNS, new_status_frame
-from .text import normalize_text
+from .text import NormalizedText, normalize_text
 from .timestamps import parse_timestamps
 
 __all__ = ["Prepared", "prepare", "prepare_events", "select_columns", "validate"]
@@ -87,7 +87,8 @@ def select_columns(frame: pd.DataFrame, columns: dict[str, str]) -> dict[str, pd
         hint = (
             f"; map yours with columns={{{', '.join(hints)}}}"
             if hints
-            else ("; map yours with columns={'your_column': 'email', ...}")
+            # Name the field that is actually missing (this used to say 'email' whatever was).
+            else f"; map yours with columns={{'your_column': {missing[0]!r}, ...}}"
         )
         raise ConfigurationError(
             f"missing required column(s) {missing}; the frame has {list(frame.columns)}{hint}"
@@ -152,6 +153,19 @@ def _explain_failures(
         book.add(position, text, ORDER[column])
 
 
+def _report_missing(book: ReasonBook, text: NormalizedText, name: str) -> None:
+    """Give a required text field that is missing its own reason.
+
+    The schema runs with ``allow_missing`` (so it can check the other values), hence nothing
+    else refuses a missing email or eventName; without this such rows passed as ``valid``.
+    Values the normalizer already explained (not text, bad unicode) are not reported twice.
+    """
+    explained = {position for position, _ in text.problems}
+    for position in np.flatnonzero(text.values.isna().to_numpy()):
+        if int(position) not in explained:
+            book.add(int(position), f"{name} is missing", ORDER[name])
+
+
 def _age(ms: int, now_ms: int) -> str:
     hours = (now_ms - ms) / 3_600_000
     return f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.1f} days"
@@ -171,9 +185,17 @@ def prepare_events(frame: pd.DataFrame, options: PrepareOptions) -> Prepared:
         target = normalize_text(pd.Series([None] * n, dtype=object), name="targetApp")
     book = ReasonBook(n)
     book.add_all(times.problems, ORDER["timestamp"])
+    # Safety net: a timestamp the reader could not use but did not explain must never leave a
+    # row "valid" without a time (de-duplication and the wire format both need one).
+    explained = {position for position, _ in times.problems}
+    for position in np.flatnonzero(~times.readable):
+        if int(position) not in explained:
+            book.add(int(position), "timestamp could not be read", ORDER["timestamp"])
     book.add_all(email.problems, ORDER["email"])
     book.add_all(event.problems, ORDER["eventName"])
     book.add_all(target.problems, ORDER["targetApp"])
+    _report_missing(book, email, "email")
+    _report_missing(book, event, "eventName")
     timestamp = pd.array(times.ms, dtype="Int64")
     timestamp[~times.readable] = pd.NA
     checked = pd.DataFrame(

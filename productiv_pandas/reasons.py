@@ -53,7 +53,14 @@ def format_ms(ms: int) -> str:
         stamp = pd.Timestamp(int(ms), unit="ms", tz="UTC")
     except (ValueError, OverflowError):
         return f"{ms} ms since 1970"
-    text = stamp.strftime("%Y-%m-%d %H:%M:%S")
+    if pd.isna(stamp):  # int64 min is pandas' NaT sentinel, not a time
+        return f"{ms} ms since 1970"
+    # Built from components, not strftime: strftime raises NotImplementedError outside years
+    # 1..9999, which epoch numbers reach easily (-62135596801 s is the year 0).
+    text = (
+        f"{stamp.year:04d}-{stamp.month:02d}-{stamp.day:02d} "
+        f"{stamp.hour:02d}:{stamp.minute:02d}:{stamp.second:02d}"
+    )
     if ms % 1000:
         text += f".{ms % 1000:03d}"
     return text + " UTC"
@@ -67,6 +74,17 @@ def format_label(label: object) -> str:
     if isinstance(label, np.generic):
         label = label.item()
     return repr(label) if isinstance(label, str) else str(label)
+
+
+def format_duration(duration: pd.Timedelta) -> str:
+    """``Timedelta('5min')`` -> ``'5 minutes'``; pandas' own ``'0 days 00:05:00'`` is not how
+    an analyst says it."""
+    seconds = pd.Timedelta(duration).total_seconds()
+    for name, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {name}{'' if count == 1 else 's'}"
+    return f"{seconds:g} second{'' if seconds == 1 else 's'}"
 
 
 def _format_number(number: float) -> str:
@@ -103,7 +121,11 @@ def explain_email(value: str) -> str:
 def explain_time(ms: int, number: float, *, unit: str, too_early: bool, limit_ms: int, tolerance) -> str:
     """Why a timestamp is out of range; names the likely unit when the input was a number."""
     when = format_ms(ms)
-    problem = "is before 2000-01-01" if too_early else f"is in the future (later than now + {tolerance})"
+    problem = (
+        "is before 2000-01-01"
+        if too_early
+        else f"is in the future (later than now + {format_duration(tolerance)})"
+    )
     if np.isnan(number):
         return f"timestamp {when} {problem}"
     text = f"timestamp {_format_number(number)} read as {UNIT_NAMES[unit]} is {when}, which {problem}"

@@ -15,7 +15,28 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["NormalizedText", "describe_value", "is_missing", "normalize_text", "regex_mask"]
+__all__ = ["NormalizedText", "describe_value", "from_arrow", "is_missing", "normalize_text", "regex_mask"]
+
+
+def _arrow_integers(kind: pa.DataType) -> pd.api.extensions.ExtensionDtype | None:
+    if pa.types.is_unsigned_integer(kind):
+        return pd.UInt64Dtype()
+    if pa.types.is_signed_integer(kind):
+        return pd.Int64Dtype()
+    return None
+
+
+def from_arrow(values: pd.Series) -> pd.Series:
+    """An ``ArrowDtype`` column as the dtype pyarrow's ``to_pandas`` gives; others unchanged.
+
+    ``read_csv``/``read_parquet(dtype_backend="pyarrow")`` produce ``ArrowDtype`` columns, which
+    the readers here used to refuse ("email 'ana@x.com' is not text"). Strings become ``str``,
+    timestamps ``datetime64`` (unit and zone kept), dictionaries categoricals; integers become
+    nullable ``Int64``/``UInt64`` rather than float64, so epoch nanoseconds stay exact.
+    """
+    if not isinstance(values.dtype, pd.ArrowDtype):
+        return values
+    return pd.Series(values.array.__arrow_array__().to_pandas(types_mapper=_arrow_integers))
 
 
 def regex_mask(values: pd.Series, pattern: str) -> np.ndarray:
@@ -91,7 +112,7 @@ def normalize_text(values: pd.Series, *, name: str, lower: bool = False) -> Norm
     lower : bool
         Lower-case as well (emails: ``Bob@X.com`` and ``bob@x.com`` are the same user).
     """
-    values = values.reset_index(drop=True)
+    values = from_arrow(values.reset_index(drop=True))
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = values.astype(object)
     problems: list[tuple[int, str]] = []

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .text import describe_value, is_missing, regex_mask
+from .text import describe_value, from_arrow, is_missing, regex_mask
 
 __all__ = ["UNITS", "ParsedTimestamps", "parse_timestamps"]
 
@@ -27,7 +27,9 @@ _MS_LIMIT = 2**62  # beyond this, milliseconds do not fit comfortably in int64
 _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 # A time of day followed by an offset: "...T10:17:58.123+02:00", "... 10:17Z".
 _WITH_OFFSET = r".*[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)? ?(?:[zZ]|[+-]\d{2}(?::?\d{2})?)"
-_UTC_SUFFIX = r"(.*\d) ?(?:UTC|GMT)"
+# " UTC", " GMT" and a lower-case "z" (RFC 3339 allows it; _WITH_OFFSET accepts it) all become
+# "Z": pandas' ISO8601 parser only knows the upper-case letter.
+_UTC_SUFFIX = r"(.*\d) ?(?:UTC|GMT|z)"
 
 
 @dataclass
@@ -107,11 +109,16 @@ class _Reader:
                 values = np.where(too_big, 0, values).astype(np.int64)
             else:
                 too_big = np.zeros(len(values), dtype=bool)
+            # Two-sided bounds, not np.abs: abs(int64 min) overflows to itself, so -2**63 s used
+            # to slip through and be read as 1970 (-2**63 * 1000 wraps to 0).
             if self.unit == "s":
-                too_big |= np.abs(values) >= _MS_LIMIT // 1000
+                too_big |= (values >= _MS_LIMIT // 1000) | (values <= -(_MS_LIMIT // 1000))
                 ms = np.where(too_big, 0, values) * 1000
             else:
                 ms = values // {"ms": 1, "us": 1_000, "ns": 1_000_000}[self.unit]
+                # The same range floats get: int64 min is pandas' NaT sentinel, and nothing
+                # this far from 1970 is an event time.
+                too_big |= (ms >= _MS_LIMIT) | (ms <= -_MS_LIMIT)
             bad = too_big
             not_finite = np.zeros(len(values), dtype=bool)
         else:
@@ -165,7 +172,19 @@ class _Reader:
             retried = []
             for p in failed:
                 try:
-                    retried.append(pd.to_datetime(texts.iat[p], format="ISO8601", utc=aware))
+                    again_one = pd.to_datetime(texts.iat[p], format="ISO8601", utc=aware)
+                    if pd.isna(again_one):
+                        # "NaT", "nan", "NaN" parse to NaT without an error; they used to pass
+                        # as valid rows with no timestamp at all. Text that says "missing" is missing.
+                        self.out.problems.append(
+                            (
+                                int(positions[p]),
+                                f"timestamp is missing (the text {describe_value(texts.iat[p])})",
+                            )
+                        )
+                        retried.append(None)
+                        continue
+                    retried.append(again_one)
                 except (ValueError, OverflowError, TypeError):
                     self.out.problems.append(
                         (
@@ -195,7 +214,10 @@ class _Reader:
             elif isinstance(value, int | np.integer):
                 groups["int" if -(2**63) <= value < 2**63 else "float"].append(position)
             elif isinstance(value, numbers.Real | np.floating):
-                groups["float"].append(position)
+                if value != value:  # NaN: missing, as in a float column, not "not a finite number"
+                    self.out.problems.append((position, "timestamp is missing"))
+                else:
+                    groups["float"].append(position)
             elif isinstance(value, dt.datetime | np.datetime64) and not pd.isna(value):
                 naive = isinstance(value, np.datetime64) or value.tzinfo is None
                 groups["naive" if naive else "aware"].append(position)
@@ -255,7 +277,7 @@ def parse_timestamps(values: pd.Series, *, unit: str = "ms", tz: object = None) 
         The zone of naive datetimes and of strings without an offset. None reads them as UTC
         and counts them in ``naive_read_as_utc`` so the caller can warn once.
     """
-    values = values.reset_index(drop=True)
+    values = from_arrow(values.reset_index(drop=True))
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = values.astype(object)
     reader = _Reader(len(values), unit, tz)
