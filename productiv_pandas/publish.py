@@ -25,36 +25,23 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
 from .batches import MAX_BATCH_SIZE, Batch, make_batches
 from .errors import ConfigurationError, PublishInterrupted
 from .options import PrepareOptions
-from .prepare import prepare_events
+from .outcomes import Outcome, StatusArrays
+from .prepare import Prepared, prepare_events
 
-__all__ = ["publish"]
+__all__ = ["deliver_prepared", "publish"]
 
 logger = logging.getLogger("productiv_pandas")
 
 DEFAULT_MAX_SPLIT_REQUESTS = 64
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to some rows of a batch."""
-
-    positions: np.ndarray
-    status: str
-    reason: str | None
-    batch: int
-    http_status: int | None
-    attempts: int
 
 
 class _Run:
@@ -134,36 +121,11 @@ def _show_progress(progress: bool | None) -> bool:
     return in_notebook or bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
-class _StatusArrays:
-    """The publish columns of the status frame, by position, filled as outcomes arrive."""
-
-    def __init__(self, status: pd.DataFrame) -> None:
-        self.status = status["status"].astype(object).to_numpy(copy=True)
-        self.reason = status["reason"].astype(object).to_numpy(copy=True)
-        self.batch = np.full(len(status), -1, dtype=np.int64)
-        self.http_status = np.zeros(len(status), dtype=np.int64)
-        self.attempts = np.zeros(len(status), dtype=np.int64)
-
-    def apply(self, outcome: Outcome) -> None:
-        where = outcome.positions
-        self.status[where] = outcome.status
-        self.reason[where] = outcome.reason
-        self.batch[where] = outcome.batch
-        self.http_status[where] = outcome.http_status or 0
-        self.attempts[where] = outcome.attempts
-
-    def frame(self, template: pd.DataFrame) -> pd.DataFrame:
-        result = template.copy()
-        result["status"] = pd.Categorical(self.status, dtype=template["status"].dtype)
-        result["reason"] = pd.array(self.reason, dtype=template["reason"].dtype)
-        tried = self.batch >= 0
-        result["batch"] = pd.array(np.where(tried, self.batch, 0), dtype="Int64")
-        result.loc[~tried, "batch"] = pd.NA
-        result["http_status"] = pd.array(self.http_status, dtype="Int64")
-        result.loc[self.http_status == 0, "http_status"] = pd.NA
-        result["attempts"] = pd.array(self.attempts, dtype="Int64")
-        result.loc[~tried, "attempts"] = pd.NA
-        return result
+def _check_target(app_id: object, max_workers: object) -> None:
+    if not isinstance(app_id, str) or not app_id.strip():
+        raise ConfigurationError(f"app_id must be a non-empty string, got {app_id!r}")
+    if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+        raise ConfigurationError(f"max_workers must be a positive integer, got {max_workers!r}")
 
 
 def publish(
@@ -171,6 +133,7 @@ def publish(
     app_id: str,
     *,
     client=None,
+    journal=None,
     batch_size: int = MAX_BATCH_SIZE,
     max_workers: int = 4,
     max_retries: int | None = None,
@@ -188,6 +151,8 @@ def publish(
         The Productiv app the events belong to.
     client : ProductivClient, optional
         Defaults to ``ProductivClient.from_env()``.
+    journal : str, PathLike or Journal, optional
+        Not supported yet.
     batch_size : int
         Events per request, 1 to 1000 (the API's limit).
     max_workers : int
@@ -212,11 +177,36 @@ def publish(
     PublishInterrupted
         On Ctrl-C; its ``.status`` holds the status frame so far.
     """
-    if not isinstance(app_id, str) or not app_id.strip():
-        raise ConfigurationError(f"app_id must be a non-empty string, got {app_id!r}")
-    if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
-        raise ConfigurationError(f"max_workers must be a positive integer, got {max_workers!r}")
+    _check_target(app_id, max_workers)  # before prepare, which may take a while
     prepared = prepare_events(frame, PrepareOptions.from_kwargs(**options))
+    return deliver_prepared(
+        prepared, app_id, client=client, journal=journal, batch_size=batch_size,
+        max_workers=max_workers, max_retries=max_retries,
+        max_split_requests=max_split_requests, progress=progress,
+    )  # fmt: skip
+
+
+def deliver_prepared(
+    prepared: Prepared,
+    app_id: str,
+    *,
+    client=None,
+    journal=None,
+    batch_size: int = MAX_BATCH_SIZE,
+    max_workers: int = 4,
+    max_retries: int | None = None,
+    max_split_requests: int = DEFAULT_MAX_SPLIT_REQUESTS,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Send the rows ``prepared`` marked to send; return its status frame with every outcome.
+
+    The sending half of :func:`publish`, for callers that prepare events themselves (a chunked
+    file publisher, a Dask partition): same parameters as :func:`publish` minus the data-shaping
+    options, same result, same :class:`PublishInterrupted` on Ctrl-C.
+    """
+    _check_target(app_id, max_workers)
+    if journal is not None:
+        raise NotImplementedError("journal support is not implemented yet")
     wire = prepared.wire()
     batches = make_batches(wire, prepared.to_send, batch_size)
     if client is None:
@@ -224,20 +214,22 @@ def publish(
 
         client = ProductivClient.from_env()
     run = _Run(client, app_id, max_retries, max_split_requests)
-    arrays = _StatusArrays(prepared.status)
+    arrays = StatusArrays(prepared.status)
     bar = tqdm(total=len(wire), unit="event", desc=f"publish {app_id}", disable=not _show_progress(progress))
+
+    def take(outcome: Outcome) -> None:
+        arrays.apply(outcome)
+        bar.update(len(outcome.positions))
+
     try:
-        _send_all(run, batches, max_workers, arrays, bar)
+        _send_all(run, batches, max_workers, take)
     except KeyboardInterrupt:
-        left = np.flatnonzero(arrays.status == "valid")
-        arrays.status[left] = "failed"
-        arrays.reason[left] = "interrupted"
+        arrays.settle("failed", "interrupted")
         raise PublishInterrupted(arrays.frame(prepared.status)) from None
     finally:
         bar.close()
-    unrecorded = np.flatnonzero(arrays.status == "valid")
-    arrays.status[unrecorded] = "failed"  # a guard: every row to send must leave with an outcome
-    arrays.reason[unrecorded] = "internal error: no outcome was recorded for this row"
+    # A guard: every row to send must leave with an outcome.
+    arrays.settle("failed", "internal error: no outcome was recorded for this row")
     result = arrays.frame(prepared.status)
     counts = result["status"].value_counts()
     logger.info(
@@ -248,8 +240,8 @@ def publish(
     return result
 
 
-def _send_all(run: _Run, batches: Iterator[Batch], max_workers: int, arrays: _StatusArrays, bar) -> None:
-    """Keep ``2 * max_workers`` batches queued (so memory stays bounded) and record each outcome."""
+def _send_all(run: _Run, batches: Iterator[Batch], max_workers: int, take: Callable[[Outcome], None]) -> None:
+    """Keep ``2 * max_workers`` batches queued (so memory stays bounded); ``take`` each outcome."""
     pending: set[Future] = set()
     executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="productiv-publish")
     try:
@@ -262,11 +254,13 @@ def _send_all(run: _Run, batches: Iterator[Batch], max_workers: int, arrays: _St
             if not pending:
                 return
             # A short timeout keeps the main thread responsive to Ctrl-C.
-            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             for future in done:
                 for outcome in future.result():
-                    arrays.apply(outcome)
-                    bar.update(len(outcome.positions))
+                    take(outcome)
+                # Only now: a Ctrl-C halfway through leaves the future to be taken again below
+                # (taking an outcome twice is harmless, losing one is not).
+                pending.discard(future)
     except KeyboardInterrupt:
         run.cancel.set()
         for future in pending:
@@ -275,7 +269,7 @@ def _send_all(run: _Run, batches: Iterator[Batch], max_workers: int, arrays: _St
         for future in pending:
             if future.done() and not future.cancelled():
                 for outcome in future.result():
-                    arrays.apply(outcome)
+                    take(outcome)
         raise
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
