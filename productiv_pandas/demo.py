@@ -1,12 +1,15 @@
 """``make demo`` / ``productiv-pandas demo``: publish the sample export to an in-process sandbox.
 
 It shows the whole job in a few seconds without credentials: validate, publish, the per-status
-table and a few example reasons.
+table, a few example reasons, and the charts of the status frame written as PNG files into the
+checkout's git-ignored ``out/`` folder (the README shows a copy of the dashboard).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import sys
 import warnings
 from pathlib import Path
 from types import ModuleType
@@ -15,10 +18,16 @@ import pandas as pd
 
 from .reason_kinds import reason_kind
 
-__all__ = ["DEMO_APP", "load_sample_module", "run_demo"]
+__all__ = ["CHARTS", "DEFAULT_OUT_DIR", "DEMO_APP", "load_sample_module", "run_demo", "write_charts"]
 
 DEMO_APP = "acme-workspace"
-_SAMPLE_SCRIPT = Path(__file__).resolve().parent.parent / "data" / "make_sample.py"
+_CHECKOUT = Path(__file__).resolve().parent.parent
+_SAMPLE_SCRIPT = _CHECKOUT / "data" / "make_sample.py"
+#: Where the demo writes its charts unless told otherwise: ``out/`` of the checkout (git-ignored).
+DEFAULT_OUT_DIR = _CHECKOUT / "out"
+#: The charts the demo writes, by file name: the ``kind`` of :func:`productiv_pandas.plots.plot`.
+CHARTS = {"dashboard.png": "dashboard", "status.png": "status", "timeline.png": "timeline",
+          "reasons.png": "reasons"}  # fmt: skip
 
 
 def load_sample_module() -> ModuleType:
@@ -42,8 +51,58 @@ def _summary(status: pd.DataFrame) -> pd.DataFrame:
     return table[table["rows"] > 0]
 
 
-def run_demo() -> int:
-    """Publish ``data/``'s sample to an in-process sandbox and print what happened."""
+def write_charts(status: pd.DataFrame, out_dir: str | os.PathLike) -> list[Path]:
+    """Draw each chart of :data:`CHARTS` for ``status`` and save it as a PNG in ``out_dir``.
+
+    The demo runs in a terminal or CI, where there may be no display: unless pyplot is
+    already loaded (a notebook calling the demo keeps its own backend), matplotlib is switched
+    to Agg, which only renders to files. Returns the paths written, in :data:`CHARTS` order.
+    """
+    import matplotlib
+
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from .plots import plot
+
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, kind in CHARTS.items():
+        drawn = plot(status, kind=kind)
+        figure = drawn if isinstance(drawn, Figure) else drawn.figure  # the dashboard is a Figure
+        try:
+            figure.savefig(folder / name, dpi=100)
+        finally:
+            plt.close(figure)  # figures from pyplot live until closed
+        written.append(folder / name)
+    return written
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is inside it (``out/dashboard.png``)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def run_demo(out_dir: str | os.PathLike | None = None) -> int:
+    """Publish ``data/``'s sample to an in-process sandbox, print what happened, write the charts.
+
+    Parameters
+    ----------
+    out_dir : path, optional
+        Where the PNG charts go (created if needed); default :data:`DEFAULT_OUT_DIR`, the
+        checkout's git-ignored ``out/``.
+
+    Returns
+    -------
+    int
+        0, the command's exit code.
+    """
     from .publish import publish
     from .sandbox import Sandbox
 
@@ -73,4 +132,8 @@ def run_demo() -> int:
             print(
                 f"  {name:<9} {len(rows):>5} x {kind:<32} e.g. row {rows.index[0]}: {rows['reason'].iat[0]}"
             )
+    charts = write_charts(status, DEFAULT_OUT_DIR if out_dir is None else out_dir)
+    print("\ncharts of the status frame:")
+    for path in charts:
+        print(f"  {_shown(path)}")
     return 0
