@@ -16,11 +16,13 @@ from .errors import (
     APIError,
     AuthenticationError,
     ConfigurationError,
+    JournalError,
     NaiveTimestampWarning,
     ProductivError,
     PublishInterrupted,
     StaleEventWarning,
 )
+from .journal import Journal
 from .prepare import prepare, validate
 from .publish import publish
 from .retry import RetryPolicy
@@ -35,6 +37,8 @@ __all__ = [
     "AuthenticationError",
     "ConfigurationError",
     "Delivery",
+    "Journal",
+    "JournalError",
     "NaiveTimestampWarning",
     "ProductivClient",
     "ProductivError",

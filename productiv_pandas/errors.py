@@ -4,6 +4,7 @@ Hierarchy::
 
     ProductivError
     ├── ConfigurationError (also ValueError)   bad options, missing columns, bad credentials setup
+    │   └── JournalError                       the journal file is foreign, corrupted or of another app
     ├── APIError                               the API answered with an error (status, code, message)
     │   └── AuthenticationError                no access token: the token endpoint refused or failed
     └── PublishInterrupted                     Ctrl-C during publish; ``.status`` holds the rows so far
@@ -25,6 +26,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "ConfigurationError",
+    "JournalError",
     "NaiveTimestampWarning",
     "ProductivError",
     "PublishInterrupted",
@@ -41,6 +43,15 @@ class ConfigurationError(ProductivError, ValueError):
     """The call cannot start: an option, a column or a credential is wrong.
 
     Raised for structural problems only; bad values in rows become per-row reasons.
+    """
+
+
+class JournalError(ConfigurationError):
+    """The publish journal cannot be used: the file is not a journal (not SQLite, or SQLite
+    without productiv_pandas' marker), is corrupted, belongs to another app id, or cannot be
+    opened or written. Never ignored: a journal that cannot be trusted would resend or skip
+    events silently. The message says what to do (usually: another path, or delete the file
+    to start over).
     """
 
 

@@ -14,6 +14,10 @@ The error policy per answer (``Delivery.kind`` from the client, which already re
   ``failed`` (401), and rows not yet tried are ``failed`` with "not attempted: <cause>".
 - ``retry_exhausted`` and anything else: the batch's rows are ``failed`` with the last error.
 
+With a journal (:mod:`.resume`), rows it holds are ``skipped`` ("already sent") before any
+batch is made, and each ``sent`` outcome is recorded, durably, as the main thread takes it; a
+journal that cannot be written stops the run like a 403 does.
+
 Ctrl-C sets a cancel event the workers and the client's waits watch, waits for requests in
 flight (so acknowledged rows are recorded as ``sent``), marks the rest ``failed``
 ("interrupted") and raises :class:`PublishInterrupted` carrying the status frame.
@@ -33,9 +37,11 @@ from tqdm.auto import tqdm
 
 from .batches import MAX_BATCH_SIZE, Batch, make_batches
 from .errors import ConfigurationError, PublishInterrupted
+from .journal import Journal
 from .options import PrepareOptions
 from .outcomes import Outcome, StatusArrays
 from .prepare import Prepared, prepare_events
+from .resume import Ledger, journal_for
 
 __all__ = ["deliver_prepared", "publish"]
 
@@ -152,7 +158,11 @@ def publish(
     client : ProductivClient, optional
         Defaults to ``ProductivClient.from_env()``.
     journal : str, PathLike or Journal, optional
-        Not supported yet.
+        A file that remembers, durably after each batch the API accepts, which events were
+        sent, so running the same publish again after a crash or Ctrl-C sends only the rest:
+        rows the journal holds are ``skipped`` with reason "already sent". A path is created
+        if missing, opened and closed by the call; an open :class:`Journal` is left open. One
+        journal serves one app id; a foreign, corrupted or other app's file raises JournalError.
     batch_size : int
         Events per request, 1 to 1000 (the API's limit).
     max_workers : int
@@ -175,7 +185,10 @@ def publish(
     Raises
     ------
     PublishInterrupted
-        On Ctrl-C; its ``.status`` holds the status frame so far.
+        On Ctrl-C; its ``.status`` holds the status frame so far (and the journal, if any,
+        every batch acknowledged until then).
+    JournalError
+        The journal file cannot be used (a ValueError, raised before anything is sent).
     """
     _check_target(app_id, max_workers)  # before prepare, which may take a while
     prepared = prepare_events(frame, PrepareOptions.from_kwargs(**options))
@@ -205,21 +218,35 @@ def deliver_prepared(
     options, same result, same :class:`PublishInterrupted` on Ctrl-C.
     """
     _check_target(app_id, max_workers)
-    if journal is not None:
-        raise NotImplementedError("journal support is not implemented yet")
-    wire = prepared.wire()
-    batches = make_batches(wire, prepared.to_send, batch_size)
+    make_batches(prepared.status.iloc[:0], prepared.to_send[:0], batch_size)  # checks it before any I/O
     if client is None:
         from .client import ProductivClient
 
         client = ProductivClient.from_env()
     run = _Run(client, app_id, max_retries, max_split_requests)
+    with journal_for(journal, app_id) as opened:
+        return _deliver(run, prepared, opened, batch_size, max_workers, _show_progress(progress))
+
+
+def _deliver(
+    run: _Run, prepared: Prepared, journal: Journal | None, batch_size: int, max_workers: int, show_bar: bool
+) -> pd.DataFrame:
+    """deliver_prepared's work, once its arguments are checked and its journal is open."""
     arrays = StatusArrays(prepared.status)
-    bar = tqdm(total=len(wire), unit="event", desc=f"publish {app_id}", disable=not _show_progress(progress))
+    ledger = None if journal is None else Ledger(journal, prepared.status)
+    if ledger is not None:
+        prepared = ledger.skip_recorded(prepared, arrays)
+    wire = prepared.wire()
+    batches = make_batches(wire, prepared.to_send, batch_size)
+    bar = tqdm(total=len(wire), unit="event", desc=f"publish {run.app_id}", disable=not show_bar)
 
     def take(outcome: Outcome) -> None:
         arrays.apply(outcome)
         bar.update(len(outcome.positions))
+        # Durable before the next outcome is taken: a crash after this loses no acknowledged row.
+        failure = ledger.record(outcome) if ledger is not None else None
+        if failure is not None:
+            run.stop(failure)
 
     try:
         _send_all(run, batches, max_workers, take)
@@ -234,7 +261,7 @@ def deliver_prepared(
     counts = result["status"].value_counts()
     logger.info(
         "published to %s: %s",
-        app_id,
+        run.app_id,
         ", ".join(f"{count} {name}" for name, count in counts.items() if count),
     )
     return result

@@ -54,6 +54,7 @@ def test_exception_and_warning_hierarchy() -> None:
     assert issubclass(pp.ConfigurationError, pp.ProductivError)
     assert issubclass(pp.ConfigurationError, ValueError)
     assert issubclass(pp.APIError, pp.ProductivError)
+    assert issubclass(pp.JournalError, pp.ConfigurationError)  # so also a ValueError
     assert issubclass(pp.StaleEventWarning, UserWarning)
     assert issubclass(pp.NaiveTimestampWarning, UserWarning)
 
