@@ -1,22 +1,12 @@
 """Publish: prepare -> batches -> client, with a status for every row, whatever happens.
 
-The error policy per answer (``Delivery.kind`` from the client, which already retried 429,
-5xx and network errors with backoff and renewed the token once on 401):
-
-- ``sent``: every row of the batch is ``sent``.
-- ``invalid`` (400/422): the API refused something in the batch. Split it in halves and send
-  each, recursively, so the refused rows are isolated and ``rejected`` with the server's
-  message while the rest still land. Splitting is capped at ``max_split_requests`` extra
-  requests per batch (default 64: one bad row in 1000 costs 20); rows still grouped when the
-  cap is reached are ``rejected`` as a group, and their reason says so.
-- ``forbidden``/``not_found`` (403/404) and ``auth`` (401 after a renewal): every other batch
-  would fail the same way, so the run stops: that batch's rows are ``rejected`` (403/404) or
-  ``failed`` (401), and rows not yet tried are ``failed`` with "not attempted: <cause>".
-- ``retry_exhausted`` and anything else: the batch's rows are ``failed`` with the last error.
+Each batch goes to a worker thread (:class:`.delivery.Run`: the error policy per answer of the
+API, splitting on 400/422, stopping on 401/403/404); the main thread keeps ``2 * max_workers``
+batches queued and writes each outcome into the status arrays.
 
 With a journal (:mod:`.resume`), rows it holds are ``skipped`` ("already sent") before any
-batch is made, and each ``sent`` outcome is recorded, durably, as the main thread takes it; a
-journal that cannot be written stops the run like a 403 does.
+batch is made, and each request the API accepts is recorded, durably, by the worker that sent
+it before it sends another; a journal that cannot be written stops the run like a 403 does.
 
 Ctrl-C sets a cancel event the workers and the client's waits watch, waits for requests in
 flight (so acknowledged rows are recorded as ``sent``), marks the rest ``failed``
@@ -28,7 +18,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
@@ -36,8 +25,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .batches import MAX_BATCH_SIZE, Batch, make_batches
+from .delivery import DEFAULT_MAX_SPLIT_REQUESTS, Run
 from .errors import ConfigurationError, PublishInterrupted
-from .journal import Journal
 from .options import PrepareOptions
 from .outcomes import Outcome, StatusArrays
 from .prepare import Prepared, prepare_events
@@ -46,76 +35,6 @@ from .resume import Ledger, journal_for
 __all__ = ["deliver_prepared", "publish"]
 
 logger = logging.getLogger("productiv_pandas")
-
-DEFAULT_MAX_SPLIT_REQUESTS = 64
-
-
-class _Run:
-    """State shared by the workers of one publish: why it stopped, and the cancel signal."""
-
-    def __init__(self, client, app_id: str, max_retries: int | None, max_split_requests: int) -> None:
-        self.client = client
-        self.app_id = app_id
-        self.max_retries = max_retries
-        self.max_split_requests = max_split_requests
-        self.cancel = threading.Event()
-        self._lock = threading.Lock()
-        self.stop_cause: str | None = None
-
-    def stop(self, cause: str) -> None:
-        with self._lock:
-            if self.stop_cause is None:
-                self.stop_cause = cause
-
-    def deliver(self, batch: Batch) -> list[Outcome]:
-        """Send one top-level batch (splitting it on 400/422); never raises."""
-        try:
-            return self._deliver(batch, budget=[self.max_split_requests], prior_attempts=0)
-        except Exception as exc:  # a bug must cost rows a reason, never the rows themselves
-            logger.exception("unexpected error while sending batch %d", batch.number)
-            return [Outcome(batch.positions, "failed", f"internal error: {exc!r}", batch.number, None, 0)]
-
-    def _deliver(self, batch: Batch, budget: list[int], prior_attempts: int) -> list[Outcome]:
-        def outcome(
-            status: str, reason: str | None, http: int | None = None, attempts: int = 0
-        ) -> list[Outcome]:
-            return [Outcome(batch.positions, status, reason, batch.number, http, prior_attempts + attempts)]
-
-        # Rows never put on the wire keep batch/attempts empty, unless an earlier request of
-        # a split already carried them.
-        untried = batch.number if prior_attempts else -1
-        if self.cancel.is_set():
-            return [Outcome(batch.positions, "failed", "interrupted", untried, None, prior_attempts)]
-        if self.stop_cause is not None:
-            reason = f"not attempted: {self.stop_cause}"
-            return [Outcome(batch.positions, "failed", reason, untried, None, prior_attempts)]
-        answer = self.client.post_events(
-            self.app_id, batch.payload, cancel=self.cancel, max_retries=self.max_retries
-        )
-        said = answer.message or "no message"
-        if answer.kind == "sent":
-            return outcome("sent", None, answer.status, answer.attempts)
-        if answer.kind == "invalid":
-            if len(batch) > 1 and budget[0] >= 2:
-                budget[0] -= 2
-                attempts = prior_attempts + answer.attempts
-                first, second = batch.halves()
-                return self._deliver(first, budget, attempts) + self._deliver(second, budget, attempts)
-            if len(batch) > 1:
-                said += (
-                    f" (refused as a group of {len(batch)} rows: splitting stopped after "
-                    f"{self.max_split_requests} extra requests for this batch)"
-                )
-            return outcome("rejected", f"HTTP {answer.status}: {said}", answer.status, answer.attempts)
-        if answer.kind in ("forbidden", "not_found"):
-            self.stop(f"the API answered HTTP {answer.status} ({said}) to an earlier batch")
-            return outcome("rejected", f"HTTP {answer.status}: {said}", answer.status, answer.attempts)
-        if answer.kind == "auth":
-            self.stop(f"the credentials were refused ({said})")
-            return outcome("failed", f"credentials refused: {said}", answer.status, answer.attempts)
-        if answer.kind == "cancelled":
-            return outcome("failed", "interrupted", answer.status, answer.attempts)
-        return outcome("failed", said, answer.status, answer.attempts)
 
 
 def _show_progress(progress: bool | None) -> bool:
@@ -223,19 +142,17 @@ def deliver_prepared(
         from .client import ProductivClient
 
         client = ProductivClient.from_env()
-    run = _Run(client, app_id, max_retries, max_split_requests)
     with journal_for(journal, app_id) as opened:
-        return _deliver(run, prepared, opened, batch_size, max_workers, _show_progress(progress))
+        ledger = None if opened is None else Ledger(opened, prepared.status)
+        run = Run(client, app_id, max_retries, max_split_requests, ledger)
+        return _deliver(run, prepared, batch_size, max_workers, _show_progress(progress))
 
 
-def _deliver(
-    run: _Run, prepared: Prepared, journal: Journal | None, batch_size: int, max_workers: int, show_bar: bool
-) -> pd.DataFrame:
+def _deliver(run: Run, prepared: Prepared, batch_size: int, max_workers: int, show_bar: bool) -> pd.DataFrame:
     """deliver_prepared's work, once its arguments are checked and its journal is open."""
     arrays = StatusArrays(prepared.status)
-    ledger = None if journal is None else Ledger(journal, prepared.status)
-    if ledger is not None:
-        prepared = ledger.skip_recorded(prepared, arrays)
+    if run.ledger is not None:
+        prepared = run.ledger.skip_recorded(prepared, arrays)
     wire = prepared.wire()
     batches = make_batches(wire, prepared.to_send, batch_size)
     bar = tqdm(total=len(wire), unit="event", desc=f"publish {run.app_id}", disable=not show_bar)
@@ -243,10 +160,6 @@ def _deliver(
     def take(outcome: Outcome) -> None:
         arrays.apply(outcome)
         bar.update(len(outcome.positions))
-        # Durable before the next outcome is taken: a crash after this loses no acknowledged row.
-        failure = ledger.record(outcome) if ledger is not None else None
-        if failure is not None:
-            run.stop(failure)
 
     try:
         _send_all(run, batches, max_workers, take)
@@ -267,7 +180,7 @@ def _deliver(
     return result
 
 
-def _send_all(run: _Run, batches: Iterator[Batch], max_workers: int, take: Callable[[Outcome], None]) -> None:
+def _send_all(run: Run, batches: Iterator[Batch], max_workers: int, take: Callable[[Outcome], None]) -> None:
     """Keep ``2 * max_workers`` batches queued (so memory stays bounded); ``take`` each outcome."""
     pending: set[Future] = set()
     executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="productiv-publish")

@@ -80,14 +80,22 @@ class Ledger:
         return replace(prepared, to_send=positions[~known])
 
     def record(self, outcome: Outcome) -> str | None:
-        """Record a ``sent`` outcome durably; on failure return why (the run must stop)."""
+        """Record a ``sent`` outcome durably; on failure return why (the run must stop).
+
+        Called from the worker threads (the journal serializes them); never raises, so a worker
+        always hands its outcome back and no row loses its status.
+        """
         if outcome.status != "sent" or self.failure is not None:
             return None
         try:
             self.journal.record(*self._keys(outcome.positions))
-        except JournalError as exc:
+        except Exception as exc:
             # The rows stay ``sent`` (the API has them); only resuming loses its memory of them,
-            # so sending more would make the next run resend even more: stop instead.
+            # and sending more would make the next run resend even more: stop instead.
             self.failure = f"the journal could not be written ({exc})"
-            logger.error("%s; stopping the publish", self.failure)
-        return self.failure
+            if isinstance(exc, JournalError):
+                logger.error("%s; stopping the publish", self.failure)
+            else:
+                logger.exception("%s; stopping the publish", self.failure)
+            return self.failure
+        return None

@@ -11,6 +11,7 @@ import random
 import shutil
 import sqlite3
 import threading
+import time
 
 import numpy as np
 import pandas as pd
@@ -345,11 +346,17 @@ def test_a_journal_that_cannot_be_written_stops_the_run(sb, client, tmp_path):
 
 def test_ctrl_c_leaves_every_acknowledged_batch_in_the_journal(sb, client, tmp_path):
     sb.set_delay(0.05)
-    timer = threading.Timer(0.5, _thread.interrupt_main)
-    timer.start()
+
+    def interrupt_once_sending() -> None:  # Ctrl-C during the sending, not during prepare
+        while sb.stats()["events_stored"] < 1000:
+            time.sleep(0.005)
+        _thread.interrupt_main()
+
+    interrupter = threading.Thread(target=interrupt_once_sending)
+    interrupter.start()
     with pytest.raises(pp.PublishInterrupted) as caught:
         pp.publish(events(20_000), APP, client=client, journal=tmp_path / "j", batch_size=100, progress=False)
-    timer.join()
+    interrupter.join()
     status = caught.value.status
     sent = status[status["status"] == "sent"]
     assert 0 < len(sent) < 20_000
