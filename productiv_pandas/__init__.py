@@ -10,6 +10,8 @@ Importing the package registers the ``productiv`` DataFrame accessor::
 
 from __future__ import annotations
 
+from importlib.util import find_spec as _find_spec
+
 from . import accessor as _accessor  # noqa: F401  (registers df.productiv)
 from .client import Delivery, ProductivClient
 from .errors import (
@@ -28,6 +30,11 @@ from .publish import publish
 from .retry import RetryPolicy
 from .schema import UsageEvents
 from .status import STATUSES
+
+if _find_spec("dask") is not None:  # the optional Dask extra; without it, nothing imports dask
+    from .dask_accessor import register as _register_dask
+
+    _register_dask()  # ddf.productiv; dask_accessor says why this happens at import time
 
 __version__ = "0.1.0"
 
