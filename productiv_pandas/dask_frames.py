@@ -37,7 +37,13 @@ import pandas as pd
 
 from .client import ProductivClient
 from .client_factory import ClientFactory
-from .errors import ConfigurationError, NaiveTimestampWarning, ProductivError, StaleEventWarning
+from .errors import (
+    ConfigurationError,
+    NaiveTimestampWarning,
+    ProductivError,
+    StaleEventWarning,
+    user_stacklevel,
+)
 from .options import PrepareOptions
 from .prepare import Prepared, prepare_events, select_columns
 from .publish import DEFAULT_MAX_SPLIT_REQUESTS, MAX_BATCH_SIZE, _check_target, deliver_prepared
@@ -130,7 +136,11 @@ def _validated(frame: dd.DataFrame, options: PrepareOptions) -> dd.DataFrame:
     inner = _partition_options(options)
     # Run on the empty meta: gives the exact dtypes and raises now for a missing column.
     meta = prepare_events(frame._meta, inner).status
-    prepared = frame.map_partitions(_prepare_partition, inner, meta=meta.assign(**{_ORDER: np.int64(0)}))
+    with_order = meta.assign(**{_ORDER: np.int64(0)})
+    # Three steps read each prepared partition. As one expression, Dask would fuse the prepare
+    # step into each of them and run it three times; as named delayed results it runs once.
+    parts = frame.map_partitions(_prepare_partition, inner, meta=with_order).to_delayed()
+    prepared = dd.from_delayed(parts, meta=with_order, divisions=frame.divisions, verify_meta=False)
     repeated = _repeated_keys(prepared)
     repeated_parts = repeated.to_delayed()
     repeated_all = dask.delayed(pd.concat)(repeated_parts, ignore_index=True)
@@ -183,14 +193,14 @@ def _warn_once(frame: dd.DataFrame, status: dd.DataFrame, options: PrepareOption
             "Productiv only guarantees to aggregate events pushed within 12 hours. Pass "
             "on_stale='skip' to leave them out or on_stale='ignore' to send them quietly.",
             StaleEventWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     if naive:
         warnings.warn(
             f"{int(naive)} timestamp(s) had no timezone and were read as UTC; pass tz='Area/City' "
             "(the zone they were recorded in), or tz='UTC' if they are UTC.",
             NaiveTimestampWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
 
 

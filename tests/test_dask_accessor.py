@@ -19,6 +19,7 @@ import dask  # noqa: E402  (after the skip: without dask there is nothing to tes
 
 import productiv_pandas as pp  # noqa: E402
 from productiv_pandas import dask_frames  # noqa: E402
+from productiv_pandas.prepare import prepare_events  # noqa: E402
 from productiv_pandas.sandbox import Sandbox  # noqa: E402
 from productiv_pandas.status import STATUS_COLUMNS  # noqa: E402
 
@@ -135,6 +136,21 @@ def test_validate_is_lazy_and_its_meta_is_the_status_frame():
     assert computed["status"].dtype == pd.CategoricalDtype(list(pp.STATUSES))
 
 
+def test_each_partition_is_prepared_once_a_compute(monkeypatch):
+    """Three steps read the prepared partitions; Dask must not fuse prepare into each of them."""
+    calls = []
+
+    def counted(frame, options):
+        calls.append(len(frame))
+        return prepare_events(frame, options)
+
+    monkeypatch.setattr(dask_frames, "prepare_events", counted)
+    lazy = as_dask(pieces()).productiv.validate(**OPTIONS)
+    assert calls == [0]  # the meta, at call time
+    lazy.compute()
+    assert sorted(calls) == [0, 0, 4, 5, 6]
+
+
 def test_the_input_is_never_modified(sb):
     frames = pieces()
     copies = [frame.copy(deep=True) for frame in frames]
@@ -165,6 +181,7 @@ def test_publish_sends_every_valid_row_once_and_computing_again_sends_nothing(sb
     stale_warnings = [w for w in caught if issubclass(w.category, pp.StaleEventWarning)]
     assert len(stale_warnings) == 1  # once for the whole frame, on the client
     assert str(stale_warnings[0].message).startswith("1 event(s) are older than 12 hours (the oldest by 20.0")
+    assert stale_warnings[0].filename == __file__  # it points at the caller's line
     assert [w for w in caught if issubclass(w.category, pp.NaiveTimestampWarning)] == []
     status = result.compute()
     expected = pandas_validate(ddf, **OPTIONS)
