@@ -55,8 +55,8 @@ _SCHEMA = (
 class Journal:
     """The event triples the API accepted for app ``app_id``, in the SQLite file at ``path``.
 
-    A new file is created (with its directory's permissions); an existing one must be a journal
-    of the same app. Safe to share between threads (one connection behind a lock); several
+    A missing (or empty) file becomes a new journal; an existing one must be a journal of the
+    same app. Safe to share between threads (one connection behind a lock); several
     processes may open the same file (SQLite locks it), though one publish a journal is the
     intended use.
 
