@@ -30,6 +30,7 @@ from .publish import publish
 from .retry import RetryPolicy
 from .schema import UsageEvents
 from .status import STATUSES
+from .stream import FileReport, publish_file, validate_file
 
 if _find_spec("dask") is not None:  # the optional Dask extra; without it, nothing imports dask
     from .dask_accessor import register as _register_dask
@@ -44,6 +45,7 @@ __all__ = [
     "AuthenticationError",
     "ConfigurationError",
     "Delivery",
+    "FileReport",
     "Journal",
     "JournalError",
     "NaiveTimestampWarning",
@@ -56,5 +58,7 @@ __all__ = [
     "__version__",
     "prepare",
     "publish",
+    "publish_file",
     "validate",
+    "validate_file",
 ]

@@ -1,6 +1,10 @@
 """The ``productiv-pandas`` command line (also ``python -m productiv_pandas``), for backfill
 scripts and cron jobs.
 
+``validate`` and ``publish`` read the file in chunks (:func:`~productiv_pandas.validate_file`,
+:func:`~productiv_pandas.publish_file`), so their memory stays flat however big the file is;
+the per-row status goes to ``--status-out`` as it is made.
+
 Exit codes:
 
 - 0: every row was sent or deliberately left out (duplicate, stale under ``--on-stale skip``);
@@ -19,21 +23,25 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-import pandas as pd
-
 from .errors import ConfigurationError
+from .files import DEFAULT_CHUNKSIZE
 
 __all__ = ["main"]
 
 _EXAMPLES = {
     "validate": """examples:
   productiv-pandas validate export.csv --column user=email --column action=eventName \\
-      --column when=timestamp --tz America/New_York --status-out report.csv""",
+      --column when=timestamp --tz America/New_York --status-out report.csv
+  productiv-pandas validate huge.csv.gz --chunksize 250000 --status-out report.parquet""",
     "publish": """examples:
   export PRODUCTIV_CLIENT_ID=... PRODUCTIV_CLIENT_SECRET=...
   productiv-pandas publish export.parquet --app-id acme-docs --column user=email \\
       --login-event sso_login --on-stale skip --status-out status.parquet
-  productiv-pandas publish export.csv --app-id acme-docs --sandbox   # a rehearsal, no credentials""",
+  productiv-pandas publish export.csv --app-id acme-docs --sandbox   # a rehearsal, no credentials
+  # a long backfill: re-run the same command after a crash or Ctrl-C; the journal makes it
+  # skip the rows already sent ("skipped", "already sent") and send only the rest
+  productiv-pandas publish backfill.csv --app-id acme-docs --journal backfill.journal \\
+      --status-out status.parquet""",
 }
 
 
@@ -55,8 +63,14 @@ def _add_shape_options(parser: argparse.ArgumentParser) -> None:
         "--on-stale", choices=("warn", "skip", "ignore"), default="warn",
                         help="events older than 12 hours: warn and send (default), skip, or send quietly",
     )  # fmt: skip
-    parser.add_argument("--status-out", type=Path, metavar="FILE",
-                        help="write the per-row status here (.csv or .parquet)")  # fmt: skip
+    parser.add_argument(
+        "--status-out", type=Path, metavar="FILE",
+        help="write the per-row status here (.csv or .parquet), indexed by file row number",
+    )  # fmt: skip
+    parser.add_argument(
+        "--chunksize", type=int, default=DEFAULT_CHUNKSIZE, metavar="ROWS",
+        help=f"rows read at a time; memory grows with it (default {DEFAULT_CHUNKSIZE:,})",
+    )  # fmt: skip
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -94,6 +108,11 @@ def _build_parser() -> argparse.ArgumentParser:
     publish.add_argument(
         "--sandbox", action="store_true", help="publish to an in-process sandbox, not Productiv: a rehearsal"
     )
+    publish.add_argument(
+        "--journal", type=Path, metavar="FILE",
+        help="remember the events the API accepted in this file (created if missing), so that running "
+        "the same command again sends only what is missing",
+    )  # fmt: skip
     publish.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     publish.set_defaults(run=_run_publish)
 
@@ -139,53 +158,37 @@ def _options(args: argparse.Namespace) -> dict:
     return options
 
 
-def _print_summary(status: pd.DataFrame, stream=sys.stdout) -> None:
-    from .plots import count_reason_kinds
-
-    counts = status["status"].value_counts(sort=False)
-    counts = counts[counts > 0]
-    print(f"{len(status):,} rows", file=stream)
+def _print_summary(report, stream=sys.stdout) -> None:
+    counts = report.counts[report.counts > 0]
+    print(f"{report.rows:,} rows", file=stream)
     for name, count in counts.items():
-        print(f"  {name:<10}{count:>10,}  {count / max(len(status), 1):6.1%}", file=stream)
-    kinds = count_reason_kinds(status)
-    if len(kinds):
+        print(f"  {name:<10}{count:>10,}  {count / max(report.rows, 1):6.1%}", file=stream)
+    if len(report.problems):
         print("most frequent problems:", file=stream)
-        for kind, row in kinds.head(10).iterrows():
+        for kind, row in report.problems.head(10).iterrows():
             print(f"  {int(row.sum()):>8,}  {kind}", file=stream)
 
 
-def _finish(status: pd.DataFrame, args: argparse.Namespace, bad: tuple[str, ...]) -> int:
+def _finish(report, args: argparse.Namespace, bad: tuple[str, ...]) -> int:
     if args.status_out is not None:
-        from .files import write_status
-
-        write_status(status, args.status_out)
         print(f"status written to {args.status_out}", file=sys.stderr)
-    _print_summary(status)
-    return 1 if status["status"].isin(bad).any() else 0
+    _print_summary(report)
+    return 1 if report.counts[list(bad)].sum() else 0
 
 
 def _run_validate(args: argparse.Namespace) -> int:
-    from .files import read_events
-    from .prepare import validate
+    from .stream import validate_file
 
-    options = _options(args)
-    if args.status_out is not None:
-        from .files import file_format
-
-        file_format(args.status_out, allowed=("csv", "parquet"))  # fail before the work
-    status = validate(read_events(args.file), **options)
-    return _finish(status, args, bad=("invalid",))
+    report = validate_file(args.file, status_out=args.status_out, chunksize=args.chunksize, **_options(args))
+    return _finish(report, args, bad=("invalid",))
 
 
 def _run_publish(args: argparse.Namespace) -> int:
-    from .files import file_format, read_events
-    from .publish import publish
+    from .stream import publish_file
 
     options = _options(args)
-    if args.status_out is not None:
-        file_format(args.status_out, allowed=("csv", "parquet"))
-    frame = read_events(args.file)
-    knobs = dict(batch_size=args.batch_size, max_workers=args.workers, max_retries=args.max_retries,
+    knobs = dict(status_out=args.status_out, chunksize=args.chunksize, journal=args.journal,
+                 batch_size=args.batch_size, max_workers=args.workers, max_retries=args.max_retries,
                  progress=False if args.no_progress else None)  # fmt: skip
     if args.sandbox:
         from .sandbox import Sandbox
@@ -193,16 +196,15 @@ def _run_publish(args: argparse.Namespace) -> int:
         with Sandbox(rate_limit=None) as sandbox:
             sandbox.add_app(args.app_id, events=options.get("allowed_events"),
                             login_events=options.get("login_events", ()))  # fmt: skip
-            status = publish(frame, args.app_id, client=sandbox.client(), **knobs, **options)
-            print(
-                f"sandbox: stored {len(sandbox.events(args.app_id)):,} events (a rehearsal)", file=sys.stderr
-            )
+            report = publish_file(args.file, args.app_id, client=sandbox.client(), **knobs, **options)
+            stored = sandbox.stats()["events_stored"]
+            print(f"sandbox: stored {stored:,} events (a rehearsal)", file=sys.stderr)
     else:
         from .client import ProductivClient
 
         with ProductivClient.from_env() as client:
-            status = publish(frame, args.app_id, client=client, **knobs, **options)
-    return _finish(status, args, bad=("invalid", "rejected", "failed"))
+            report = publish_file(args.file, args.app_id, client=client, **knobs, **options)
+    return _finish(report, args, bad=("invalid", "rejected", "failed"))
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -229,14 +231,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"productiv-pandas: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        status = getattr(exc, "status", None)
-        if status is not None and getattr(args, "status_out", None) is not None:
-            from .files import write_status
-
-            write_status(status, args.status_out)
-            print(f"interrupted: status so far written to {args.status_out}", file=sys.stderr)
-        else:
-            print("interrupted", file=sys.stderr)
+        # publish_file has already written the status of every row it read; its message says
+        # which rows were not reached.
+        print(f"interrupted: {exc}" if str(exc) else "interrupted", file=sys.stderr)
         return 130
 
 

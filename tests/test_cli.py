@@ -67,8 +67,11 @@ def test_help_is_complete_with_an_example(command):
             "--allowed-events",
             "--on-stale",
             "--status-out",
+            "--chunksize",
         ):
             assert option in result.stdout
+    if command == "publish":
+        assert "--journal" in result.stdout
 
 
 def test_python_dash_m_runs_the_same_cli():
@@ -207,3 +210,48 @@ def test_argparse_usage_errors_exit_2():
     result = run("publish", "x.csv")  # --app-id missing
     assert result.returncode == 2
     assert "--app-id" in result.stderr
+
+
+def test_publish_with_a_journal_resumes_without_sending_twice(tmp_path):
+    path = tmp_path / "backfill.csv"
+    export(12, bad=True).to_csv(path, index=False)
+    journal = tmp_path / "backfill.journal"
+    out = tmp_path / "status.csv"
+    with Sandbox(rate_limit=None, apps=["acme"]) as sb:
+        env = {"PRODUCTIV_ACCESS_TOKEN": sb.issue_token(), "PRODUCTIV_API_URL": sb.url}
+        args = [
+            "publish",
+            str(path),
+            "--app-id",
+            "acme",
+            *MAPPING,
+            "--journal",
+            str(journal),
+            "--chunksize",
+            "5",
+        ]
+        first = run(*args, env=env)
+        requests = sb.stats()["event_requests"]
+        second = run(*args, "--status-out", str(out), env=env)
+        assert sb.stats()["event_requests"] == requests  # the second run sent nothing
+        assert len(sb.events("acme")) == 11
+    assert first.returncode == second.returncode == 1  # the invalid row is still invalid
+    assert "sent" in first.stdout
+    status = pd.read_csv(out, index_col=0)
+    assert status["status"].tolist() == ["skipped", "invalid"] + ["skipped"] * 10
+    assert (status.drop(index=1)["reason"] == "already sent").all()
+    assert "skipped" in second.stdout
+
+
+def test_validate_reads_in_chunks_and_finds_duplicates_across_them(tmp_path):
+    path = tmp_path / "export.csv"
+    frame = export(9)
+    frame.loc[7] = frame.loc[0]
+    frame.to_csv(path, index=False)
+    out = tmp_path / "status.parquet"
+    result = run("validate", str(path), *MAPPING, "--chunksize", "2", "--status-out", str(out))
+    assert result.returncode == 0, result.stderr  # a duplicate is not a problem
+    assert "9 rows" in result.stdout
+    status = pd.read_parquet(out)
+    assert status.loc[7, "reason"] == "duplicate of row 0"
+    assert list(status.index) == list(range(9))

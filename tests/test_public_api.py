@@ -46,6 +46,8 @@ def test_the_names_the_design_relies_on_are_exported() -> None:
         "ProductivClient",
         "PublishInterrupted",
         "STATUSES",
+        "validate_file",  # files bigger than memory (issue 6)
+        "publish_file",
     }
     assert design <= set(pp.__all__)
 

@@ -1,0 +1,144 @@
+"""One pass over an events file, chunk by chunk, for :mod:`.stream`: each chunk prepared with
+one set of options, the events an earlier chunk already had marked ``duplicate``, everything
+counted.
+
+The status index is the row's 0-based row number in the file (what ``read_csv``'s RangeIndex
+gives), so ``duplicate of row N`` names a file row, across chunks as within one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .files import EventChunks, StatusWriter, open_chunks
+from .firstseen import FirstSeen, hash_keys
+from .options import PrepareOptions
+from .prepare import Prepared, prepare_events, select_columns
+from .status import WIRE_COLUMNS, new_status_frame
+from .tally import Tally
+
+__all__ = ["FileReport", "FileRun", "empty_status"]
+
+_KEPT = ("valid", "skipped")  # skipped by prepare means stale under on_stale="skip": still an event
+_DEDUPED = ("valid", "skipped", "duplicate")
+
+
+@dataclass(frozen=True, eq=False)
+class FileReport:
+    """What became of a file's rows: counts only; the per-row status went to ``status_out``.
+
+    Attributes
+    ----------
+    path : Path
+        The events file.
+    rows : int
+        Rows read (every one has exactly one status).
+    counts : Series
+        Rows per status, in :data:`~productiv_pandas.STATUSES` order, zeros included.
+    problems : DataFrame
+        Rows per kind of problem (index) and status (``invalid``, ``rejected``, ``failed``),
+        most frequent first, as :func:`productiv_pandas.plots.count_reason_kinds` counts them.
+    status_out : Path or None
+        Where the per-row status was written.
+    """
+
+    path: Path
+    rows: int
+    counts: pd.Series = field(repr=False)
+    problems: pd.DataFrame = field(repr=False)
+    status_out: Path | None = None
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{name} {count:,}" for name, count in self.counts.items() if count)
+        out = f"; status in {str(self.status_out)!r}" if self.status_out is not None else ""
+        return f"<FileReport {str(self.path)!r}: {self.rows:,} rows: {counts or 'none'}{out}>"
+
+
+def empty_status() -> pd.DataFrame:
+    """A status frame without rows: what a file without rows gets in ``status_out``."""
+    none = np.array([], dtype=object)
+    return new_status_frame(
+        pd.RangeIndex(0), pd.DataFrame({name: none for name in WIRE_COLUMNS}), none, none, none.astype(bool)
+    )
+
+
+class FileRun:
+    """One pass over one file: its chunks prepared with cross-chunk de-duplication, and a tally."""
+
+    def __init__(self, path: str | os.PathLike, chunksize: int, options: dict) -> None:
+        self.options = PrepareOptions.from_kwargs(**options)  # once: every chunk judged at one `now`
+        self.chunks: EventChunks = open_chunks(path, chunksize)
+        self.usecols = _usecols(self.chunks, self.options)
+        self.seen = FirstSeen()
+        self.tally = Tally(self.options)
+
+    def prepared(self) -> Iterator[Prepared]:
+        """Each chunk prepared, its rows whose event an earlier chunk had marked ``duplicate``."""
+        for frame in self.chunks.frames(self.usecols):
+            yield self.prepare(frame)
+
+    def prepare(self, frame: pd.DataFrame) -> Prepared:
+        with self.tally.collecting_warnings():
+            prepared = prepare_events(frame, self.options)
+        status = prepared.status
+        deduped = np.flatnonzero(status["status"].isin(_DEDUPED).to_numpy())
+        if len(deduped):
+            hashes = hash_keys(status.iloc[deduped])
+            first = self.seen.find(hashes)
+            earlier = first >= 0
+            if earlier.any():
+                codes = status["status"].to_numpy(dtype=object)
+                reason = status["reason"].to_numpy(dtype=object, na_value=None)
+                where = deduped[earlier]
+                codes[where] = "duplicate"
+                reason[where] = [f"duplicate of row {row}" for row in first[earlier].tolist()]
+                status = status.assign(
+                    status=pd.Categorical(codes, dtype=status["status"].dtype),
+                    reason=pd.array(reason, dtype=status["reason"].dtype),
+                )
+            # Each chunk's first sighting of an event: prepare already made the chunk's
+            # later sightings duplicates of it.
+            new = ~earlier & status["status"].iloc[deduped].isin(_KEPT).to_numpy()
+            self.seen.add(hashes[new], status.index.to_numpy()[deduped[new]])
+        self.tally.prepared(status)
+        return Prepared(status=status, to_send=np.flatnonzero((status["status"] == "valid").to_numpy()))
+
+    def write(self, status: pd.DataFrame, writer: StatusWriter | None) -> None:
+        """Count a chunk's final status and append it to ``status_out``."""
+        self.tally.add(status)
+        if writer is not None:
+            writer.write(status)
+
+    def finish(self, writer: StatusWriter | None) -> None:
+        if writer is not None and writer.rows == 0:
+            writer.write(empty_status())
+
+    def report(self, status_out: str | os.PathLike | None) -> FileReport:
+        return FileReport(
+            path=self.chunks.path,
+            rows=self.tally.rows,
+            counts=self.tally.counts(),
+            problems=self.tally.problems(),
+            status_out=None if status_out is None else Path(status_out),
+        )
+
+
+def _usecols(chunks: EventChunks, options: PrepareOptions) -> list[str]:
+    """The file's columns that feed the API fields, checked before any chunk is read.
+
+    Raises ConfigurationError naming the missing fields and the file's columns.
+    """
+    header = list(chunks.columns)
+    if chunks.kind == "jsonl":
+        # Only the first line's keys are known; targetApp is optional and may start later.
+        target = next((src for src, api in options.columns.items() if api == "targetApp"), "targetApp")
+        if target not in header:
+            header.append(target)
+    picked = select_columns(pd.DataFrame(columns=header), dict(options.columns))
+    return list(dict.fromkeys(str(series.name) for series in picked.values()))

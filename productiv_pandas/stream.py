@@ -1,0 +1,275 @@
+"""Files bigger than memory: validate or publish a CSV, Parquet or JSON Lines file chunk by chunk.
+
+    open the file -> for each chunk: prepare (one set of options, one ``now``) -> drop events
+    an earlier chunk already had -> [send] -> append the chunk's status to ``status_out``
+
+Memory holds one chunk at a time plus 16 bytes for each distinct event (:mod:`.firstseen`), so
+it stays flat as the file grows. The status index is the row's 0-based row number in the file
+(what ``read_csv``'s RangeIndex gives), so ``duplicate of row N`` names a file row. The status
+frame of a whole file would defeat the memory bound, so these functions return a small
+:class:`FileReport` (counts) and write the per-row status to ``status_out``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .batches import MAX_BATCH_SIZE, make_batches
+from .errors import PublishInterrupted
+from .filerun import FileReport, FileRun, empty_status
+from .files import DEFAULT_CHUNKSIZE, StatusWriter
+from .prepare import Prepared
+from .publish import DEFAULT_MAX_SPLIT_REQUESTS, _check_target, _show_progress, deliver_prepared
+from .resume import journal_for
+
+__all__ = ["DEFAULT_CHUNKSIZE", "FileReport", "publish_file", "validate_file"]
+
+
+def validate_file(
+    path: str | os.PathLike,
+    *,
+    status_out: str | os.PathLike | None = None,
+    chunksize: int = DEFAULT_CHUNKSIZE,
+    **options,
+) -> FileReport:
+    """Check every row of an events file without sending anything, one chunk at a time.
+
+    The file-sized :func:`productiv_pandas.validate`: same options, same checks, same
+    statuses, with de-duplication across the whole file, and memory flat in the file's size.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        ``.csv`` (optionally compressed), ``.parquet``/``.pq`` or ``.jsonl``/``.ndjson``.
+    status_out : str or PathLike, optional
+        Write the per-row status here (``.csv`` or ``.parquet``), chunk by chunk, indexed by
+        file row number. Without it only the counts remain.
+    chunksize : int
+        Rows read at a time.
+    **options
+        ``columns``, ``unit``, ``tz``, ``login_events``, ``allowed_events``, ``on_stale``,
+        ``now``, ``future_tolerance``, as for :func:`productiv_pandas.validate`.
+
+    Returns
+    -------
+    FileReport
+        Rows per status and per kind of problem. The status frame itself is not returned:
+        for a file bigger than memory it would not fit; ``status_out`` holds it.
+
+    Raises
+    ------
+    ConfigurationError
+        A missing or unreadable file, a required column missing (before any row is read), a
+        bad option. One :class:`StaleEventWarning` and one :class:`NaiveTimestampWarning` at
+        most are issued for the whole file, counting every chunk.
+
+    Examples
+    --------
+    >>> import tempfile, os, pandas as pd, productiv_pandas as pp
+    >>> path = os.path.join(tempfile.mkdtemp(), "export.csv")
+    >>> pd.DataFrame({"timestamp": [1_700_000_000_000] * 3, "email": ["a@x.io", "a@x.io", "b@"],
+    ...               "eventName": ["open"] * 3}).to_csv(path, index=False)
+    >>> report = pp.validate_file(path, chunksize=2, on_stale="ignore", status_out=path + ".status.csv")
+    >>> report.counts[["valid", "invalid", "duplicate"]].tolist()
+    [1, 1, 1]
+    >>> pd.read_csv(report.status_out, index_col=0)["reason"].tolist()[1:]
+    ['duplicate of row 0', "email 'b@' has no domain"]
+    """
+    with _writer(status_out) as writer:
+        run = FileRun(path, chunksize, options)
+        for prepared in run.prepared():
+            run.write(prepared.status, writer)
+        run.finish(writer)
+    run.tally.warn()
+    return run.report(status_out)
+
+
+def _writer(status_out: str | os.PathLike | None) -> StatusWriter | contextlib.nullcontext:
+    """Checked before any work: a status file of an unknown kind fails the call at once."""
+    return contextlib.nullcontext() if status_out is None else StatusWriter(status_out)
+
+
+def publish_file(
+    path: str | os.PathLike,
+    app_id: str,
+    *,
+    status_out: str | os.PathLike | None = None,
+    chunksize: int = DEFAULT_CHUNKSIZE,
+    client=None,
+    journal=None,
+    batch_size: int = MAX_BATCH_SIZE,
+    max_workers: int = 4,
+    max_retries: int | None = None,
+    max_split_requests: int = DEFAULT_MAX_SPLIT_REQUESTS,
+    progress: bool | None = None,
+    **options,
+) -> FileReport:
+    """Validate an events file and send its valid rows to app ``app_id``, one chunk at a time.
+
+    The file-sized :func:`productiv_pandas.publish`: each chunk is prepared as
+    :func:`validate_file` does (de-duplicated across the whole file), then sent with one
+    shared client and journal, and its status appended to ``status_out`` before the next chunk
+    is read. Memory stays flat in the file's size.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        ``.csv`` (optionally compressed), ``.parquet``/``.pq`` or ``.jsonl``/``.ndjson``.
+    app_id : str
+        The Productiv app the events belong to.
+    status_out : str or PathLike, optional
+        Write the per-row status here (``.csv`` or ``.parquet``), indexed by file row number.
+    chunksize : int
+        Rows read, prepared and sent at a time.
+    client : ProductivClient, optional
+        Defaults to ``ProductivClient.from_env()`` (closed at the end).
+    journal : str, PathLike or Journal, optional
+        As for :func:`productiv_pandas.publish`: rows the journal holds are ``skipped``
+        ("already sent"), every batch the API accepts is recorded. Opened once for the file.
+    batch_size, max_workers, max_retries, max_split_requests
+        As for :func:`productiv_pandas.publish`. Batch numbers run on across chunks.
+    progress : bool, optional
+        One tqdm bar over the file's rows (its total from Parquet's metadata or a count of
+        lines), moved as each chunk is done; by default shown in a notebook or terminal.
+    **options
+        ``columns``, ``unit``, ``tz``, ``login_events``, ``allowed_events``, ``on_stale``,
+        ``now``, ``future_tolerance``, as for :func:`productiv_pandas.validate`.
+
+    Returns
+    -------
+    FileReport
+        Rows per status and per kind of problem; ``status_out`` holds the rows themselves.
+        When a chunk stops the run (HTTP 403/404, credentials refused), the chunks after it
+        are still read and prepared but not sent: their rows are ``failed``, "not attempted".
+
+    Raises
+    ------
+    PublishInterrupted
+        On Ctrl-C. Requests in flight finish; the rows read so far have their status in
+        ``status_out`` (the interrupted chunk's unsent rows ``failed``, "interrupted"); the
+        rest of the file was not read and has no status anywhere. The message says from
+        which row; ``.report`` counts the rows with a status, ``.status`` is the interrupted
+        chunk's status frame. Publishing again with the same journal sends only what is missing.
+    ConfigurationError, JournalError
+        As for :func:`validate_file` and :func:`productiv_pandas.publish`, before anything is sent.
+    """
+    _check_target(app_id, max_workers)
+    make_batches(empty_status(), np.empty(0, dtype=np.int64), batch_size)  # checks batch_size at once
+    writer = _writer(status_out)  # an unknown kind of status file fails here, before any work
+    run = FileRun(path, chunksize, options)
+    knobs = dict(batch_size=batch_size, max_workers=max_workers, max_retries=max_retries,
+                 max_split_requests=max_split_requests)  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        writer = stack.enter_context(writer)
+        opened = stack.enter_context(journal_for(journal, app_id))
+        if client is None:
+            from .client import ProductivClient
+
+            client = stack.enter_context(ProductivClient.from_env())
+        show = _show_progress(progress)
+        total = run.chunks.estimate_rows() if show else None
+        bar = stack.enter_context(tqdm(total=total, unit="row", desc=f"publish {app_id}", disable=not show))
+        sender = _Sender(app_id, client, opened, knobs)
+        try:
+            for prepared in run.prepared():
+                status = sender.send(prepared)
+                run.write(status, writer)
+                bar.update(len(status))
+        except PublishInterrupted as exc:
+            status = sender.renumber(exc.status)
+            run.write(status, writer)
+            raise _interrupted(run, status, status_out, opened) from None
+        except KeyboardInterrupt:
+            raise _interrupted(run, empty_status(), status_out, opened) from None
+        run.finish(writer)
+    run.tally.warn()
+    return run.report(status_out)
+
+
+class _Sender:
+    """Sends chunk after chunk with deliver_prepared, as one run: batch numbers go on across
+    chunks, and a chunk that stopped the run (403/404, credentials refused) stops the rest."""
+
+    def __init__(self, app_id: str, client, journal, knobs: dict) -> None:
+        self.app_id, self.client, self.journal, self.knobs = app_id, client, journal, knobs
+        self.next_batch = 0
+        self.stop_cause: str | None = None
+
+    def send(self, prepared: Prepared) -> pd.DataFrame:
+        if self.stop_cause is not None:
+            return _not_attempted(prepared, self.stop_cause)
+        status = deliver_prepared(
+            prepared, self.app_id, client=self.client, journal=self.journal, progress=False, **self.knobs
+        )
+        self.stop_cause = _stop_cause(status)
+        return self.renumber(status)
+
+    def renumber(self, status: pd.DataFrame) -> pd.DataFrame:
+        """Batch numbers of the file, not of the chunk: each chunk's start after the last one's."""
+        batch = status["batch"]
+        if batch.notna().any():
+            status = status.assign(batch=batch + self.next_batch)
+            self.next_batch = int(status["batch"].max()) + 1
+        return status
+
+
+def _stop_cause(status: pd.DataFrame) -> str | None:
+    """Why a chunk's delivery stopped the run, in the words :mod:`.delivery` gives it, or None.
+
+    A 403/404 or refused credentials on the chunk's last requests leaves no row "not attempted"
+    in it, so those answers are read too.
+    """
+    reason, codes, http = status["reason"], status["status"], status["http_status"]
+
+    def first(mask: pd.Series) -> int | None:
+        hits = np.flatnonzero(mask.to_numpy(dtype=bool, na_value=False))
+        return int(hits[0]) if len(hits) else None
+
+    if (row := first(reason.str.startswith("not attempted: ", na=False))) is not None:
+        return reason.iat[row].removeprefix("not attempted: ")
+    if (row := first((codes == "rejected") & http.isin([403, 404]))) is not None:
+        said = reason.iat[row].removeprefix(f"HTTP {http.iat[row]}: ")
+        return f"the API answered HTTP {http.iat[row]} ({said}) to an earlier batch"
+    if (
+        row := first((codes == "failed") & reason.str.startswith("credentials refused: ", na=False))
+    ) is not None:
+        return f"the credentials were refused ({reason.iat[row].removeprefix('credentials refused: ')})"
+    return None
+
+
+def _not_attempted(prepared: Prepared, cause: str) -> pd.DataFrame:
+    status = prepared.status
+    codes = status["status"].to_numpy(dtype=object)
+    reason = status["reason"].to_numpy(dtype=object, na_value=None)
+    codes[prepared.to_send] = "failed"
+    reason[prepared.to_send] = f"not attempted: {cause}"
+    return status.assign(
+        status=pd.Categorical(codes, dtype=status["status"].dtype),
+        reason=pd.array(reason, dtype=status["reason"].dtype),
+    )
+
+
+def _interrupted(run: FileRun, status: pd.DataFrame, status_out, journal) -> PublishInterrupted:
+    """The file's PublishInterrupted: which rows have a status, which were never read."""
+    report = run.report(status_out)
+    done, total = report.rows, run.chunks.rows
+    left = f" ({total - done:,} rows)" if total is not None else ""
+    where = f", written to {str(status_out)!r}" if status_out is not None else ""
+    again = (
+        "Publish again with the same journal to send only what is missing."
+        if journal is not None
+        else "Pass journal= (--journal) to be able to resume without sending rows twice."
+    )
+    error = PublishInterrupted(status)
+    error.args = (
+        f"publish of {str(report.path)!r} interrupted: {done:,} rows have a status{where} "
+        f"({report.counts['sent']:,} sent); the rows from row {done:,} on{left} were not read, so "
+        f"not sent. {again}",
+    )
+    error.report = report
+    return error

@@ -1,0 +1,120 @@
+"""What a file's chunks came to: rows per status, per kind of problem, and the warnings.
+
+A file read in chunks is one call for the analyst: prepare's :class:`StaleEventWarning` and
+:class:`NaiveTimestampWarning` are caught chunk by chunk and issued once at the end, counting
+the whole file, in prepare's own words.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from .errors import NaiveTimestampWarning, StaleEventWarning, user_stacklevel
+from .options import PrepareOptions
+from .prepare import _age
+from .reason_kinds import kinds_of
+from .status import STATUSES
+
+__all__ = ["PROBLEM_STATUSES", "Tally"]
+
+#: The statuses whose reasons are problems to fix (duplicate and skipped are choices).
+PROBLEM_STATUSES = ("invalid", "rejected", "failed")
+_NAIVE = re.compile(r"(\d+) timestamp\(s\) had no timezone")
+
+_kinds = lru_cache(maxsize=65_536)(lambda reason: tuple(kinds_of(reason)))
+
+
+class Tally:
+    """Counts over the chunks of one file."""
+
+    def __init__(self, options: PrepareOptions) -> None:
+        self.options = options
+        self.rows = 0
+        self._counts = np.zeros(len(STATUSES), dtype=np.int64)
+        self._problems: Counter[tuple[str, str]] = Counter()
+        self.stale = 0
+        self.oldest_stale_ms: int | None = None
+        self.naive = 0
+
+    @contextmanager
+    def collecting_warnings(self) -> Iterator[None]:
+        """Hold back prepare's per-chunk warnings (counted for :meth:`warn`); let others through."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+        for warning in caught:
+            if issubclass(warning.category, StaleEventWarning):
+                continue  # counted from the status frame in `prepared`, after cross-chunk de-duplication
+            found = _NAIVE.match(str(warning.message))
+            if issubclass(warning.category, NaiveTimestampWarning) and found:
+                self.naive += int(found.group(1))
+                continue
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+
+    def prepared(self, status: pd.DataFrame) -> None:
+        """Note a prepared chunk's stale rows that are to be sent (what prepare warns about)."""
+        if self.options.on_stale != "warn":
+            return
+        sendable = ((status["status"] == "valid") & status["stale"]).to_numpy()
+        if sendable.any():
+            self.stale += int(sendable.sum())
+            oldest = int(status["timestamp"].to_numpy(dtype=np.int64, na_value=0)[sendable].min())
+            self.oldest_stale_ms = (
+                oldest if self.oldest_stale_ms is None else min(oldest, self.oldest_stale_ms)
+            )
+
+    def add(self, status: pd.DataFrame) -> None:
+        """Count a chunk's final statuses and the kinds of its problems."""
+        codes = status["status"]
+        self.rows += len(status)
+        self._counts += codes.value_counts(sort=False).reindex(list(STATUSES), fill_value=0).to_numpy()
+        picked = (codes.isin(PROBLEM_STATUSES) & status["reason"].notna()).to_numpy()
+        if picked.any():
+            pairs = pd.DataFrame(
+                {"reason": status["reason"].to_numpy()[picked], "status": codes.to_numpy()[picked]}
+            ).value_counts(sort=False)
+            for (reason, owner), count in pairs.items():
+                for kind in _kinds(reason):
+                    self._problems[kind, owner] += int(count)
+
+    def counts(self) -> pd.Series:
+        return pd.Series(self._counts, index=pd.Index(STATUSES, name="status"), name="rows")
+
+    def problems(self) -> pd.DataFrame:
+        """Rows per kind (index) and problem status (columns), most frequent kind first."""
+        table = pd.Series(self._problems, dtype="int64")
+        if table.empty:
+            frame = pd.DataFrame(index=pd.Index([], name="kind", dtype=object))
+        else:
+            frame = table.unstack(fill_value=0)
+        frame = frame.reindex(columns=pd.Index(PROBLEM_STATUSES, name="status"), fill_value=0)
+        frame = frame.astype("int64").rename_axis(index="kind")
+        order = frame.sum(axis=1).sort_index().sort_values(ascending=False, kind="stable").index
+        return frame.loc[order]
+
+    def warn(self) -> None:
+        """Issue the file's StaleEventWarning and NaiveTimestampWarning, once each."""
+        if self.stale:
+            warnings.warn(
+                f"{self.stale} event(s) are older than 12 hours (the oldest by "
+                f"{_age(self.oldest_stale_ms, self.options.now_ms)}); Productiv only guarantees to "
+                "aggregate events pushed within 12 hours. Pass on_stale='skip' to leave them out or "
+                "on_stale='ignore' to send them quietly.",
+                StaleEventWarning,
+                stacklevel=user_stacklevel(),
+            )
+        if self.naive and self.options.tz is None:
+            warnings.warn(
+                f"{self.naive} timestamp(s) had no timezone and were read as UTC; "
+                "pass tz='Area/City' (the zone they were recorded in), or tz='UTC' if they are UTC.",
+                NaiveTimestampWarning,
+                stacklevel=user_stacklevel(),
+            )

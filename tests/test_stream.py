@@ -1,0 +1,346 @@
+"""validate_file / publish_file: files read in chunks give what the whole file would give.
+
+Each test writes a small file and reads it back with a small ``chunksize``, so every behaviour
+that spans chunks (de-duplication, warnings, batch numbers, status files) is exercised on a
+handful of rows. Memory and speed at 10,000,000 rows are measured by benchmarks/bench_files.py.
+"""
+
+from __future__ import annotations
+
+import _thread
+import doctest
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import productiv_pandas as pp
+from productiv_pandas import stream
+from productiv_pandas.files import read_events
+from productiv_pandas.firstseen import FirstSeen
+from productiv_pandas.sandbox import Sandbox
+
+APP = "acme"
+NOW = pd.Timestamp("2024-06-01T12:00:00Z")
+CATALOG = {"opened_file", "shared_doc", "sso_login"}
+OPTIONS = {"now": NOW, "allowed_events": CATALOG, "login_events": {"sso_login"}}
+
+
+def fresh(n: int, *, start: int = 0) -> pd.DataFrame:
+    """``n`` distinct, valid, recent events (relative to the real clock: publish sends them)."""
+    now = pd.Timestamp.now(tz="UTC").floor("s")
+    return pd.DataFrame(
+        {
+            "timestamp": [(now - pd.Timedelta(seconds=10 + i)).isoformat() for i in range(start, start + n)],
+            "email": [f"user{i}@example.com" for i in range(start, start + n)],
+            "eventName": ["opened_file"] * n,
+        }
+    )
+
+
+def messy() -> pd.DataFrame:
+    """60 rows with a bit of everything prepare judges, duplicates within and across chunks."""
+    rows = []
+    for i in range(60):
+        rows.append(
+            {
+                "when": (NOW - pd.Timedelta(minutes=7 * i)).isoformat(),
+                "user": f"User{i}@Example.com",
+                "action": ["opened_file", "shared_doc"][i % 2],
+                "app": None,
+            }
+        )
+    rows[2]["user"] = "bob@"  # no domain
+    rows[6]["when"] = "yesterday-ish"  # unreadable
+    rows[9]["user"] = None  # missing
+    rows[11]["action"] = "opend_file"  # not in the mapping
+    rows[13]["action"] = "sso_login"  # Login without targetApp
+    rows[14].update(action="sso_login", app="Okta")  # Login with it
+    rows[17]["when"] = "2031-01-01T00:00:00Z"  # future
+    rows[19]["when"] = "1999-12-31T00:00:00Z"  # before 2000
+    rows[21]["when"] = str(int((NOW - pd.Timedelta(hours=1)).value // 1_000_000))  # epoch ms as text
+    rows[23]["when"] = "2024-06-01 10:00:00"  # naive: read as UTC
+    rows[31]["when"] = "2024-06-01 09:00:00"  # naive, another chunk
+    rows[5] = dict(rows[4])  # duplicate in the same chunk (chunksize 7)
+    rows[12] = dict(rows[3], user="  USER3@example.COM ")  # equal once normalized
+    rows[40] = dict(rows[3])  # across chunks
+    rows[47] = dict(rows[12])  # a third sighting of row 3's event
+    rows[50]["when"] = (NOW - pd.Timedelta(days=2)).isoformat()
+    rows[55] = dict(rows[50])  # stale (50 * 7 min > 12 h), duplicated across chunks
+    rows[57] = dict(rows[2])  # an invalid row repeated stays invalid, not duplicate
+    return pd.DataFrame(rows)
+
+
+MAPPING = {"when": "timestamp", "user": "email", "action": "eventName", "app": "targetApp"}
+
+
+def write(frame: pd.DataFrame, path: Path) -> Path:
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    elif path.suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_json(path, orient="records", lines=True)
+    return path
+
+
+def whole(path: Path, **options) -> pd.DataFrame:
+    """The reference: validate on the whole file read at once."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pp.validate(read_events(path), **options)
+
+
+def as_written(status: pd.DataFrame) -> pd.DataFrame:
+    """A status frame as a Parquet status file holds it (status as plain text)."""
+    return status.assign(status=status["status"].astype(str))
+
+
+@pytest.mark.parametrize("chunksize", [1, 7, 25, 1000])
+@pytest.mark.parametrize("on_stale", ["warn", "skip"])
+def test_same_status_as_validating_the_whole_file(tmp_path, chunksize, on_stale):
+    path = write(messy(), tmp_path / "messy.csv")
+    out = tmp_path / "status.parquet"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = pp.validate_file(
+            path, status_out=out, chunksize=chunksize, columns=MAPPING, on_stale=on_stale, **OPTIONS
+        )
+    expected = whole(path, columns=MAPPING, on_stale=on_stale, **OPTIONS)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), as_written(expected))
+    assert report.rows == 60
+    assert report.counts.to_dict() == expected["status"].value_counts(sort=False).to_dict()
+    assert list(report.counts.index) == list(pp.STATUSES)
+    # the cases the file was built for, so the comparison above is not between two wrong answers
+    reasons = expected["reason"]
+    assert reasons[40] == reasons[47] == reasons[12] == "duplicate of row 3"
+    assert reasons[5] == "duplicate of row 4"
+    assert reasons[55] == "duplicate of row 50"
+    assert expected.loc[57, "status"] == "invalid"
+    assert expected.loc[50, "status"] == ("skipped" if on_stale == "skip" else "valid")
+
+
+def test_a_duplicate_in_a_later_chunk_names_the_first_row_of_the_file(tmp_path):
+    frame = fresh(10)
+    frame.loc[8] = frame.loc[1]
+    path = write(frame, tmp_path / "events.csv")
+    out = tmp_path / "status.csv"
+    report = pp.validate_file(path, status_out=out, chunksize=3)
+    status = pd.read_csv(out, index_col=0)
+    assert status["status"].tolist() == ["valid"] * 8 + ["duplicate", "valid"]
+    assert status.loc[8, "reason"] == "duplicate of row 1"
+    assert report.counts["duplicate"] == 1
+    assert list(status.index) == list(range(10))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
+def test_csv_parquet_and_json_lines_give_the_same_status(tmp_path, suffix):
+    frame = messy()
+    frame.loc[0, "app"] = None  # JSON Lines: the first line has no targetApp; later lines may
+    path = write(frame, tmp_path / f"messy{suffix}")
+    out = tmp_path / "status.parquet"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pp.validate_file(path, status_out=out, chunksize=8, columns=MAPPING, **OPTIONS)
+    reference = whole(write(frame, tmp_path / "reference.csv"), columns=MAPPING, **OPTIONS)
+    got = pd.read_parquet(out)
+    pd.testing.assert_frame_equal(got, as_written(reference))
+    assert got.loc[14, "status"] == "valid"  # its targetApp was read, in every format
+
+
+@pytest.mark.parametrize("name", ["status.csv", "status.parquet"])
+def test_status_out_holds_every_row_once_in_order(tmp_path, name):
+    path = write(fresh(23), tmp_path / "events.csv")
+    out = tmp_path / name
+    pp.validate_file(path, status_out=out, chunksize=5)
+    back = pd.read_csv(out, index_col=0) if name.endswith(".csv") else pd.read_parquet(out)
+    assert list(back.index) == list(range(23))
+    assert list(back.columns) == list(pp.validate(pd.read_csv(path)).columns)
+    assert (back["status"] == "valid").all()
+    assert back["email"].tolist() == [f"user{i}@example.com" for i in range(23)]
+
+
+def test_a_file_without_rows_gives_an_empty_status_file(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("timestamp,email,eventName\n")
+    out = tmp_path / "status.parquet"
+    report = pp.validate_file(path, status_out=out)
+    assert report.rows == 0
+    assert report.counts.sum() == 0
+    back = pd.read_parquet(out)
+    assert len(back) == 0
+    assert list(back.columns) == list(pp.validate(pd.read_csv(path)).columns)
+
+
+def test_one_warning_of_each_kind_for_the_whole_file_in_prepares_words(tmp_path):
+    path = write(messy(), tmp_path / "messy.csv")
+    with warnings.catch_warnings(record=True) as chunked:
+        warnings.simplefilter("always")
+        pp.validate_file(path, chunksize=4, columns=MAPPING, **OPTIONS)
+    with warnings.catch_warnings(record=True) as at_once:
+        warnings.simplefilter("always")
+        pp.validate(pd.read_csv(path), columns=MAPPING, **OPTIONS)
+    ours = [(w.category, str(w.message)) for w in chunked]
+    assert ours == [(w.category, str(w.message)) for w in at_once]
+    assert [category for category, _ in ours] == [pp.StaleEventWarning, pp.NaiveTimestampWarning]
+    assert ours[1][1].startswith("2 timestamp(s) had no timezone")
+    assert all(w.filename == __file__ for w in chunked)  # pointing at the caller's line
+
+
+def test_a_missing_column_is_reported_before_anything_is_written(tmp_path):
+    path = write(messy(), tmp_path / "messy.csv")
+    out = tmp_path / "status.csv"
+    with pytest.raises(ValueError, match=r"missing required column\(s\) \['email'\]") as caught:
+        pp.validate_file(path, status_out=out, columns={"when": "timestamp", "action": "eventName"})
+    assert "'user'" in str(caught.value)  # names the file's columns
+    assert not out.exists()
+
+
+def test_report_repr_and_problems(tmp_path):
+    path = write(messy(), tmp_path / "messy.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = pp.validate_file(path, chunksize=9, columns=MAPPING, **OPTIONS)
+    assert repr(report) == (f"<FileReport {str(path)!r}: 60 rows: valid 47, invalid 8, duplicate 5>")
+    assert report.problems.loc["email has no domain", "invalid"] == 2
+    assert list(report.problems.columns) == ["invalid", "rejected", "failed"]
+
+
+def test_first_seen_finds_what_was_added_and_nothing_else():
+    seen = FirstSeen()
+    hashes = np.array([5, 2**63 + 7, 2**64 - 1, 42], dtype=np.uint64)
+    seen.add(hashes, [10, 11, 12, 13])
+    seen.add(np.array([6], dtype=np.uint64), [20])
+    lookup = np.array([2**64 - 1, 6, 5, 41, 2**63 + 7, 0], dtype=np.uint64)
+    assert seen.find(lookup).tolist() == [12, 20, 10, -1, 11, -1]
+    assert len(seen) == 5
+    assert seen.nbytes == 5 * 16
+
+
+def test_the_docstring_examples_run():
+    assert doctest.testmod(stream).failed == 0
+
+
+# -- publish_file ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(rate_limit=None) as sb:
+        yield sb
+
+
+@pytest.fixture
+def sb(sandbox):
+    sandbox.reset()
+    sandbox.add_app(APP, events=CATALOG, login_events={"sso_login"})
+    yield sandbox
+    assert sandbox.server_errors == []
+
+
+def event_requests(sb: Sandbox) -> int:
+    return sb.stats()["event_requests"]
+
+
+def triples(frame: pd.DataFrame) -> list[tuple]:
+    return sorted(zip(frame["timestamp"].astype("int64"), frame["email"], frame["eventName"], strict=True))
+
+
+def test_publish_file_stores_exactly_the_rows_marked_sent(sb, tmp_path):
+    frame = pd.concat([fresh(40), fresh(5).assign(email="nobody")], ignore_index=True)
+    frame.loc[30] = frame.loc[2]  # a duplicate across chunks is not sent twice
+    path = write(frame, tmp_path / "events.csv")
+    out = tmp_path / "status.parquet"
+    with sb.client() as client:
+        report = pp.publish_file(
+            path, APP, client=client, status_out=out, chunksize=12, batch_size=5, progress=False
+        )
+    status = pd.read_parquet(out)
+    assert list(status.index) == list(range(45))
+    assert report.counts[["sent", "invalid", "duplicate"]].tolist() == [39, 5, 1]
+    assert status.loc[30, "reason"] == "duplicate of row 2"
+    assert triples(sb.events(APP)) == triples(status[status["status"] == "sent"])
+    # batch numbers run on across chunks: 12 rows a chunk, 5 a batch -> 3 batches a chunk
+    sent = status[status["status"] == "sent"]
+    assert sent["batch"].is_monotonic_increasing
+    assert sent.groupby("batch").size().max() <= 5
+    assert sent["batch"].nunique() == event_requests(sb)
+
+
+def test_a_second_publish_with_the_same_journal_sends_nothing(sb, tmp_path):
+    frame = pd.concat([fresh(30), fresh(2).assign(email="nobody")], ignore_index=True)
+    path = write(frame, tmp_path / "events.jsonl")
+    journal = tmp_path / "backfill.journal"
+    with sb.client() as client:
+        first = pp.publish_file(path, APP, client=client, journal=journal, chunksize=7, progress=False)
+        requests = event_requests(sb)
+        out = tmp_path / "again.csv"
+        with pp.Journal(journal, APP) as opened:  # an open journal is passed through too
+            second = pp.publish_file(
+                path, APP, client=client, journal=opened, chunksize=7, status_out=out, progress=False
+            )
+            assert opened.count() == 30
+    assert first.counts[["sent", "invalid"]].tolist() == [30, 2]
+    assert event_requests(sb) == requests  # nothing was sent again
+    assert second.counts[["skipped", "invalid", "sent"]].tolist() == [30, 2, 0]
+    status = pd.read_csv(out, index_col=0)
+    assert (status.loc[:29, "reason"] == "already sent").all()
+    assert len(sb.events(APP)) == 30
+
+
+def test_publish_file_stops_sending_once_the_api_refuses_the_app(sb, tmp_path):
+    path = write(fresh(30), tmp_path / "events.csv")
+    out = tmp_path / "status.csv"
+    with sb.client() as client:
+        report = pp.publish_file(
+            path, "no-such-app", client=client, status_out=out, chunksize=10, batch_size=5,
+            max_workers=1, progress=False,
+        )  # fmt: skip
+    status = pd.read_csv(out, index_col=0)
+    assert event_requests(sb) == 1  # not one a chunk (more workers: at most one each in flight)
+    assert report.counts[["rejected", "failed"]].tolist() == [5, 25]
+    assert status.loc[29, "reason"].startswith("not attempted: the API answered HTTP 404")
+
+
+class InterruptingClient:
+    """Delegates to a real client and presses Ctrl-C (in the main thread) at the n-th request."""
+
+    def __init__(self, client, at: int) -> None:
+        self.client, self.at, self.calls = client, at, 0
+
+    def post_events(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls == self.at:
+            _thread.interrupt_main()
+        return self.client.post_events(*args, **kwargs)
+
+
+def test_ctrl_c_writes_the_rows_read_and_says_where_it_stopped(sb, tmp_path):
+    path = write(fresh(50), tmp_path / "events.parquet")
+    out = tmp_path / "status.parquet"
+    journal = tmp_path / "backfill.journal"
+    with sb.client() as client, pytest.raises(pp.PublishInterrupted) as caught:
+        # chunks of 10 rows, 2 batches each: the 4th request is the second chunk's last
+        pp.publish_file(
+            path, APP, client=InterruptingClient(client, at=4), journal=journal, status_out=out,
+            chunksize=10, batch_size=5, max_workers=1, progress=False,
+        )  # fmt: skip
+    error = caught.value
+    assert "the rows from row 20 on (30 rows) were not read, so not sent" in str(error)
+    assert "Publish again with the same journal" in str(error)
+    status = pd.read_parquet(out)
+    assert list(status.index) == list(range(20))
+    assert error.report.rows == 20
+    assert list(error.status.index) == list(range(10, 20))
+    assert (status.loc[:14, "status"] == "sent").all()
+    left = status.loc[15:, "status"] != "sent"  # the last request raced the Ctrl-C
+    assert (status.loc[15:, "reason"][left] == "interrupted").all()
+    assert triples(sb.events(APP)) == triples(status[status["status"] == "sent"])
+    # resuming with the journal sends the rest and only the rest
+    with sb.client() as client:
+        report = pp.publish_file(path, APP, client=client, journal=journal, chunksize=10, progress=False)
+    assert report.counts["sent"] + report.counts["skipped"] == 50
+    assert report.counts["skipped"] == (status["status"] == "sent").sum()
+    assert len(sb.events(APP)) == 50
