@@ -122,6 +122,20 @@ def test_validate_matches_pandas_with_repeated_labels_and_naive_text_times():
     assert got["reason"].iloc[-2] == "duplicate of row 0"
 
 
+def test_publish_warns_once_about_naive_times_in_every_partition(sb):
+    frames = pieces()
+    for frame in frames:
+        frame["when"] = pd.to_datetime(frame["when"], unit="ms").dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+    ddf = as_dask(frames)
+    with sb.client(retry=FAST) as client, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        status = ddf.productiv.publish(APP, client=client, on_stale="ignore", **OPTIONS).compute()
+    assert [str(w.message).split(";")[0] for w in caught] == [
+        "15 timestamp(s) had no timezone and were read as UTC"
+    ]
+    assert (status["status"] == "sent").sum() == 6
+
+
 def test_validate_is_lazy_and_its_meta_is_the_status_frame():
     def no_compute(*args, **kwargs):
         raise AssertionError("validate computed something")
