@@ -25,7 +25,7 @@ __all__ = ["DaskProductivAccessor", "register"]
 
 
 class DaskProductivAccessor:
-    """``ddf.productiv.validate()``, ``.publish(app_id)``: see :mod:`productiv_pandas.dask_frames`."""
+    """``ddf.productiv.validate()``, ``.publish(app_id)``: see :mod:`.dask_frames`, :mod:`.dask_publish`."""
 
     def __init__(self, frame: dd.DataFrame) -> None:
         self._frame = frame
@@ -38,10 +38,10 @@ class DaskProductivAccessor:
 
     def publish(self, app_id: str, *, client=None, client_factory=None, **options) -> dd.DataFrame:
         """Send the valid rows, each partition with its own client, eagerly:
-        :func:`productiv_pandas.dask_frames.publish`."""
-        from . import dask_frames
+        :func:`productiv_pandas.dask_publish.publish`."""
+        from . import dask_publish
 
-        return dask_frames.publish(
+        return dask_publish.publish(
             self._frame, app_id, client=client, client_factory=client_factory, **options
         )
 

@@ -1,9 +1,10 @@
-"""validate and publish for Dask DataFrames: prepare each partition, de-duplicate across them, send.
+"""validate for Dask DataFrames: prepare each partition, then de-duplicate across them.
 
     partitions -> prepare_events each (options fixed once, on the client)
                -> the keys seen in more than one partition (a Dask groupby)
                -> each partition marks its later copies ``duplicate`` (of the first row overall)
-               -> publish: each partition sends its ``valid`` rows with a client of its own
+
+:mod:`.dask_publish` sends the result.
 
 Choices, and why:
 
@@ -13,46 +14,32 @@ Choices, and why:
 - **Warnings.** A warning raised in a worker is lost on a cluster and would repeat once per
   partition, so partitions never warn (they run with ``on_stale="ignore"`` or ``"skip"``, and
   with ``tz="UTC"`` where ``tz`` was left out, which reads naive times exactly as the default
-  does). :func:`publish`, which computes, warns once on the client before sending, as the
-  pandas publish does: one :class:`StaleEventWarning`, one :class:`NaiveTimestampWarning`.
-  :func:`validate` stays lazy and warns about nothing: the ``stale`` column shows stale rows.
+  does). :func:`.dask_publish.publish`, which computes, warns once on the client before
+  sending, as the pandas publish does: one :class:`StaleEventWarning`, one
+  :class:`NaiveTimestampWarning` (partitions count the naive times for it). :func:`validate`
+  stays lazy and warns about nothing: the ``stale`` column shows stale rows.
   ``on_stale="skip"`` works in both.
-- **Sending once.** :func:`publish` is eager: it sends when called and returns the statuses
-  persisted (in memory locally, on the workers of a cluster), so computing the result again,
-  or twice, never sends again. A lazy publish would send on every ``.compute()``.
-- **Clients.** Each partition builds its own client from a picklable recipe
-  (:class:`~productiv_pandas.client_factory.ClientFactory`) and closes it when done.
+- **Memory.** The duplicate table needs every partition's keys, so a compute holds every
+  prepared partition (in memory locally, spread over the workers of a cluster) until it is
+  built; the table itself holds only the keys seen in more than one partition.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
-import warnings
 
 import dask
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from .client import ProductivClient
-from .client_factory import ClientFactory
-from .errors import (
-    ConfigurationError,
-    NaiveTimestampWarning,
-    ProductivError,
-    StaleEventWarning,
-    user_stacklevel,
-)
+from .errors import ConfigurationError
 from .options import PrepareOptions
-from .prepare import Prepared, prepare_events, select_columns
-from .publish import DEFAULT_MAX_SPLIT_REQUESTS, MAX_BATCH_SIZE, _check_target, deliver_prepared
+from .prepare import prepare_events, select_columns
 from .reasons import format_label
 from .timestamps import parse_timestamps
 
-__all__ = ["publish", "validate"]
-
-logger = logging.getLogger("productiv_pandas")
+__all__ = ["check_frame", "lazy_status", "validate"]
 
 KEY = ["timestamp", "email", "eventName"]
 _ORDER = "_order"  # partition << _SHIFT | position: the row's place in the whole frame
@@ -68,10 +55,17 @@ def _partition_options(options: PrepareOptions) -> PrepareOptions:
     )
 
 
-def _prepare_partition(part: pd.DataFrame, options: PrepareOptions, partition_info=None) -> pd.DataFrame:
+def _prepare_partition(
+    part: pd.DataFrame, options: PrepareOptions, number: int, count_naive: bool
+) -> tuple[pd.DataFrame, pd.Series]:
+    """The partition's status frame with each row's ``_order``, and how many times were naive."""
     status = prepare_events(part, options).status
-    number = 0 if partition_info is None else partition_info["number"]
-    return status.assign(**{_ORDER: (number << _SHIFT) + np.arange(len(status), dtype=np.int64)})
+    status = status.assign(**{_ORDER: (number << _SHIFT) + np.arange(len(status), dtype=np.int64)})
+    naive = 0
+    if count_naive:  # a second read of the timestamps, for the count the warning needs
+        column = select_columns(part, dict(options.columns))["timestamp"]
+        naive = parse_timestamps(column, unit=options.unit, tz=None).naive_read_as_utc
+    return status, pd.Series([naive], dtype=np.int64)
 
 
 def _checked(frame: pd.DataFrame) -> pd.Series:
@@ -123,7 +117,7 @@ def _finish_partition(part: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     return status
 
 
-def _check_frame(frame: object) -> dd.DataFrame:
+def check_frame(frame: object) -> dd.DataFrame:
     if not isinstance(frame, dd.DataFrame):
         raise TypeError(f"expected a Dask DataFrame, got {type(frame).__name__}")
     if frame.npartitions >= 2 ** (63 - _SHIFT):
@@ -131,16 +125,25 @@ def _check_frame(frame: object) -> dd.DataFrame:
     return frame
 
 
-def _validated(frame: dd.DataFrame, options: PrepareOptions) -> dd.DataFrame:
-    """The lazy status frame of ``frame``, de-duplicated across partitions."""
+def lazy_status(
+    frame: dd.DataFrame, options: PrepareOptions, *, count_naive: bool = False
+) -> tuple[dd.DataFrame, dd.Series]:
+    """The lazy status frame of ``frame``, de-duplicated across partitions, and the number of
+    naive times read as UTC (counted only when asked, else 0)."""
     inner = _partition_options(options)
     # Run on the empty meta: gives the exact dtypes and raises now for a missing column.
     meta = prepare_events(frame._meta, inner).status
     with_order = meta.assign(**{_ORDER: np.int64(0)})
-    # Three steps read each prepared partition. As one expression, Dask would fuse the prepare
-    # step into each of them and run it three times; as named delayed results it runs once.
-    parts = frame.map_partitions(_prepare_partition, inner, meta=with_order).to_delayed()
-    prepared = dd.from_delayed(parts, meta=with_order, divisions=frame.divisions, verify_meta=False)
+    # Three steps read each prepared partition: as named delayed results (not one expression,
+    # which Dask would fuse into each reader) each partition is prepared once a compute.
+    count_naive = count_naive and options.tz is None
+    results = [
+        dask.delayed(_prepare_partition, nout=2)(part, inner, number, count_naive)
+        for number, part in enumerate(frame.to_delayed())
+    ]
+    prepared = dd.from_delayed(
+        [status for status, _ in results], meta=with_order, divisions=frame.divisions, verify_meta=False
+    )
     repeated = _repeated_keys(prepared)
     repeated_parts = repeated.to_delayed()
     repeated_all = dask.delayed(pd.concat)(repeated_parts, ignore_index=True)
@@ -148,7 +151,9 @@ def _validated(frame: dd.DataFrame, options: PrepareOptions) -> dd.DataFrame:
         _kept_labels, repeated_all, meta=pd.DataFrame({"first": np.int64(0), "kept": object()}, index=[])
     )
     table = dask.delayed(_duplicate_table)(repeated_parts, kept.to_delayed())
-    return prepared.map_partitions(_finish_partition, table, meta=meta)
+    counts = [count for _, count in results]
+    naive = dd.from_delayed(counts, meta=pd.Series(dtype=np.int64), verify_meta=False)
+    return prepared.map_partitions(_finish_partition, table, meta=meta), naive
 
 
 def validate(frame: dd.DataFrame, **options) -> dd.DataFrame:
@@ -169,134 +174,4 @@ def validate(frame: dd.DataFrame, **options) -> dd.DataFrame:
         :func:`productiv_pandas.validate` gives for the whole frame at once (duplicates across
         partitions included), except that no warning is raised (see the module docstring).
     """
-    return _validated(_check_frame(frame), PrepareOptions.from_kwargs(**options))
-
-
-def _naive_count(part: pd.DataFrame, options: PrepareOptions) -> pd.Series:
-    column = select_columns(part, dict(options.columns))["timestamp"]
-    return pd.Series([parse_timestamps(column, unit=options.unit, tz=None).naive_read_as_utc])
-
-
-def _warn_once(frame: dd.DataFrame, status: dd.DataFrame, options: PrepareOptions) -> None:
-    """The warnings of the pandas publish, once for the whole frame, raised on the client."""
-    sendable = status[(status["status"] == "valid") & status["stale"]]["timestamp"]
-    naive = 0
-    if options.tz is None:
-        # A second read of the timestamp column: its count is all this needs, and partitions
-        # cannot hand a warning back. Passing tz= skips it.
-        naive = frame.map_partitions(_naive_count, options, meta=pd.Series(dtype=np.int64)).sum()
-    stale, oldest, naive = dask.compute(sendable.count(), sendable.min(), naive)
-    if stale and options.on_stale == "warn":
-        hours = (options.now_ms - int(oldest)) / 3_600_000
-        warnings.warn(
-            f"{int(stale)} event(s) are older than 12 hours (the oldest by {hours:.1f} hours); "
-            "Productiv only guarantees to aggregate events pushed within 12 hours. Pass "
-            "on_stale='skip' to leave them out or on_stale='ignore' to send them quietly.",
-            StaleEventWarning,
-            stacklevel=user_stacklevel(),
-        )
-    if naive:
-        warnings.warn(
-            f"{int(naive)} timestamp(s) had no timezone and were read as UTC; pass tz='Area/City' "
-            "(the zone they were recorded in), or tz='UTC' if they are UTC.",
-            NaiveTimestampWarning,
-            stacklevel=user_stacklevel(),
-        )
-
-
-def _publish_partition(part: pd.DataFrame, app_id: str, factory, send: dict) -> pd.DataFrame:
-    """Send one partition's valid rows with a client of its own; every row leaves with a status."""
-    to_send = np.flatnonzero((part["status"] == "valid").to_numpy())
-    if not len(to_send):
-        return part  # nothing to send: no client, no token request
-    try:
-        client = factory()
-    except Exception as exc:  # every row must leave with a status, even when no client can be built
-        # Our own errors never quote a secret; another factory's might, so only its type is shown.
-        said = f"{type(exc).__name__}: {exc}" if isinstance(exc, ProductivError) else type(exc).__name__
-        status = part.copy()
-        states = status["status"].to_numpy(copy=True)
-        reasons = status["reason"].astype(object).to_numpy(copy=True)
-        states[to_send] = "failed"
-        reasons[to_send] = f"not attempted: the worker could not build a client ({said})"
-        status["status"] = pd.Categorical(states, dtype=status["status"].dtype)
-        status["reason"] = pd.array(reasons, dtype=status["reason"].dtype)
-        return status
-    with client:
-        return deliver_prepared(Prepared(part, to_send), app_id, client=client, progress=False, **send)
-
-
-def _factory_of(client, client_factory, max_workers: int):
-    if client is not None and client_factory is not None:
-        raise ConfigurationError("give client or client_factory, not both")
-    if client_factory is not None:
-        if not callable(client_factory):
-            raise ConfigurationError(
-                f"client_factory must be a zero-argument callable, got {client_factory!r}"
-            )
-        return client_factory
-    if client is not None:
-        return ClientFactory.of(client, pool_size=max_workers)
-    return ProductivClient.from_env  # read where the partition runs: the worker's environment
-
-
-def publish(
-    frame: dd.DataFrame,
-    app_id: str,
-    *,
-    client: ProductivClient | None = None,
-    client_factory=None,
-    batch_size: int = MAX_BATCH_SIZE,
-    max_workers: int = 4,
-    max_retries: int | None = None,
-    max_split_requests: int = DEFAULT_MAX_SPLIT_REQUESTS,
-    **options,
-) -> dd.DataFrame:
-    """Validate a Dask DataFrame, de-duplicate it across partitions and send it; eagerly.
-
-    Parameters
-    ----------
-    frame : dask.dataframe.DataFrame
-        The events; any index. Never modified.
-    app_id : str
-        The Productiv app the events belong to.
-    client : ProductivClient, optional
-        Its settings and credentials, not the client itself, go to the partitions: each
-        builds a client like it (:class:`~productiv_pandas.client_factory.ClientFactory`).
-    client_factory : callable, optional
-        Instead of ``client``: called with no argument where each partition runs, returns a
-        new client. ``ProductivClient.from_env`` (the default when neither is given) reads the
-        worker's own ``PRODUCTIV_*`` variables, so no secret travels with the tasks.
-    batch_size, max_workers, max_retries, max_split_requests
-        As for :func:`productiv_pandas.publish`, per partition: a cluster running ``k``
-        partitions at once has up to ``k * max_workers`` requests in flight.
-    **options
-        As for :func:`productiv_pandas.validate`.
-
-    Returns
-    -------
-    dask.dataframe.DataFrame
-        The status frame, partitioned like ``frame`` and already computed (persisted):
-        computing it again sends nothing.
-    """
-    _check_target(app_id, max_workers)
-    frame = _check_frame(frame)
-    factory = _factory_of(client, client_factory, max_workers)
-    prepare_options = PrepareOptions.from_kwargs(**options)
-    status = _validated(frame, prepare_options).persist()
-    _warn_once(frame, status, prepare_options)
-    send = {
-        "batch_size": batch_size,
-        "max_workers": max_workers,
-        "max_retries": max_retries,
-        "max_split_requests": max_split_requests,
-    }
-    result = status.map_partitions(_publish_partition, app_id, factory, send, meta=status._meta).persist()
-    # Waits for every partition (persist returns at once on a distributed cluster).
-    counts = result["status"].value_counts().compute()
-    logger.info(
-        "published to %s: %s",
-        app_id,
-        ", ".join(f"{count} {name}" for name, count in counts.items() if count),
-    )
-    return result
+    return lazy_status(check_frame(frame), PrepareOptions.from_kwargs(**options))[0]

@@ -165,6 +165,19 @@ def test_each_partition_is_prepared_once_a_compute(monkeypatch):
     assert sorted(calls) == [0, 0, 4, 5, 6]
 
 
+def test_publish_prepares_each_partition_once(sb, monkeypatch):
+    calls = []
+
+    def counted(frame, options):
+        calls.append(len(frame))
+        return prepare_events(frame, options)
+
+    monkeypatch.setattr(dask_frames, "prepare_events", counted)
+    with sb.client(retry=FAST) as client:
+        as_dask(pieces()).productiv.publish(APP, client=client, on_stale="ignore", **OPTIONS)
+    assert sorted(calls) == [0, 0, 4, 5, 6]
+
+
 def test_the_input_is_never_modified(sb):
     frames = pieces()
     copies = [frame.copy(deep=True) for frame in frames]

@@ -1,0 +1,165 @@
+"""publish for Dask DataFrames: validate across partitions, warn once, then each partition sends.
+
+Choices, and why:
+
+- **Sending once.** :func:`publish` is eager: it sends when called and returns the statuses
+  persisted (in memory locally, on the workers of a cluster), so computing the result again,
+  or twice, never sends again. A lazy publish would send on every ``.compute()``.
+- **Clients.** Each partition builds its own client, where it runs, from a zero-argument
+  factory: a :class:`~productiv_pandas.client_factory.ClientFactory` made from the ``client``
+  given (picklable; its repr shows no secret), or ``client_factory``, by default
+  ``ProductivClient.from_env`` (the worker's own environment). It is closed when done.
+- **Warnings** are raised here, on the client, once (see :mod:`.dask_frames`).
+- **Ctrl-C** stops the computation with a ``KeyboardInterrupt``; partitions already sending
+  finish in the background and their statuses are lost. Sending again is harmless (the API
+  de-duplicates by triple) but costs rate limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import dask
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+
+from .client import ProductivClient
+from .client_factory import ClientFactory
+from .dask_frames import check_frame, lazy_status
+from .errors import (
+    ConfigurationError,
+    NaiveTimestampWarning,
+    ProductivError,
+    StaleEventWarning,
+    user_stacklevel,
+)
+from .options import PrepareOptions
+from .prepare import Prepared
+from .publish import DEFAULT_MAX_SPLIT_REQUESTS, MAX_BATCH_SIZE, _check_target, deliver_prepared
+
+__all__ = ["publish"]
+
+logger = logging.getLogger("productiv_pandas")
+
+
+def _warn_once(status: dd.DataFrame, naive: dd.Series, options: PrepareOptions) -> None:
+    """The warnings of the pandas publish, once for the whole frame, raised on the client."""
+    sendable = status[(status["status"] == "valid") & status["stale"]]["timestamp"]
+    stale, oldest, naive = dask.compute(sendable.count(), sendable.min(), naive.sum())
+    if stale and options.on_stale == "warn":
+        hours = (options.now_ms - int(oldest)) / 3_600_000
+        warnings.warn(
+            f"{int(stale)} event(s) are older than 12 hours (the oldest by {hours:.1f} hours); "
+            "Productiv only guarantees to aggregate events pushed within 12 hours. Pass "
+            "on_stale='skip' to leave them out or on_stale='ignore' to send them quietly.",
+            StaleEventWarning,
+            stacklevel=user_stacklevel(),
+        )
+    if naive:
+        warnings.warn(
+            f"{int(naive)} timestamp(s) had no timezone and were read as UTC; pass tz='Area/City' "
+            "(the zone they were recorded in), or tz='UTC' if they are UTC.",
+            NaiveTimestampWarning,
+            stacklevel=user_stacklevel(),
+        )
+
+
+def _publish_partition(part: pd.DataFrame, app_id: str, factory, send: dict) -> pd.DataFrame:
+    """Send one partition's valid rows with a client of its own; every row leaves with a status."""
+    to_send = np.flatnonzero((part["status"] == "valid").to_numpy())
+    if not len(to_send):
+        return part  # nothing to send: no client, no token request
+    try:
+        client = factory()
+    except Exception as exc:  # every row must leave with a status, even when no client can be built
+        # Our own errors never quote a secret; another factory's might, so only its type is shown.
+        said = f"{type(exc).__name__}: {exc}" if isinstance(exc, ProductivError) else type(exc).__name__
+        status = part.copy()
+        states = status["status"].to_numpy(copy=True)
+        reasons = status["reason"].astype(object).to_numpy(copy=True)
+        states[to_send] = "failed"
+        reasons[to_send] = f"not attempted: the worker could not build a client ({said})"
+        status["status"] = pd.Categorical(states, dtype=status["status"].dtype)
+        status["reason"] = pd.array(reasons, dtype=status["reason"].dtype)
+        return status
+    with client:
+        return deliver_prepared(Prepared(part, to_send), app_id, client=client, progress=False, **send)
+
+
+def _factory_of(client, client_factory, max_workers: int):
+    if client is not None and client_factory is not None:
+        raise ConfigurationError("give client or client_factory, not both")
+    if client_factory is not None:
+        if not callable(client_factory):
+            raise ConfigurationError(
+                f"client_factory must be a zero-argument callable, got {client_factory!r}"
+            )
+        return client_factory
+    if client is not None:
+        return ClientFactory.of(client, pool_size=max_workers)
+    return ProductivClient.from_env  # read where the partition runs: the worker's environment
+
+
+def publish(
+    frame: dd.DataFrame,
+    app_id: str,
+    *,
+    client: ProductivClient | None = None,
+    client_factory=None,
+    batch_size: int = MAX_BATCH_SIZE,
+    max_workers: int = 4,
+    max_retries: int | None = None,
+    max_split_requests: int = DEFAULT_MAX_SPLIT_REQUESTS,
+    **options,
+) -> dd.DataFrame:
+    """Validate a Dask DataFrame, de-duplicate it across partitions and send it; eagerly.
+
+    Parameters
+    ----------
+    frame : dask.dataframe.DataFrame
+        The events; any index. Never modified.
+    app_id : str
+        The Productiv app the events belong to.
+    client : ProductivClient, optional
+        Its settings and credentials, not the client itself, go to the partitions: each
+        builds a client like it (:class:`~productiv_pandas.client_factory.ClientFactory`).
+    client_factory : callable, optional
+        Instead of ``client``: called with no argument where each partition runs, returns a
+        new client. ``ProductivClient.from_env`` (the default when neither is given) reads the
+        worker's own ``PRODUCTIV_*`` variables, so no secret travels with the tasks.
+    batch_size, max_workers, max_retries, max_split_requests
+        As for :func:`productiv_pandas.publish`, per partition: a cluster running ``k``
+        partitions at once has up to ``k * max_workers`` requests in flight.
+    **options
+        As for :func:`productiv_pandas.validate`.
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        The status frame, partitioned like ``frame`` and already computed (persisted):
+        computing it again sends nothing.
+    """
+    _check_target(app_id, max_workers)
+    frame = check_frame(frame)
+    factory = _factory_of(client, client_factory, max_workers)
+    prepare_options = PrepareOptions.from_kwargs(**options)
+    status, naive = lazy_status(frame, prepare_options, count_naive=True)
+    status, naive = dask.persist(status, naive)  # together, so partitions are prepared once
+    _warn_once(status, naive, prepare_options)
+    send = {
+        "batch_size": batch_size,
+        "max_workers": max_workers,
+        "max_retries": max_retries,
+        "max_split_requests": max_split_requests,
+    }
+    result = status.map_partitions(_publish_partition, app_id, factory, send, meta=status._meta).persist()
+    # Waits for every partition (persist returns at once on a distributed cluster).
+    counts = result["status"].value_counts().compute()
+    logger.info(
+        "published to %s: %s",
+        app_id,
+        ", ".join(f"{count} {name}" for name, count in counts.items() if count),
+    )
+    return result
