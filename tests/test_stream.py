@@ -344,3 +344,23 @@ def test_ctrl_c_writes_the_rows_read_and_says_where_it_stopped(sb, tmp_path):
     assert report.counts["sent"] + report.counts["skipped"] == 50
     assert report.counts["skipped"] == (status["status"] == "sent").sum()
     assert len(sb.events(APP)) == 50
+
+
+def test_reading_errors_name_the_file_and_the_row(tmp_path):
+    path = tmp_path / "events.csv"
+    good = fresh(6).to_csv(index=False)
+    path.write_text(good + 'x,"unclosed,y\n' + good.split("\n", 1)[1])
+    with pytest.raises(pp.ConfigurationError, match=r"cannot read .*events\.csv' as csv from row 4 on"):
+        pp.validate_file(path, chunksize=4)
+    with pytest.raises(pp.ConfigurationError, match="no such file"):
+        pp.validate_file(tmp_path / "nope.parquet")
+    with pytest.raises(pp.ConfigurationError, match="chunksize must be a positive number of rows"):
+        pp.validate_file(path, chunksize=0)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
+def test_the_progress_bar_total_is_the_row_count(tmp_path, suffix):
+    from productiv_pandas.files import open_chunks
+
+    path = write(fresh(17), tmp_path / f"events{suffix}")
+    assert open_chunks(path, 5).estimate_rows() == 17
