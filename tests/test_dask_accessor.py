@@ -211,6 +211,7 @@ def test_publish_sends_every_valid_row_once_and_computing_again_sends_nothing(sb
     assert stale_warnings[0].filename == __file__  # it points at the caller's line
     assert [w for w in caught if issubclass(w.category, pp.NaiveTimestampWarning)] == []
     status = result.compute()
+    assert result._meta.dtypes.to_dict() == status.dtypes.to_dict()
     expected = pandas_validate(ddf, **OPTIONS)
     valid = expected["status"] == "valid"
     assert (
