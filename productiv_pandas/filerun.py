@@ -74,13 +74,15 @@ class FileRun:
     def __init__(self, path: str | os.PathLike, chunksize: int, options: dict) -> None:
         self.options = PrepareOptions.from_kwargs(**options)  # once: every chunk judged at one `now`
         self.chunks: EventChunks = open_chunks(path, chunksize)
-        self.usecols = _usecols(self.chunks, self.options)
+        sources = _sources(self.chunks, self.options)
+        self.usecols = list(dict.fromkeys(sources.values()))
+        self.text = tuple(name for field, name in sources.items() if field != "timestamp")
         self.seen = FirstSeen()
         self.tally = Tally(self.options)
 
     def prepared(self) -> Iterator[Prepared]:
         """Each chunk prepared, its rows whose event an earlier chunk had marked ``duplicate``."""
-        for frame in self.chunks.frames(self.usecols):
+        for frame in self.chunks.frames(self.usecols, self.text):
             yield self.prepare(frame)
 
     def prepare(self, frame: pd.DataFrame) -> Prepared:
@@ -129,8 +131,8 @@ class FileRun:
         )
 
 
-def _usecols(chunks: EventChunks, options: PrepareOptions) -> list[str]:
-    """The file's columns that feed the API fields, checked before any chunk is read.
+def _sources(chunks: EventChunks, options: PrepareOptions) -> dict[str, str]:
+    """The file's column feeding each API field, checked before any chunk is read.
 
     Raises ConfigurationError naming the missing fields and the file's columns.
     """
@@ -141,4 +143,4 @@ def _usecols(chunks: EventChunks, options: PrepareOptions) -> list[str]:
         if target not in header:
             header.append(target)
     picked = select_columns(pd.DataFrame(columns=header), dict(options.columns))
-    return list(dict.fromkeys(str(series.name) for series in picked.values()))
+    return {field: str(series.name) for field, series in picked.items()}

@@ -1,13 +1,14 @@
 """Reading event files and writing status files: CSV, Parquet and JSON Lines, by extension.
 
-Whole files (:func:`read_events`, :func:`write_status`) for what fits in memory, and chunks
-(:func:`open_chunks`, :class:`StatusWriter`) for what does not. Readers, measured on a
-1,000,000-row CSV (``benchmarks/bench_files.py`` has the end-to-end figures): pandas'
-``read_csv(chunksize=...)`` with its C parser takes 0.13 s and peaks at 195 MB; pyarrow's
-streaming CSV reader 0.25 s and 300 MB once its batches are turned into pandas frames, and it
-fixes each column's type from the first block, so a later block of another type stops the read.
-Parquet is read with pyarrow (``ParquetFile.iter_batches``), JSON Lines with
-``read_json(lines=True, chunksize=...)``.
+In chunks (:func:`open_chunks`, :class:`StatusWriter`), so a file bigger than memory is read
+and its status written a piece at a time; :func:`read_events` reads a whole file at once.
+
+The CSV reader was measured on a 1,000,000-row file (``benchmarks/bench_files.py`` has the
+end-to-end figures): pandas' ``read_csv(chunksize=...)`` with its C parser reads it in 0.13 s
+and peaks at 195 MB RSS; pyarrow's streaming reader (``pyarrow.csv.open_csv``) takes 0.25 s
+and 300 MB once its batches become pandas frames, and it fixes each column's type from the
+first block, so a later block of another type stops the read. Parquet is read with pyarrow
+(``ParquetFile.iter_batches``), JSON Lines with ``read_json(lines=True, chunksize=...)``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ __all__ = [
     "file_format",
     "open_chunks",
     "read_events",
-    "write_status",
 ]
 
 _FORMATS = {
@@ -80,22 +80,13 @@ def read_events(path: str | Path) -> pd.DataFrame:
         # named like dates: the ``unit`` option decides that, and prepare reads ISO text.
         return pd.read_json(path, lines=True, dtype=False)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise _unreadable(path, kind, exc) from None if isinstance(exc, FileNotFoundError) else exc
+        raise _unreadable(path, kind, exc) from (None if isinstance(exc, FileNotFoundError) else exc)
 
 
-def _for_file(status: pd.DataFrame) -> pd.DataFrame:
+def _for_parquet(status: pd.DataFrame) -> pd.DataFrame:
     frame = status.copy()
     frame["status"] = frame["status"].astype(str)  # plain text: the same in every chunk
     return frame
-
-
-def write_status(status: pd.DataFrame, path: str | Path) -> None:
-    """Write a status frame as CSV or Parquet (by extension), its index as the first column(s)."""
-    kind = file_format(path, allowed=("csv", "parquet"))
-    if kind == "csv":
-        status.to_csv(path)
-    else:
-        _for_file(status).to_parquet(path)
 
 
 @dataclass
@@ -114,12 +105,18 @@ class EventChunks:
     rows: int | None = None
     _first: pd.DataFrame | None = field(default=None, repr=False)
 
-    def frames(self, usecols: list[str] | None = None) -> Iterator[pd.DataFrame]:
+    def frames(self, usecols: list[str] | None = None, text: tuple[str, ...] = ()) -> Iterator[pd.DataFrame]:
         """Yield the chunks, only ``usecols`` (all columns if None), each indexed by its rows'
         0-based row numbers in the file. A read error mid-file is a ConfigurationError naming
-        the first row not read."""
+        the first row not read.
+
+        CSV columns named in ``text`` are read as text whatever they look like: left to
+        inference, a column of event names like ``1001`` would be numbers in a chunk that
+        happens to hold only such names and text in the next, and its rows' fate would hang
+        on where the chunks fall. (It costs 0.2 s a million rows.)
+        """
         offset = 0
-        chunks = self._raw(usecols)
+        chunks = self._raw(usecols, text)
         while True:
             try:
                 frame = next(chunks, None)
@@ -131,9 +128,10 @@ class EventChunks:
             offset += len(frame)
             yield frame
 
-    def _raw(self, usecols: list[str] | None) -> Iterator[pd.DataFrame]:
+    def _raw(self, usecols: list[str] | None, text: tuple[str, ...]) -> Iterator[pd.DataFrame]:
         if self.kind == "csv":
-            with pd.read_csv(self.path, chunksize=self.chunksize, usecols=usecols) as reader:
+            dtype = dict.fromkeys(text, str) or None
+            with pd.read_csv(self.path, chunksize=self.chunksize, usecols=usecols, dtype=dtype) as reader:
                 yield from reader
         elif self.kind == "parquet":
             import pyarrow.parquet as pq
@@ -189,14 +187,14 @@ def open_chunks(path: str | Path, chunksize: int) -> EventChunks:
             first = next(iter(reader), None)
         return EventChunks(path, kind, int(chunksize), [] if first is None else list(first.columns))
     except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise _unreadable(path, kind, exc) from None if isinstance(exc, FileNotFoundError) else exc
+        raise _unreadable(path, kind, exc) from (None if isinstance(exc, FileNotFoundError) else exc)
 
 
 class StatusWriter:
     """Write a status frame chunk by chunk to a CSV or Parquet file (by extension).
 
     The CSV header and the Parquet schema are written once, from the first chunk; the index
-    (the file row number) is the first column, as :func:`write_status` writes it. Use as a
+    (the file row number) is the first column, as ``DataFrame.to_csv`` writes it. Use as a
     context manager: closing writes the Parquet footer, without which the file is unreadable,
     and writes an empty status file when no chunk came.
     """
@@ -218,7 +216,7 @@ class StatusWriter:
                 import pyarrow as pa
                 import pyarrow.parquet as pq
 
-                table = pa.Table.from_pandas(_for_file(status), schema=self._schema, preserve_index=True)
+                table = pa.Table.from_pandas(_for_parquet(status), schema=self._schema, preserve_index=True)
                 if self._sink is None:
                     self._schema = table.schema
                     self._sink = pq.ParquetWriter(self.path, self._schema)

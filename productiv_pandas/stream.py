@@ -1,13 +1,24 @@
 """Files bigger than memory: validate or publish a CSV, Parquet or JSON Lines file chunk by chunk.
 
-    open the file -> for each chunk: prepare (one set of options, one ``now``) -> drop events
-    an earlier chunk already had -> [send] -> append the chunk's status to ``status_out``
+    open the file -> for each chunk: prepare (one set of options, one ``now``) -> mark events
+    an earlier chunk already had ``duplicate`` -> [send] -> append its status to ``status_out``
 
-Memory holds one chunk at a time plus 16 bytes for each distinct event (:mod:`.firstseen`), so
-it stays flat as the file grows. The status index is the row's 0-based row number in the file
-(what ``read_csv``'s RangeIndex gives), so ``duplicate of row N`` names a file row. The status
-frame of a whole file would defeat the memory bound, so these functions return a small
-:class:`FileReport` (counts) and write the per-row status to ``status_out``.
+Memory holds one chunk at a time, whatever the file's size, plus the de-duplication key set:
+16 bytes a distinct event (:mod:`.firstseen`; 155 MB for ten million). The status frame of a
+whole file would defeat that bound, so these functions return a small :class:`FileReport`
+(counts) and write the per-row status to ``status_out`` as each chunk is done.
+
+The result is what :func:`~productiv_pandas.validate` gives on the whole file read at once,
+statuses, reasons and warnings included, with these differences by design:
+
+- the status index is the row's 0-based row number in the file (what ``read_csv``'s
+  RangeIndex gives; a Parquet file's stored index is not used), so ``duplicate of row N``
+  names a file row, across chunks as within one;
+- a CSV's email, eventName and targetApp columns are read as text, whatever they look like
+  (see :meth:`~productiv_pandas.files.EventChunks.frames`), where ``read_csv`` alone would
+  make event names such as ``1001`` numbers, which prepare refuses as "not text";
+- two distinct events in different chunks whose 64-bit key hashes collide would make the later
+  one a ``duplicate``: odds of about 3 in a million for a file of ten million events.
 """
 
 from __future__ import annotations
@@ -65,20 +76,24 @@ def validate_file(
     ------
     ConfigurationError
         A missing or unreadable file, a required column missing (before any row is read), a
-        bad option. One :class:`StaleEventWarning` and one :class:`NaiveTimestampWarning` at
-        most are issued for the whole file, counting every chunk.
+        bad option.
+
+    Warns
+    -----
+    StaleEventWarning, NaiveTimestampWarning
+        Once each at most for the whole file, counting every chunk, in prepare's words.
 
     Examples
     --------
     >>> import tempfile, os, pandas as pd, productiv_pandas as pp
     >>> path = os.path.join(tempfile.mkdtemp(), "export.csv")
-    >>> pd.DataFrame({"timestamp": [1_700_000_000_000] * 3, "email": ["a@x.io", "a@x.io", "b@"],
+    >>> pd.DataFrame({"timestamp": [1_700_000_000_000] * 3, "email": ["a@x.io", "b@", "A@x.io"],
     ...               "eventName": ["open"] * 3}).to_csv(path, index=False)
     >>> report = pp.validate_file(path, chunksize=2, on_stale="ignore", status_out=path + ".status.csv")
     >>> report.counts[["valid", "invalid", "duplicate"]].tolist()
     [1, 1, 1]
     >>> pd.read_csv(report.status_out, index_col=0)["reason"].tolist()[1:]
-    ['duplicate of row 0', "email 'b@' has no domain"]
+    ["email 'b@' has no domain", 'duplicate of row 0']
     """
     with _writer(status_out) as writer:
         run = FileRun(path, chunksize, options)
@@ -114,7 +129,7 @@ def publish_file(
     The file-sized :func:`productiv_pandas.publish`: each chunk is prepared as
     :func:`validate_file` does (de-duplicated across the whole file), then sent with one
     shared client and journal, and its status appended to ``status_out`` before the next chunk
-    is read. Memory stays flat in the file's size.
+    is read. Memory stays flat in the file's size (see the module's notes).
 
     Parameters
     ----------

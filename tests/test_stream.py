@@ -364,3 +364,13 @@ def test_the_progress_bar_total_is_the_row_count(tmp_path, suffix):
 
     path = write(fresh(17), tmp_path / f"events{suffix}")
     assert open_chunks(path, 5).estimate_rows() == 17
+
+
+def test_numeric_looking_event_names_do_not_depend_on_where_chunks_fall(tmp_path):
+    frame = fresh(8).assign(eventName=["1001", "1002", "1001", "1003", "1002", "login", "1001", "0042"])
+    path = write(frame, tmp_path / "events.csv")
+    out = tmp_path / "status.csv"
+    report = pp.validate_file(path, status_out=out, chunksize=3)  # chunk 1 holds only "numbers"
+    assert report.counts["valid"] == 8
+    names = pd.read_csv(out, index_col=0, dtype={"eventName": str})["eventName"]
+    assert names.tolist() == frame["eventName"].tolist()  # "0042" kept as written
