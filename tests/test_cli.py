@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -255,3 +257,33 @@ def test_validate_reads_in_chunks_and_finds_duplicates_across_them(tmp_path):
     status = pd.read_parquet(out)
     assert status.loc[7, "reason"] == "duplicate of row 0"
     assert list(status.index) == list(range(9))
+
+
+def test_ctrl_c_during_publish_exits_130_with_the_rows_read_written(tmp_path):
+    path = tmp_path / "backfill.csv"
+    export(3000).to_csv(path, index=False)
+    out = tmp_path / "status.parquet"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PRODUCTIV_")}
+    with Sandbox(rate_limit=None, apps=["acme"]) as sb:
+        sb.set_delay(0.2)
+        env = {**clean, "CI": "1", "PRODUCTIV_ACCESS_TOKEN": sb.issue_token(), "PRODUCTIV_API_URL": sb.url}
+        process = subprocess.Popen(
+            [str(SCRIPT), "publish", str(path), "--app-id", "acme", *MAPPING, "--chunksize", "1000",
+             "--batch-size", "100", "--workers", "1", "--status-out", str(out)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while sb.stats()["event_requests"] < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)  # Ctrl-C, while the first chunk is being sent
+        _, stderr = process.communicate(timeout=60)
+        stored = sb.events("acme")
+    assert process.returncode == 130, stderr
+    assert "the rows from row 1,000 on were not read, so not sent" in stderr
+    assert "Traceback" not in stderr
+    status = pd.read_parquet(out)
+    assert list(status.index) == list(range(1000))
+    sent = status[status["status"] == "sent"]
+    assert 3 <= len(sent) // 100 < 10
+    assert (status.loc[status["status"] != "sent", "reason"] == "interrupted").all()
+    assert sorted(stored["email"]) == sorted(sent["email"])
