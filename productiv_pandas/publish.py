@@ -18,8 +18,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 from tqdm.auto import tqdm
@@ -181,35 +182,51 @@ def _deliver(run: Run, prepared: Prepared, batch_size: int, max_workers: int, sh
 
 
 def _send_all(run: Run, batches: Iterator[Batch], max_workers: int, take: Callable[[Outcome], None]) -> None:
-    """Keep ``2 * max_workers`` batches queued (so memory stays bounded); ``take`` each outcome."""
-    pending: set[Future] = set()
+    """Keep ``2 * max_workers`` batches queued (so memory stays bounded); ``take`` each outcome.
+
+    Workers append their outcomes to a list the main thread only reads, never pops: a Ctrl-C
+    may land anywhere in the main thread (between ``submit`` returning and the future being
+    remembered, or just after a blocking ``get`` returned an item), and a batch the server
+    stored must still come back ``sent``. After shutdown the list holds every outcome.
+    """
+    results: list[list[Outcome] | None] = []
+    arrived = threading.Event()
+
+    def work(batch: Batch) -> None:
+        results.append(run.deliver(batch))  # deliver never raises; list.append is atomic
+        arrived.set()
+
+    def take_arrived(taken: int) -> int:
+        while taken < len(results):
+            for outcome in results[taken] or ():
+                take(outcome)  # interrupted halfway, it is taken again: harmless
+            results[taken] = None
+            taken += 1
+        return taken
+
     executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="productiv-publish")
+    submitted = taken = 0
+    exhausted = False
     try:
         while True:
-            while len(pending) < 2 * max_workers:
+            while not exhausted and submitted - taken < 2 * max_workers:
                 batch = next(batches, None)
                 if batch is None:
+                    exhausted = True
                     break
-                pending.add(executor.submit(run.deliver, batch))
-            if not pending:
+                executor.submit(work, batch)
+                submitted += 1
+            if exhausted and taken == submitted:
                 return
-            # A short timeout keeps the main thread responsive to Ctrl-C.
-            done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            for future in done:
-                for outcome in future.result():
-                    take(outcome)
-                # Only now: a Ctrl-C halfway through leaves the future to be taken again below
-                # (taking an outcome twice is harmless, losing one is not).
-                pending.discard(future)
+            arrived.wait(timeout=0.2)  # a short timeout keeps the main thread responsive to Ctrl-C
+            arrived.clear()
+            taken = take_arrived(taken)
     except KeyboardInterrupt:
         run.cancel.set()
-        for future in pending:
-            future.cancel()
-        executor.shutdown(wait=True)  # requests in flight end promptly: their waits watch cancel
-        for future in pending:
-            if future.done() and not future.cancelled():
-                for outcome in future.result():
-                    take(outcome)
+        # Requests in flight end promptly (their waits watch cancel); batches not started are
+        # dropped from the executor's queue, and their rows are settled "interrupted".
+        executor.shutdown(wait=True, cancel_futures=True)
+        take_arrived(taken)
         raise
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
