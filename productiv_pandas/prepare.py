@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import difflib
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from . import schema as s
+from .duplicates import find_duplicates
 from .errors import ConfigurationError, NaiveTimestampWarning, StaleEventWarning, user_stacklevel
 from .options import API_FIELDS, STALE_AFTER, PrepareOptions
 from .reasons import (
@@ -28,13 +29,16 @@ from .reasons import (
     explain_time,
     format_label,
 )
-from .status import WIRE_COLUMNS, new_status_frame
+from .status import STATUS_DTYPE, STATUSES, WIRE_COLUMNS, new_status_frame, sparse_text
 from .text import NormalizedText, normalize_text
 from .timestamps import parse_timestamps
 
 __all__ = ["Prepared", "prepare", "prepare_events", "select_columns", "validate"]
 
 REQUIRED = ("timestamp", "email", "eventName")
+VALID, INVALID, DUPLICATE, SKIPPED = (
+    STATUSES.index(name) for name in ("valid", "invalid", "duplicate", "skipped")
+)
 
 
 @dataclass(frozen=True)
@@ -96,8 +100,8 @@ def select_columns(frame: pd.DataFrame, columns: dict[str, str]) -> dict[str, pd
     return picked
 
 
-def _check(checked: pd.DataFrame, options: PrepareOptions) -> pd.DataFrame:
-    """Run the pandera schema lazily; return its failure cases (empty when all pass)."""
+def _failures(checked: pd.DataFrame, options: PrepareOptions) -> Iterator[tuple[str | None, str, np.ndarray]]:
+    """Run the pandera schema's checks; yield ``(column, check, failing positions)``."""
     schema = s.wire_schema(
         now=options.now,
         future_tolerance=options.future_tolerance,
@@ -105,19 +109,11 @@ def _check(checked: pd.DataFrame, options: PrepareOptions) -> pd.DataFrame:
         allowed_events=options.allowed_events,
         allow_missing=True,
     )
-    try:
-        schema.validate(checked, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-        structural = cases[cases["index"].isna()]
-        if len(structural):  # the frame is built here; this would be a bug, so say so loudly
-            raise RuntimeError(f"internal schema error: {structural.to_dict('records')}") from exc
-        return cases
-    return pd.DataFrame(columns=["column", "check", "failure_case", "index"])
+    return s.failed_checks(schema, checked)
 
 
 def _explain_failures(
-    cases: pd.DataFrame,
+    failures: Iterator[tuple[str | None, str, np.ndarray]],
     checked: pd.DataFrame,
     number: np.ndarray,
     options: PrepareOptions,
@@ -125,32 +121,38 @@ def _explain_failures(
 ) -> None:
     limit_ms = options.now_ms + int(options.future_tolerance / pd.Timedelta(milliseconds=1))
     seen: set[tuple[int, str]] = set()
-    for column, check, position in zip(cases["column"], cases["check"], cases["index"], strict=True):
-        position = int(position)
+    for column, check, positions in failures:
         if check == s.CHECK_LOGIN_TARGET_APP:
             column = None
-        if (position, check) in seen:  # frame-wide checks report once per column
-            continue
-        seen.add((position, check))
-        value = checked[column].iat[position] if column else None
-        if check in (s.CHECK_NOT_BEFORE_2000, s.CHECK_NOT_IN_FUTURE):
-            text = explain_time(
-                int(value), number[position], unit=options.unit,
-                too_early=check == s.CHECK_NOT_BEFORE_2000, limit_ms=limit_ms,
-                tolerance=options.future_tolerance,
-            )  # fmt: skip
-        elif check == s.CHECK_PLAUSIBLE_EMAIL:
-            text = explain_email(value)
-        elif check == s.CHECK_NOT_EMPTY:
-            text = f"{column} is empty"
-        elif check == s.CHECK_ALLOWED_EVENT:
-            text = explain_event_name(value, options.allowed_events or ())
-        elif check == s.CHECK_LOGIN_TARGET_APP:
-            name = checked["eventName"].iat[position]
-            text = f"eventName {name!r} is a Login event and needs a targetApp"
-        else:
-            text = f"{column} failed the check {check!r}"
-        book.add(position, text, ORDER[column])
+        # Only the failing rows' values become Python objects.
+        values = checked[column].take(positions).tolist() if column else [None] * len(positions)
+        explained: dict[object, str] = {}  # the same bad value fails the same way on every row
+        for position, value in zip(positions.tolist(), values, strict=True):
+            if (position, check) in seen:  # one reason per row and check
+                continue
+            seen.add((position, check))
+            if check in (s.CHECK_NOT_BEFORE_2000, s.CHECK_NOT_IN_FUTURE):
+                text = explain_time(
+                    int(value), number[position], unit=options.unit,
+                    too_early=check == s.CHECK_NOT_BEFORE_2000, limit_ms=limit_ms,
+                    tolerance=options.future_tolerance,
+                )  # fmt: skip
+            elif check == s.CHECK_PLAUSIBLE_EMAIL:
+                if value not in explained:
+                    explained[value] = explain_email(value)
+                text = explained[value]
+            elif check == s.CHECK_NOT_EMPTY:
+                text = f"{column} is empty"
+            elif check == s.CHECK_ALLOWED_EVENT:
+                if value not in explained:
+                    explained[value] = explain_event_name(value, options.allowed_events or ())
+                text = explained[value]
+            elif check == s.CHECK_LOGIN_TARGET_APP:
+                name = checked["eventName"].iat[position]
+                text = f"eventName {name!r} is a Login event and needs a targetApp"
+            else:
+                text = f"{column} failed the check {check!r}"
+            book.add(position, text, ORDER[column])
 
 
 def _report_missing(book: ReasonBook, text: NormalizedText, name: str) -> None:
@@ -171,19 +173,20 @@ def _age(ms: int, now_ms: int) -> str:
     return f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.1f} days"
 
 
-def prepare_events(frame: pd.DataFrame, options: PrepareOptions) -> Prepared:
-    """The whole prepare stage on plain values; ``validate``, ``prepare`` and ``publish`` call it."""
-    sources = select_columns(frame, dict(options.columns))
-    n = len(frame)
+def _target_app(sources: dict[str, pd.Series], n: int) -> NormalizedText:
+    if "targetApp" not in sources:  # absent: all missing, without a column of n Nones
+        return NormalizedText(pd.Series(sparse_text(n, np.array([], dtype=np.int64), [])))
+    target = normalize_text(sources["targetApp"], name="targetApp")
+    target.values = target.values.mask(target.values.str.len() == 0)  # empty means absent
+    return target
+
+
+def _read(sources: dict[str, pd.Series], n: int, options: PrepareOptions, book: ReasonBook):
+    """Timestamps and text read and normalized; what could not be read goes into ``book``."""
     times = parse_timestamps(sources["timestamp"], unit=options.unit, tz=options.tz)
     email = normalize_text(sources["email"], name="email", lower=True)
     event = normalize_text(sources["eventName"], name="eventName")
-    if "targetApp" in sources:
-        target = normalize_text(sources["targetApp"], name="targetApp")
-        target.values = target.values.mask(target.values.str.len() == 0)  # empty means absent
-    else:
-        target = normalize_text(pd.Series([None] * n, dtype=object), name="targetApp")
-    book = ReasonBook(n)
+    target = _target_app(sources, n)
     book.add_all(times.problems, ORDER["timestamp"])
     # Safety net: a timestamp the reader could not use but did not explain must never leave a
     # row "valid" without a time (de-duplication and the wire format both need one).
@@ -196,54 +199,66 @@ def prepare_events(frame: pd.DataFrame, options: PrepareOptions) -> Prepared:
     book.add_all(target.problems, ORDER["targetApp"])
     _report_missing(book, email, "email")
     _report_missing(book, event, "eventName")
-    timestamp = pd.array(times.ms, dtype="Int64")
-    timestamp[~times.readable] = pd.NA
     checked = pd.DataFrame(
         {
-            "timestamp": timestamp,
-            "email": email.values,
-            "eventName": event.values,
-            "targetApp": target.values,
-        }
+            # times.ms is this call's own array: the Int64 column wraps it without a copy.
+            "timestamp": pd.arrays.IntegerArray(times.ms, ~times.readable),
+            "email": email.values.array,
+            "eventName": event.values.array,
+            "targetApp": target.values.array,
+        },
+        copy=False,
     )
-    _explain_failures(_check(checked, options), checked, times.number, options, book)
-    reason = book.build()
-    status = np.where(pd.isna(reason), "valid", "invalid").astype(object)
+    return times, checked
+
+
+def _stale(
+    status: np.ndarray, stale: np.ndarray, ms: np.ndarray, options: PrepareOptions
+) -> tuple[np.ndarray, list[str]]:
+    """Apply ``on_stale`` to the valid stale rows; return the skipped ones and their reasons."""
+    sendable = np.flatnonzero((status == VALID) & stale)
+    if not len(sendable):
+        return sendable, []
+    if options.on_stale == "skip":
+        status[sendable] = SKIPPED
+        return sendable, [
+            f"stale: {_age(int(when), options.now_ms)} old; only events pushed "
+            "within 12 hours are guaranteed to be aggregated"
+            for when in ms[sendable]
+        ]
+    if options.on_stale == "warn":
+        oldest = int(ms[sendable].min())
+        warnings.warn(
+            f"{len(sendable)} event(s) are older than 12 hours (the oldest by "
+            f"{_age(oldest, options.now_ms)}); Productiv only guarantees to aggregate events "
+            "pushed within 12 hours. Pass on_stale='skip' to leave them out or "
+            "on_stale='ignore' to send them quietly.",
+            StaleEventWarning,
+            stacklevel=user_stacklevel(),
+        )
+    return sendable[:0], []
+
+
+def prepare_events(frame: pd.DataFrame, options: PrepareOptions) -> Prepared:
+    """The whole prepare stage on plain values; ``validate``, ``prepare`` and ``publish`` call it."""
+    sources = select_columns(frame, dict(options.columns))
+    n = len(frame)
+    book = ReasonBook(n)
+    times, checked = _read(sources, n, options, book)
+    _explain_failures(_failures(checked, options), checked, times.number, options, book)
+    invalid, invalid_reasons = book.build()
+    # Status as category codes: an array of a million status names would be a million objects.
+    status = np.full(n, VALID, dtype=np.int8)
+    status[invalid] = INVALID
     stale = times.readable & (times.ms < options.now_ms - int(STALE_AFTER / pd.Timedelta(milliseconds=1)))
 
-    candidates = np.flatnonzero(status == "valid")
-    if len(candidates):
-        keys = checked.iloc[candidates][["timestamp", "email", "eventName"]]
-        codes = keys.groupby(["timestamp", "email", "eventName"], sort=False).ngroup().to_numpy()
-        # sort=False numbers groups by first appearance, so a row starts a group exactly when
-        # its code exceeds every code before it.
-        seen_max = np.maximum.accumulate(np.concatenate(([-1], codes[:-1])))
-        first = codes > seen_max
-        first_position = np.empty(codes.max() + 1, dtype=np.int64)
-        first_position[codes[first]] = candidates[first]
-        for position, kept in zip(candidates[~first], first_position[codes[~first]], strict=True):
-            status[position] = "duplicate"
-            reason[position] = f"duplicate of row {format_label(frame.index[kept])}"
+    keys = [times.ms, checked["email"].array, checked["eventName"].array]
+    duplicate, kept = find_duplicates(keys, np.flatnonzero(status == VALID))
+    status[duplicate] = DUPLICATE
+    labels = frame.index.take(kept)
+    duplicate_reasons = [f"duplicate of row {format_label(label)}" for label in labels]
+    skipped, skipped_reasons = _stale(status, stale, times.ms, options)
 
-    sendable = (status == "valid") & stale
-    if sendable.any():
-        if options.on_stale == "skip":
-            for position in np.flatnonzero(sendable):
-                status[position] = "skipped"
-                reason[position] = (
-                    f"stale: {_age(times.ms[position], options.now_ms)} old; only events pushed "
-                    "within 12 hours are guaranteed to be aggregated"
-                )
-        elif options.on_stale == "warn":
-            oldest = int(times.ms[sendable].min())
-            warnings.warn(
-                f"{int(sendable.sum())} event(s) are older than 12 hours (the oldest by "
-                f"{_age(oldest, options.now_ms)}); Productiv only guarantees to aggregate events "
-                "pushed within 12 hours. Pass on_stale='skip' to leave them out or "
-                "on_stale='ignore' to send them quietly.",
-                StaleEventWarning,
-                stacklevel=user_stacklevel(),
-            )
     if times.naive_read_as_utc and options.tz is None:
         warnings.warn(
             f"{times.naive_read_as_utc} timestamp(s) had no timezone and were read as UTC; "
@@ -251,8 +266,15 @@ def prepare_events(frame: pd.DataFrame, options: PrepareOptions) -> Prepared:
             NaiveTimestampWarning,
             stacklevel=user_stacklevel(),
         )
-    result = new_status_frame(frame.index, checked, status, reason, stale)
-    return Prepared(status=result, to_send=np.flatnonzero(status == "valid"))
+    # The three sets of rows are disjoint: a row is invalid, a duplicate or skipped, not two.
+    reason = sparse_text(
+        n,
+        np.concatenate([invalid, duplicate, skipped]),
+        invalid_reasons + duplicate_reasons + skipped_reasons,
+    )
+    codes = pd.Categorical.from_codes(status, dtype=STATUS_DTYPE)
+    result = new_status_frame(frame.index, checked, codes, reason, stale)
+    return Prepared(status=result, to_send=np.flatnonzero(status == VALID))
 
 
 def validate(frame: pd.DataFrame, **options) -> pd.DataFrame:

@@ -7,6 +7,7 @@ targetApp, then the app's rules), joined with "; ".
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections.abc import Collection
 
 import numpy as np
@@ -23,7 +24,11 @@ ORDER = {"timestamp": 0, "email": 10, "eventName": 20, "targetApp": 30, None: 40
 
 
 class ReasonBook:
-    """Collects ``(position, order, text)`` and joins them into one reason per row."""
+    """Collects ``(position, order, text)`` and joins them into one reason per row.
+
+    Most rows of a real export have no problem, so reasons are kept sparse: only the rows that
+    have one are stored, and the text column is built from them at the end.
+    """
 
     def __init__(self, n: int) -> None:
         self.n = n
@@ -35,16 +40,21 @@ class ReasonBook:
     def add_all(self, problems: list[tuple[int, str]], order: int) -> None:
         self._entries.extend((int(p), order, text) for p, text in problems)
 
-    def build(self) -> np.ndarray:
-        """An object array of length n: the joined reason, or None for rows without one."""
-        out = np.full(self.n, None, dtype=object)
-        if not self._entries:
-            return out
-        entries = pd.DataFrame(self._entries, columns=["position", "order", "text"])
-        entries = entries.drop_duplicates().sort_values(["position", "order"], kind="stable")
-        joined = entries.groupby("position", sort=False)["text"].agg("; ".join)
-        out[joined.index.to_numpy()] = joined.to_numpy(dtype=object)
-        return out
+    def build(self) -> tuple[np.ndarray, list[str]]:
+        """The rows that have a reason (ascending positions) and each one's joined text.
+
+        Identical entries count once; a row's texts are joined with "; " in ``order``, then in
+        the order they were added.
+        """
+        # dict.fromkeys drops exact repeats and keeps the first-added order, and sorted() is
+        # stable, so ties in (position, order) keep the order they were added in.
+        entries = sorted(dict.fromkeys(self._entries), key=lambda entry: (entry[0], entry[1]))
+        positions: list[int] = []
+        texts: list[str] = []
+        for position, group in itertools.groupby(entries, key=lambda entry: entry[0]):
+            positions.append(position)
+            texts.append("; ".join(text for _, _, text in group))
+        return np.array(positions, dtype=np.int64), texts
 
 
 def format_ms(ms: int) -> str:

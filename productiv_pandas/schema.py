@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from typing import Optional
 
 import numpy as np
@@ -32,6 +32,7 @@ __all__ = [
     "EMAIL_PATTERN",
     "MIN_TIMESTAMP_MS",
     "UsageEvents",
+    "failed_checks",
     "is_plausible_email",
     "wire_schema",
 ]
@@ -203,3 +204,40 @@ def wire_schema(
             schema = schema.update_column(name, nullable=True)
         schema = schema.update_column("timestamp", dtype="Int64")
     return schema
+
+
+def _failing(check: pa.Check, values: pd.Series | pd.DataFrame) -> np.ndarray:
+    """Index labels where one pandera check fails, as ``schema.validate(lazy=True)`` reports them."""
+    # Check.__call__ is pandera's own path (drop missing values when ignore_na, run the
+    # function, post-process); only the failure-case frame is left out.
+    passed = check(values).check_output
+    if not isinstance(passed, pd.Series):
+        if bool(passed):
+            return np.array([], dtype=np.int64)
+        # pandera reports a failed whole-object check without an index: no row to blame.
+        raise RuntimeError(f"check {check.name!r} failed as a whole, not row by row")
+    return passed.index.to_numpy()[~passed.to_numpy(dtype=bool, na_value=False)]
+
+
+def failed_checks(
+    schema: pa.DataFrameSchema, frame: pd.DataFrame
+) -> Iterator[tuple[str | None, str, np.ndarray]]:
+    """Run a schema's value checks; yield ``(column, check name, failing positions)`` per failed check.
+
+    What ``schema.validate(frame, lazy=True)`` finds among the values, in the same order,
+    without building its failure-case frame: ``prepare`` checks a million rows and wants
+    positions, not a frame of failure cases (the column of a frame-wide check is None). Column
+    dtypes and nullability are not checked: the caller builds ``frame`` with the schema's
+    dtypes. ``frame`` must have a RangeIndex, so that index labels are positions.
+    """
+    for name, column in schema.columns.items():
+        if name not in frame.columns:  # an optional column that is absent is not checked
+            continue
+        for check in column.checks:
+            failing = _failing(check, frame[name])
+            if len(failing):
+                yield name, check.name, failing
+    for check in schema.checks:
+        failing = _failing(check, frame)
+        if len(failing):
+            yield None, check.name, failing

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-__all__ = ["STATUSES", "STATUS_COLUMNS", "WIRE_COLUMNS", "new_status_frame"]
+__all__ = ["STATUSES", "STATUS_COLUMNS", "WIRE_COLUMNS", "new_status_frame", "sparse_text"]
 
 #: The status vocabulary, in the order charts and summaries show it.
 STATUSES = ("valid", "sent", "invalid", "duplicate", "skipped", "rejected", "failed")
@@ -19,33 +20,68 @@ STATUS_DTYPE = pd.CategoricalDtype(list(STATUSES))
 _TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
 
 
+def sparse_text(n: int, positions: np.ndarray, texts: list[str]) -> pd.api.extensions.ExtensionArray:
+    """A ``str`` array of length ``n``: ``texts[i]`` at ``positions[i]``, missing elsewhere.
+
+    Built in Arrow from the few rows that have a text (a reason, usually), never through an
+    object array of a million ``None``: that costs a Python object per row, time and memory.
+    """
+    if not len(positions):
+        return pd.array(pa.nulls(n, pa.large_string()), dtype=_TEXT)
+    take = np.zeros(n, dtype=np.int32)
+    take[positions] = np.arange(len(positions), dtype=np.int32)
+    missing = np.ones(n, dtype=bool)
+    missing[positions] = False
+    values = pa.array(texts, type=pa.large_string()).take(pa.array(take, mask=missing))
+    return pd.array(values, dtype=_TEXT)
+
+
+def _text(values: pd.Series) -> pd.api.extensions.ExtensionArray:
+    # Already pandas' str: its Arrow array is immutable, so it is shared rather than copied.
+    return values.array if values.dtype == _TEXT else values.astype(_TEXT).array
+
+
 def new_status_frame(
     index: pd.Index,
     wire: pd.DataFrame,
-    status: np.ndarray,
-    reason: np.ndarray,
+    status: np.ndarray | pd.Categorical,
+    reason: np.ndarray | pd.api.extensions.ExtensionArray,
     stale: np.ndarray,
 ) -> pd.DataFrame:
     """Assemble a status frame from by-position arrays; ``batch``, ``http_status`` and
-    ``attempts`` start empty and are filled by publish for rows it sent or tried."""
+    ``attempts`` start empty and are filled by publish for rows it sent or tried.
+
+    The frame takes over the arrays it is given (no copy): pass ones nothing else will modify.
+    ``status`` may be status names or a Categorical of ``STATUS_DTYPE``; ``reason`` an object
+    array (None for no reason) or a ``str`` array such as :func:`sparse_text` builds.
+    """
     n = len(index)
-    empty = pd.array(np.zeros(n, dtype=np.int64), dtype="Int64")
-    empty[:] = pd.NA
+
+    def empty() -> pd.api.extensions.ExtensionArray:
+        return pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
+
+    timestamp = wire["timestamp"]
+    if isinstance(status, pd.Categorical) and status.dtype == STATUS_DTYPE:
+        categories = status
+    else:
+        categories = pd.Categorical(status, dtype=STATUS_DTYPE)
+    reasons = reason if getattr(reason, "dtype", None) == _TEXT else pd.array(reason, dtype=_TEXT)
     frame = pd.DataFrame(
         {
-            "timestamp": pd.array(wire["timestamp"], dtype="Int64"),
-            "email": wire["email"].astype(_TEXT).to_numpy(),
-            "eventName": wire["eventName"].astype(_TEXT).to_numpy(),
-            "targetApp": wire["targetApp"].astype(_TEXT).to_numpy(),
-            "status": pd.Categorical(status, dtype=STATUS_DTYPE),
-            "reason": pd.array(reason, dtype=_TEXT),
+            "timestamp": timestamp.array
+            if timestamp.dtype == "Int64"
+            else pd.array(timestamp, dtype="Int64"),
+            "email": _text(wire["email"]),
+            "eventName": _text(wire["eventName"]),
+            "targetApp": _text(wire["targetApp"]),
+            "status": categories,
+            "reason": reasons,
             "stale": np.asarray(stale, dtype=bool),
-            "batch": empty,
-            "http_status": empty.copy(),
-            "attempts": empty.copy(),
+            "batch": empty(),
+            "http_status": empty(),
+            "attempts": empty(),
         },
+        copy=False,
     )
-    for name in ("email", "eventName", "targetApp"):
-        frame[name] = frame[name].astype(_TEXT)
     frame.index = index
     return frame
