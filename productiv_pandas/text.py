@@ -138,7 +138,43 @@ def normalize_text(values: pd.Series, *, name: str, lower: bool = False) -> Norm
     result = _to_str(strings)
     for position in np.flatnonzero(before & result.isna().to_numpy()):
         problems.append((int(position), f"{name} contains characters that are not valid unicode"))
-    result = result.str.strip()
+    result = _strip(result)
     if lower:
-        result = result.str.lower()
+        lowered = result.str.lower()
+        # Already lower-case (the usual export): keep the column's own Arrow array, shared
+        # rather than held twice.
+        result = result if lowered.equals(result) else lowered
     return NormalizedText(result, problems)
+
+
+def _untrimmed(chunk: pa.Array) -> np.ndarray:
+    """Which strings of one Arrow chunk might have whitespace at either end: a superset.
+
+    Read from the offsets and bytes: a string whose first and last bytes are printable ASCII
+    other than the space cannot start or end with whitespace (every whitespace character,
+    ASCII or not, is outside that range). Costs two bytes a string instead of a new column.
+    """
+    offsets_buffer, data_buffer = chunk.buffers()[1:3]
+    if data_buffer is None or len(chunk) == 0:
+        return np.zeros(len(chunk), dtype=bool)
+    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    if not len(data):
+        return np.zeros(len(chunk), dtype=bool)
+    first = data[np.minimum(offsets[:-1], len(data) - 1)]
+    last = data[np.maximum(offsets[1:] - 1, 0)]
+    edge = (first <= 0x20) | (first >= 0x7F) | (last <= 0x20) | (last >= 0x7F)
+    return edge & (offsets[1:] > offsets[:-1])
+
+
+def _strip(values: pd.Series) -> pd.Series:
+    """``values.str.strip()``, but the column itself when no value would change (no copy)."""
+    chunks = values.array.__arrow_array__().chunks
+    suspects = np.flatnonzero(np.concatenate([_untrimmed(chunk) for chunk in chunks])) if chunks else []
+    if not len(suspects):
+        return values
+    subset = values.iloc[suspects]
+    if subset.str.strip().equals(subset):
+        return values
+    return values.str.strip()

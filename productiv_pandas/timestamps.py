@@ -54,8 +54,21 @@ class _Reader:
         self.out = ParsedTimestamps(
             ms=np.zeros(n, dtype=np.int64),
             readable=np.zeros(n, dtype=bool),
-            number=np.full(n, np.nan),
+            # All NaN, read-only and without memory of its own until numbers() needs it:
+            # datetime columns, the common case, never do.
+            number=np.broadcast_to(np.float64(np.nan), n),
         )
+
+    def store(self, positions: np.ndarray, ms: np.ndarray, missing: np.ndarray) -> None:
+        """Keep ``ms`` (a new array, one per position) where not ``missing``."""
+        if len(positions) == len(self.out.ms):  # every row (positions is 0..n-1): keep ms itself
+            ms[missing] = 0
+            self.out.ms = ms
+            self.out.readable = ~missing
+            return
+        keep = positions[~missing]
+        self.out.ms[keep] = ms[~missing]
+        self.out.readable[keep] = True
 
     def problem(self, positions: np.ndarray, local: np.ndarray, reason_of) -> None:
         """Record ``reason_of(i)`` for each subset index ``i`` in ``local`` (at ``positions[i]``)."""
@@ -85,7 +98,7 @@ class _Reader:
                 values = localized.dt.tz_convert("UTC")
             values = values.dt.tz_localize(None) if values.dt.tz is not None else values
         else:
-            values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+            values = values.dt.tz_convert(None)  # UTC wall time, sharing the ticks (no copy)
         unit = values.dt.unit
         ticks = values.to_numpy().view("i8")
         per_ms = {"s": None, "ms": 1, "us": 1_000, "ns": 1_000_000}[unit]
@@ -95,13 +108,13 @@ class _Reader:
             missing = missing | overflow
         else:
             ms = ticks // per_ms
-        keep = positions[~missing]
-        self.out.ms[keep] = ms[~missing]
-        self.out.readable[keep] = True
+        self.store(positions, ms, missing)
 
     # -- numbers -----------------------------------------------------------------------------
     def numbers(self, positions: np.ndarray, values: np.ndarray) -> None:
         """Store epoch numbers (int or float arrays without missing values) in ``self.unit``."""
+        if not self.out.number.flags.writeable:
+            self.out.number = np.full(len(self.out.ms), np.nan)
         self.out.number[positions] = values.astype(np.float64)
         if values.dtype.kind in "iu":
             if values.dtype.kind == "u":
@@ -290,13 +303,16 @@ def parse_timestamps(values: pd.Series, *, unit: str = "ms", tz: object = None) 
         reader.objects(values)
         return reader.out
     reader.problem(positions, np.flatnonzero(missing), lambda p: "timestamp is missing")
-    present = positions[~missing]
+    if missing.any():
+        present, values_present = positions[~missing], values[~missing].reset_index(drop=True)
+    else:  # nothing missing, the usual case: no copy of the positions and the column
+        present, values_present = positions, values
     if pd.api.types.is_bool_dtype(dtype):
         reader.problem(positions, present, lambda p: f"timestamp {values.iat[p]} is not a date-time")
     elif isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
-        reader.datetimes(present, values[~missing], values[~missing].reset_index(drop=True))
+        reader.datetimes(present, values_present, values_present)
     elif pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
-        numeric = values[~missing]
+        numeric = values_present
         kind = (
             "f"
             if pd.api.types.is_float_dtype(dtype)
@@ -305,7 +321,7 @@ def parse_timestamps(values: pd.Series, *, unit: str = "ms", tz: object = None) 
         target = {"f": np.float64, "u": np.uint64, "i": np.int64}[kind]
         reader.numbers(present, numeric.to_numpy(dtype=target))
     elif isinstance(dtype, pd.StringDtype):
-        reader.strings(present, values[~missing])
+        reader.strings(present, values_present)
     else:
         reader.problem(
             positions,
