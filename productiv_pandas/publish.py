@@ -15,12 +15,13 @@ flight (so acknowledged rows are recorded as ``sent``), marks the rest ``failed`
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
+import queue
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 from tqdm.auto import tqdm
@@ -182,19 +183,22 @@ def _deliver(run: Run, prepared: Prepared, batch_size: int, max_workers: int, sh
 
 
 def _send_all(run: Run, batches: Iterator[Batch], max_workers: int, take: Callable[[Outcome], None]) -> None:
-    """Keep ``2 * max_workers`` batches queued (so memory stays bounded); ``take`` each outcome.
+    """Send ``batches`` from ``max_workers`` threads; ``take`` every outcome in this thread.
 
-    Workers append their outcomes to a list the main thread only reads, never pops: a Ctrl-C
-    may land anywhere in the main thread (between ``submit`` returning and the future being
-    remembered, or just after a blocking ``get`` returned an item), and a batch the server
-    stored must still come back ``sent``. After shutdown the list holds every outcome.
+    Hand-written rather than a ThreadPoolExecutor because a Ctrl-C may land anywhere in this
+    thread, and the executor loses track of a worker whose ``Thread.start()`` was interrupted
+    (so it outlives the call, and its batch's outcome is lost). Here every thread is known
+    before it starts, workers append outcomes to a list this thread only reads (never pops),
+    and at most ``2 * max_workers`` batches are in memory at once (a bounded queue).
     """
+    pending: queue.Queue[Batch | None] = queue.Queue(maxsize=max_workers)
     results: list[list[Outcome] | None] = []
     arrived = threading.Event()
 
-    def work(batch: Batch) -> None:
-        results.append(run.deliver(batch))  # deliver never raises; list.append is atomic
-        arrived.set()
+    def work() -> None:
+        while (batch := pending.get()) is not None:
+            results.append(run.deliver(batch))  # deliver never raises; list.append is atomic
+            arrived.set()
 
     def take_arrived(taken: int) -> int:
         while taken < len(results):
@@ -204,29 +208,41 @@ def _send_all(run: Run, batches: Iterator[Batch], max_workers: int, take: Callab
             taken += 1
         return taken
 
-    executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="productiv-publish")
-    submitted = taken = 0
-    exhausted = False
+    workers: list[threading.Thread] = []
+    taken = 0
     try:
-        while True:
-            while not exhausted and submitted - taken < 2 * max_workers:
-                batch = next(batches, None)
-                if batch is None:
-                    exhausted = True
+        for number in range(max_workers):
+            workers.append(threading.Thread(target=work, name=f"productiv-publish-{number}", daemon=True))
+            workers[-1].start()
+        for batch in itertools.chain(batches, [None] * max_workers):  # a None stops a worker
+            while True:
+                try:
+                    pending.put(batch, timeout=0.2)  # the timeout keeps Ctrl-C prompt
                     break
-                executor.submit(work, batch)
-                submitted += 1
-            if exhausted and taken == submitted:
-                return
-            arrived.wait(timeout=0.2)  # a short timeout keeps the main thread responsive to Ctrl-C
+                except queue.Full:
+                    taken = take_arrived(taken)
+            taken = take_arrived(taken)
+        while any(worker.is_alive() for worker in workers):
+            arrived.wait(timeout=0.2)
             arrived.clear()
             taken = take_arrived(taken)
-    except KeyboardInterrupt:
-        run.cancel.set()
-        # Requests in flight end promptly (their waits watch cancel); batches not started are
-        # dropped from the executor's queue, and their rows are settled "interrupted".
-        executor.shutdown(wait=True, cancel_futures=True)
+        take_arrived(taken)
+    except BaseException:
+        run.cancel.set()  # requests in flight end promptly: the client's waits watch it
+        _stop(workers, pending)
         take_arrived(taken)
         raise
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop(workers: list[threading.Thread], pending: queue.Queue) -> None:
+    """Drop the batches no worker took (their rows are settled "interrupted") and join all."""
+    while True:
+        try:
+            pending.get_nowait()
+        except queue.Empty:
+            break
+    for _ in workers:
+        pending.put_nowait(None)  # room for each: only this thread puts, and it just emptied it
+    for worker in workers:
+        if worker.ident is not None:  # started, even if start() itself was interrupted
+            worker.join()
