@@ -21,14 +21,7 @@ from . import schema as s
 from .duplicates import find_duplicates
 from .errors import ConfigurationError, NaiveTimestampWarning, StaleEventWarning, user_stacklevel
 from .options import API_FIELDS, STALE_AFTER, PrepareOptions
-from .reasons import (
-    ORDER,
-    ReasonBook,
-    explain_email,
-    explain_event_name,
-    explain_time,
-    format_label,
-)
+from .reasons import ORDER, ReasonBook, explain_failures, format_label
 from .status import STATUS_DTYPE, STATUSES, WIRE_COLUMNS, new_status_frame, sparse_text
 from .text import NormalizedText, normalize_text
 from .timestamps import parse_timestamps
@@ -110,49 +103,6 @@ def _failures(checked: pd.DataFrame, options: PrepareOptions) -> Iterator[tuple[
         allow_missing=True,
     )
     return s.failed_checks(schema, checked)
-
-
-def _explain_failures(
-    failures: Iterator[tuple[str | None, str, np.ndarray]],
-    checked: pd.DataFrame,
-    number: np.ndarray,
-    options: PrepareOptions,
-    book: ReasonBook,
-) -> None:
-    limit_ms = options.now_ms + int(options.future_tolerance / pd.Timedelta(milliseconds=1))
-    seen: set[tuple[int, str]] = set()
-    for column, check, positions in failures:
-        if check == s.CHECK_LOGIN_TARGET_APP:
-            column = None
-        # Only the failing rows' values become Python objects.
-        values = checked[column].take(positions).tolist() if column else [None] * len(positions)
-        explained: dict[object, str] = {}  # the same bad value fails the same way on every row
-        for position, value in zip(positions.tolist(), values, strict=True):
-            if (position, check) in seen:  # one reason per row and check
-                continue
-            seen.add((position, check))
-            if check in (s.CHECK_NOT_BEFORE_2000, s.CHECK_NOT_IN_FUTURE):
-                text = explain_time(
-                    int(value), number[position], unit=options.unit,
-                    too_early=check == s.CHECK_NOT_BEFORE_2000, limit_ms=limit_ms,
-                    tolerance=options.future_tolerance,
-                )  # fmt: skip
-            elif check == s.CHECK_PLAUSIBLE_EMAIL:
-                if value not in explained:
-                    explained[value] = explain_email(value)
-                text = explained[value]
-            elif check == s.CHECK_NOT_EMPTY:
-                text = f"{column} is empty"
-            elif check == s.CHECK_ALLOWED_EVENT:
-                if value not in explained:
-                    explained[value] = explain_event_name(value, options.allowed_events or ())
-                text = explained[value]
-            elif check == s.CHECK_LOGIN_TARGET_APP:
-                name = checked["eventName"].iat[position]
-                text = f"eventName {name!r} is a Login event and needs a targetApp"
-            else:
-                text = f"{column} failed the check {check!r}"
-            book.add(position, text, ORDER[column])
 
 
 def _report_missing(book: ReasonBook, text: NormalizedText, name: str) -> None:
@@ -245,7 +195,7 @@ def prepare_events(frame: pd.DataFrame, options: PrepareOptions) -> Prepared:
     n = len(frame)
     book = ReasonBook(n)
     times, checked = _read(sources, n, options, book)
-    _explain_failures(_failures(checked, options), checked, times.number, options, book)
+    explain_failures(_failures(checked, options), checked, times.number, options, book)
     invalid, invalid_reasons = book.build()
     # Status as category codes: an array of a million status names would be a million objects.
     status = np.full(n, VALID, dtype=np.int8)

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import difflib
 import itertools
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
 import numpy as np
 import pandas as pd
 
 from . import schema as s
+from .options import PrepareOptions
 from .text import describe_value
 from .timestamps import UNIT_NAMES, UNITS
 
-__all__ = ["ReasonBook", "explain_email", "format_label", "format_ms"]
+__all__ = ["ReasonBook", "explain_email", "explain_failures", "format_label", "format_ms"]
 
 #: Where each column's reasons go in the joined text.
 ORDER = {"timestamp": 0, "email": 10, "eventName": 20, "targetApp": 30, None: 40}
@@ -156,3 +157,51 @@ def explain_event_name(value: str, allowed: Collection[str]) -> str:
     if close:
         text += f"; did you mean {by_lower[close[0]]!r}?"
     return text
+
+
+def explain_failures(
+    failures: Iterable[tuple[str | None, str, np.ndarray]],
+    checked: pd.DataFrame,
+    number: np.ndarray,
+    options: PrepareOptions,
+    book: ReasonBook,
+) -> None:
+    """Put a reason in ``book`` for every failed check, in the words of :func:`explain_email` & co.
+
+    ``failures`` yields ``(column, check, positions)`` (see ``schema.failed_checks``); only the
+    failing rows' values of ``checked`` become Python objects. ``number`` holds the raw epoch
+    numbers, so a timestamp's reason can name the likely unit.
+    """
+    limit_ms = options.now_ms + int(options.future_tolerance / pd.Timedelta(milliseconds=1))
+    seen: set[tuple[int, str]] = set()
+    for column, check, positions in failures:
+        if check == s.CHECK_LOGIN_TARGET_APP:
+            column = None
+        values = checked[column].take(positions).tolist() if column else [None] * len(positions)
+        explained: dict[object, str] = {}  # the same bad value fails the same way on every row
+        for position, value in zip(positions.tolist(), values, strict=True):
+            if (position, check) in seen:  # one reason per row and check
+                continue
+            seen.add((position, check))
+            if check in (s.CHECK_NOT_BEFORE_2000, s.CHECK_NOT_IN_FUTURE):
+                text = explain_time(
+                    int(value), number[position], unit=options.unit,
+                    too_early=check == s.CHECK_NOT_BEFORE_2000, limit_ms=limit_ms,
+                    tolerance=options.future_tolerance,
+                )  # fmt: skip
+            elif check == s.CHECK_PLAUSIBLE_EMAIL:
+                if value not in explained:
+                    explained[value] = explain_email(value)
+                text = explained[value]
+            elif check == s.CHECK_NOT_EMPTY:
+                text = f"{column} is empty"
+            elif check == s.CHECK_ALLOWED_EVENT:
+                if value not in explained:
+                    explained[value] = explain_event_name(value, options.allowed_events or ())
+                text = explained[value]
+            elif check == s.CHECK_LOGIN_TARGET_APP:
+                name = checked["eventName"].iat[position]
+                text = f"eventName {name!r} is a Login event and needs a targetApp"
+            else:
+                text = f"{column} failed the check {check!r}"
+            book.add(position, text, ORDER[column])

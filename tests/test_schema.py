@@ -183,3 +183,39 @@ def test_allow_missing_lets_the_checks_run_on_the_other_rows() -> None:
 def test_timestamp_ms_floors() -> None:
     assert schema.timestamp_ms(pd.Timestamp("2026-11-26 12:00:00.0009999", tz="UTC")) == NOW_MS
     assert schema.timestamp_ms(pd.Timestamp("1969-12-31 23:59:59.9995", tz="UTC")) == -1
+
+
+def test_failed_checks_finds_what_lazy_validation_finds() -> None:
+    # prepare runs the schema's checks through failed_checks (positions, no failure-case frame):
+    # every value check must fail on exactly the rows pandera's own lazy validation reports.
+    frame = pd.DataFrame(
+        {
+            "timestamp": pd.array([PAST_MS, 1, None, YEAR_3000_MS, PAST_MS, PAST_MS], dtype="Int64"),
+            "email": pd.Series(["ana@example.com", "bob@", None, "x y@z.io", "", "c@d.org"], dtype="str"),
+            "eventName": pd.Series(["opened_file", "", "sso_login", None, "sso_login", "typo"], dtype="str"),
+            "targetApp": pd.Series([None, "", None, "app", None, "app"], dtype="str"),
+        }
+    )
+    bound = wire_schema(
+        now=NOW, login_events={"sso_login"}, allowed_events={"opened_file", "sso_login"}, allow_missing=True
+    )
+
+    found = [
+        (column, check, int(position))
+        for column, check, positions in schema.failed_checks(bound, frame)
+        for position in positions
+    ]
+
+    # pandera reports a frame-wide check once per column of the row; failed_checks once, as None.
+    frame_wide = {"login_needs_target_app"}
+    reported = {
+        (None if check in frame_wide else column, check, index)
+        for column, check, index in failures(frame, bound)
+    }
+    assert sorted(found, key=str) == sorted(reported, key=str)
+    assert found == [
+        ("timestamp", "not_before_2000", 1), ("timestamp", "not_in_future", 3),
+        ("email", "plausible_email", 1), ("email", "plausible_email", 3), ("email", "plausible_email", 4),
+        ("eventName", "not_empty", 1), ("eventName", "allowed_event", 5), ("targetApp", "not_empty", 1),
+        (None, "login_needs_target_app", 2), (None, "login_needs_target_app", 4),
+    ]  # fmt: skip

@@ -229,3 +229,22 @@ def test_email_check_agrees_on_every_string_storage(storage: str) -> None:
     assert as_object.tolist() == expected
     mask = regex_mask(pd.Series(emails, dtype=pd.StringDtype(storage)), EMAIL_PATTERN)
     assert mask.tolist() == [*expected[:-1], False]  # regex_mask: missing values never match
+
+
+@pytest.mark.parametrize("lower", [False, True])
+def test_normalize_text_strips_like_str_strip_in_every_arrow_layout(lower: bool) -> None:
+    # Which values need stripping is read from the Arrow bytes (first and last of each value);
+    # slices (an offset into the buffers) and several chunks must give what str.strip gives.
+    values = ["ok", " lead", "trail\t", "", None, "José", "x\u3000", "\xa0y", "in side", "\u2028", "Ab"]
+    column = pd.Series(values * 3, dtype="str")
+    layouts = {
+        "whole": column,
+        "slice": column.iloc[5:].reset_index(drop=True),
+        "chunks": pd.concat([column.iloc[:7], column.iloc[7:]], ignore_index=True),
+        "clean": pd.Series(["ok", "José", None, "in side"], dtype="str"),
+    }
+    assert layouts["chunks"].array.__arrow_array__().num_chunks == 2
+    for name, layout in layouts.items():
+        expected = layout.str.strip().str.lower() if lower else layout.str.strip()
+        result = normalize_text(layout, name="email", lower=lower).values
+        pd.testing.assert_series_equal(result, expected, check_names=False, obj=name)
