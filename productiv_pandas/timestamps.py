@@ -60,7 +60,7 @@ class _Reader:
         )
 
     def store(self, positions: np.ndarray, ms: np.ndarray, missing: np.ndarray) -> None:
-        """Keep ``ms`` (a new array, one per position) where not ``missing``."""
+        """Keep ``ms`` where not ``missing``; ``ms`` must be a new array (modified, maybe kept)."""
         if len(positions) == len(self.out.ms):  # every row (positions is 0..n-1): keep ms itself
             ms[missing] = 0
             self.out.ms = ms
@@ -151,9 +151,7 @@ class _Reader:
             np.flatnonzero(bad & ~not_finite),
             lambda i: f"timestamp {values[i]} is out of range for {UNIT_NAMES[self.unit]}",
         )
-        ok = ~bad
-        self.out.ms[positions[ok]] = ms[ok]
-        self.out.readable[positions[ok]] = True
+        self.store(positions, ms, bad)
 
     # -- strings -----------------------------------------------------------------------------
     def strings(self, positions: np.ndarray, values: pd.Series) -> None:
