@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import re
 from collections.abc import Collection, Iterable
 
 import numpy as np
@@ -19,6 +20,10 @@ from .text import describe_value
 from .timestamps import UNIT_NAMES, UNITS
 
 __all__ = ["ReasonBook", "explain_email", "explain_failures", "format_label", "format_ms"]
+
+# str patterns' \s is exactly str.isspace() (both use the same Unicode table); one C search
+# instead of a Python loop over the characters of each of thousands of bad addresses.
+_WHITESPACE = re.compile(r"\s")
 
 #: Where each column's reasons go in the joined text.
 ORDER = {"timestamp": 0, "email": 10, "eventName": 20, "targetApp": 30, None: 40}
@@ -107,7 +112,7 @@ def explain_email(value: str) -> str:
     if value == "":
         return "email is empty"
     problems = []
-    if any(ch.isspace() for ch in value):
+    if _WHITESPACE.search(value):
         problems.append("contains whitespace")
     at_signs = value.count("@")
     if at_signs == 0:

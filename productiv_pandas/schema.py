@@ -216,7 +216,8 @@ def _failing(check: pa.Check, values: pd.Series | pd.DataFrame) -> np.ndarray:
             return np.array([], dtype=np.int64)
         # pandera reports a failed whole-object check without an index: no row to blame.
         raise RuntimeError(f"check {check.name!r} failed as a whole, not row by row")
-    return passed.index.to_numpy()[~passed.to_numpy(dtype=bool, na_value=False)]
+    # Indexing the index (a RangeIndex, mostly) rather than materializing it as a full array.
+    return np.asarray(passed.index[~passed.to_numpy(dtype=bool, na_value=False)])
 
 
 def failed_checks(
