@@ -20,7 +20,6 @@ import dask  # noqa: E402  (after the skip: without dask there is nothing to tes
 import productiv_pandas as pp  # noqa: E402
 from productiv_pandas import dask_frames  # noqa: E402
 from productiv_pandas.prepare import prepare_events  # noqa: E402
-from productiv_pandas.sandbox import Sandbox  # noqa: E402
 from productiv_pandas.status import STATUS_COLUMNS  # noqa: E402
 
 APP = "acme"
@@ -67,18 +66,9 @@ def _synchronous():
         yield
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(rate_limit=None) as sb:
-        yield sb
-
-
 @pytest.fixture
-def sb(sandbox):
-    sandbox.reset()
-    sandbox.add_app(APP, events=None, login_events={"sso_login"})
-    yield sandbox
-    assert sandbox.server_errors == []
+def sb(sandbox_with):
+    return sandbox_with(APP, events=None, login_events={"sso_login"})
 
 
 def pandas_validate(ddf, **options) -> pd.DataFrame:

@@ -22,7 +22,6 @@ from productiv_pandas.journal import Journal
 from productiv_pandas.options import PrepareOptions
 from productiv_pandas.prepare import prepare_events
 from productiv_pandas.publish import deliver_prepared
-from productiv_pandas.sandbox import Sandbox
 
 APP = "acme"
 CATALOG = {"opened_file", "shared_doc"}
@@ -199,19 +198,9 @@ def test_bad_keys_and_paths_are_refused(tmp_path):
 # -- with publish, against the sandbox ----------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(rate_limit=None) as sb:
-        yield sb
-
-
 @pytest.fixture
-def sb(sandbox):
-    sandbox.reset()
-    sandbox.add_app(APP, events=CATALOG)
-    yield sandbox
-    sandbox.set_delay(0)
-    assert sandbox.server_errors == []
+def sb(sandbox_with):
+    return sandbox_with(APP, events=CATALOG)
 
 
 @pytest.fixture

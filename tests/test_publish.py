@@ -23,19 +23,9 @@ CATALOG = {"opened_file", "shared_doc", "sso_login"}
 FAST = pp.RetryPolicy(backoff_base=0.01, backoff_max=0.05)
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(rate_limit=None) as sb:
-        yield sb
-
-
 @pytest.fixture
-def sb(sandbox):
-    sandbox.reset()
-    sandbox.add_app(APP, events=CATALOG, login_events={"sso_login"})
-    yield sandbox
-    sandbox.set_delay(0)
-    assert sandbox.server_errors == []
+def sb(sandbox_with):
+    return sandbox_with(APP, events=CATALOG, login_events={"sso_login"})
 
 
 @pytest.fixture

@@ -226,18 +226,9 @@ def test_the_docstring_examples_run():
 # -- publish_file ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(rate_limit=None) as sb:
-        yield sb
-
-
 @pytest.fixture
-def sb(sandbox):
-    sandbox.reset()
-    sandbox.add_app(APP, events=CATALOG, login_events={"sso_login"})
-    yield sandbox
-    assert sandbox.server_errors == []
+def sb(sandbox_with):
+    return sandbox_with(APP, events=CATALOG, login_events={"sso_login"})
 
 
 def event_requests(sb: Sandbox) -> int:
