@@ -17,14 +17,11 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import queue
-import sys
 import threading
 from collections.abc import Callable, Iterator
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from .batches import MAX_BATCH_SIZE, Batch, make_batches
 from .delivery import DEFAULT_MAX_SPLIT_REQUESTS, Run
@@ -32,20 +29,13 @@ from .errors import ConfigurationError, PublishInterrupted
 from .options import PrepareOptions
 from .outcomes import Outcome, StatusArrays
 from .prepare import Prepared, prepare_events
+from .progress import progress_bar, show_progress
 from .resume import Ledger, journal_for
+from .status import uniform_status_frame
 
 __all__ = ["deliver_prepared", "publish"]
 
 logger = logging.getLogger("productiv_pandas")
-
-
-def _show_progress(progress: bool | None) -> bool:
-    if progress is not None:
-        return bool(progress)
-    if os.environ.get("CI"):
-        return False
-    in_notebook = "ipykernel" in sys.modules
-    return in_notebook or bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
 def _check_target(app_id: object, max_workers: object) -> None:
@@ -112,7 +102,12 @@ def publish(
         The journal file cannot be used (a ValueError, raised before anything is sent).
     """
     _check_target(app_id, max_workers)  # before prepare, which may take a while
-    prepared = prepare_events(frame, PrepareOptions.from_kwargs(**options))
+    shaping = PrepareOptions.from_kwargs(**options)
+    try:
+        prepared = prepare_events(frame, shaping)
+    except KeyboardInterrupt:
+        # Nothing was sent yet; every row gets its status all the same, as the contract says.
+        raise PublishInterrupted(uniform_status_frame(frame.index, "failed", "interrupted")) from None
     return deliver_prepared(
         prepared, app_id, client=client, journal=journal, batch_size=batch_size,
         max_workers=max_workers, max_retries=max_retries,
@@ -147,29 +142,31 @@ def deliver_prepared(
     with journal_for(journal, app_id) as opened:
         ledger = None if opened is None else Ledger(opened, prepared.status)
         run = Run(client, app_id, max_retries, max_split_requests, ledger)
-        return _deliver(run, prepared, batch_size, max_workers, _show_progress(progress))
+        return _deliver(run, prepared, batch_size, max_workers, show_progress(progress))
 
 
 def _deliver(run: Run, prepared: Prepared, batch_size: int, max_workers: int, show_bar: bool) -> pd.DataFrame:
     """deliver_prepared's work, once its arguments are checked and its journal is open."""
     arrays = StatusArrays(prepared.status)
-    if run.ledger is not None:
-        prepared = run.ledger.skip_recorded(prepared, arrays)
-    wire = prepared.wire()
-    batches = make_batches(wire, prepared.to_send, batch_size)
-    bar = tqdm(total=len(wire), unit="event", desc=f"publish {run.app_id}", disable=not show_bar)
+    bar = None
+    try:  # from here on a Ctrl-C settles every row still to send, even before the first request
+        if run.ledger is not None:
+            prepared = run.ledger.skip_recorded(prepared, arrays)
+        wire = prepared.wire()
+        batches = make_batches(wire, prepared.to_send, batch_size)
+        bar = progress_bar(len(wire), unit="event", desc=f"publish {run.app_id}", show=show_bar)
 
-    def take(outcome: Outcome) -> None:
-        arrays.apply(outcome)
-        bar.update(len(outcome.positions))
+        def take(outcome: Outcome) -> None:
+            arrays.apply(outcome)
+            bar.update(len(outcome.positions))
 
-    try:
         _send_all(run, batches, max_workers, take)
     except KeyboardInterrupt:
         arrays.settle("failed", "interrupted")
         raise PublishInterrupted(arrays.frame(prepared.status)) from None
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     # A guard: every row to send must leave with an outcome.
     arrays.settle("failed", "internal error: no outcome was recorded for this row")
     result = arrays.frame(prepared.status)

@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["STATUSES", "STATUS_COLUMNS", "WIRE_COLUMNS", "new_status_frame", "sparse_text"]
+__all__ = [
+    "STATUSES",
+    "STATUS_COLUMNS",
+    "WIRE_COLUMNS",
+    "new_status_frame",
+    "sparse_text",
+    "uniform_status_frame",
+]
 
 #: The status vocabulary, in the order charts and summaries show it.
 STATUSES = ("valid", "sent", "invalid", "duplicate", "skipped", "rejected", "failed")
@@ -85,3 +92,20 @@ def new_status_frame(
     )
     frame.index = index
     return frame
+
+
+def uniform_status_frame(index: pd.Index, status: str, reason: str) -> pd.DataFrame:
+    """Every row with one ``status`` and ``reason`` and no values read: what a publish that was
+    stopped before prepare finished can say about its rows (nothing was sent)."""
+    n = len(index)
+    missing_text = pd.Series(sparse_text(n, np.array([], dtype=np.int64), []))
+    wire = pd.DataFrame(
+        {
+            "timestamp": pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)),
+            "email": missing_text,
+            "eventName": missing_text,
+            "targetApp": missing_text,
+        }
+    )
+    reasons = sparse_text(n, np.arange(n), [reason] * n)
+    return new_status_frame(index, wire, np.full(n, status, dtype=object), reasons, np.zeros(n, dtype=bool))

@@ -28,14 +28,14 @@ import os
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from .batches import MAX_BATCH_SIZE, make_batches
 from .errors import PublishInterrupted
 from .filerun import FileReport, FileRun, empty_status
 from .files import DEFAULT_CHUNKSIZE, StatusWriter
 from .prepare import Prepared
-from .publish import DEFAULT_MAX_SPLIT_REQUESTS, _check_target, _show_progress, deliver_prepared
+from .progress import progress_bar, show_progress
+from .publish import DEFAULT_MAX_SPLIT_REQUESTS, _check_target, deliver_prepared
 from .resume import journal_for
 
 __all__ = ["DEFAULT_CHUNKSIZE", "FileReport", "publish_file", "validate_file"]
@@ -186,9 +186,9 @@ def publish_file(
             from .client import ProductivClient
 
             client = stack.enter_context(ProductivClient.from_env())
-        show = _show_progress(progress)
+        show = show_progress(progress)
         total = run.chunks.estimate_rows() if show else None
-        bar = stack.enter_context(tqdm(total=total, unit="row", desc=f"publish {app_id}", disable=not show))
+        bar = stack.enter_context(progress_bar(total, unit="row", desc=f"publish {app_id}", show=show))
         sender = _Sender(app_id, client, opened, knobs)
         try:
             for prepared in run.prepared():

@@ -6,6 +6,7 @@ After each test, what the sandbox stored equals exactly the rows marked ``sent``
 from __future__ import annotations
 
 import _thread
+import importlib
 import logging
 import threading
 import time
@@ -17,6 +18,8 @@ import pytest
 
 import productiv_pandas as pp
 from productiv_pandas.sandbox import Sandbox
+
+publish_module = importlib.import_module("productiv_pandas.publish")  # the attribute is the function
 
 APP = "acme"
 CATALOG = {"opened_file", "shared_doc", "sso_login"}
@@ -350,3 +353,48 @@ def test_ctrl_c_while_submitting_keeps_the_stored_batches_sent(sb, client, worke
     assert set(status["status"]) <= {"sent", "failed"}
     assert (status.loc[status["status"] == "failed", "reason"] == "interrupted").all()
     assert_stored_is_sent(sb, status)
+
+
+def test_ctrl_c_during_prepare_still_gives_every_row_a_status(sb, client, monkeypatch):
+    frame = events(50, index=[f"r{i}" for i in range(50)])
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(publish_module, "prepare_events", interrupted)
+    with pytest.raises(pp.PublishInterrupted) as caught:
+        pp.publish(frame, APP, client=client, progress=False)
+    status = caught.value.status
+    assert list(status.index) == list(frame.index)
+    assert list(status.columns) == list(pp.validate(events(1)).columns)
+    assert (status["status"] == "failed").all()
+    assert (status["reason"] == "interrupted").all()
+    assert status["batch"].isna().all()
+    assert sb.stats()["event_requests"] == 0
+
+
+def test_ctrl_c_before_the_first_request_settles_the_rows_to_send(sb, client, monkeypatch):
+    frame = events(30)
+    frame.loc[3, "email"] = "nobody"  # invalid: keeps its own status
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(publish_module, "progress_bar", interrupted)  # just before sending
+    with pytest.raises(pp.PublishInterrupted) as caught:
+        pp.publish(frame, APP, client=client, progress=False)
+    status = caught.value.status
+    assert status.loc[3, "status"] == "invalid"
+    rest = status.drop(index=3)
+    assert (rest["status"] == "failed").all()
+    assert (rest["reason"] == "interrupted").all()
+    assert sb.stats()["event_requests"] == 0
+
+
+def test_no_thread_outlives_publish_not_even_the_progress_bars(sb, client):
+    before = set(threading.enumerate())
+    for progress in (False, True):
+        status = pp.publish(events(2000), APP, client=client, progress=progress, batch_size=500)
+        assert (status["status"] == "sent").all()
+    left = [t.name for t in set(threading.enumerate()) - before if "process_request" not in t.name]
+    assert left == []
