@@ -119,7 +119,8 @@ def plot_status(status: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     # White hatching reads on every colour of the palette, black included.
     top = ax.bar(x, stale_counts, bottom=fresh, color=colors, edgecolor="white", linewidth=0,
                  hatch="///", label="stale")  # fmt: skip
-    ax.bar_label(top, padding=2, labels=[
+    # Two-line labels of five or more bars overlap their neighbours at the default size.
+    ax.bar_label(top, padding=2, fontsize="small" if len(shown) > 4 else None, labels=[
         f"{total:,}" + (f"\n({late:,} stale)" if late else "")
         for total, late in zip(counts[shown], stale_counts, strict=True)
     ])  # fmt: skip
