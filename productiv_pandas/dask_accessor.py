@@ -1,4 +1,5 @@
-"""The ``productiv`` accessor on Dask DataFrames: ``ddf.productiv.validate()`` and ``.publish()``.
+"""The ``productiv`` accessor on Dask DataFrames: ``ddf.productiv.validate()``, ``.prepare()``,
+``.publish()``.
 
 A thin front door over :mod:`productiv_pandas.dask_frames`, as :mod:`.accessor` is for pandas.
 
@@ -25,7 +26,8 @@ __all__ = ["DaskProductivAccessor", "register"]
 
 
 class DaskProductivAccessor:
-    """``ddf.productiv.validate()``, ``.publish(app_id)``: see :mod:`.dask_frames`, :mod:`.dask_publish`."""
+    """``ddf.productiv.validate()``, ``.prepare()``, ``.publish(app_id)``: see :mod:`.dask_frames`,
+    :mod:`.dask_publish`."""
 
     def __init__(self, frame: dd.DataFrame) -> None:
         self._frame = frame
@@ -35,6 +37,12 @@ class DaskProductivAccessor:
         from . import dask_frames
 
         return dask_frames.validate(self._frame, **options)
+
+    def prepare(self, **options) -> dd.DataFrame:
+        """The wire-ready rows that would be sent, lazily: :func:`productiv_pandas.dask_frames.prepare`."""
+        from . import dask_frames
+
+        return dask_frames.prepare(self._frame, **options)
 
     def publish(self, app_id: str, *, client=None, client_factory=None, **options) -> dd.DataFrame:
         """Send the valid rows, each partition with its own client, eagerly:

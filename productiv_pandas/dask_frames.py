@@ -1,8 +1,9 @@
-"""validate for Dask DataFrames: prepare each partition, then de-duplicate across them.
+"""validate and prepare for Dask DataFrames: prepare each partition, then de-duplicate across them.
 
     partitions -> prepare_events each (options fixed once, on the client)
                -> the keys seen in more than one partition (a Dask groupby)
                -> each partition marks its later copies ``duplicate`` (of the first row overall)
+               -> (:func:`prepare` only) each partition keeps its ``valid`` rows, wire-ready
 
 :mod:`.dask_publish` sends the result.
 
@@ -17,7 +18,7 @@ Choices, and why:
   does). :func:`.dask_publish.publish`, which computes, warns once on the client before
   sending, as the pandas publish does: one :class:`StaleEventWarning`, one
   :class:`NaiveTimestampWarning` (partitions count the naive times for it). :func:`validate`
-  stays lazy and warns about nothing: the ``stale`` column shows stale rows.
+  and :func:`prepare` stay lazy and warn about nothing: the ``stale`` column shows stale rows.
   ``on_stale="skip"`` works in both.
 - **Memory.** The duplicate table needs every partition's keys, so a compute holds every
   prepared partition (in memory locally, spread over the workers of a cluster) until it is
@@ -35,11 +36,11 @@ import pandas as pd
 
 from .errors import ConfigurationError
 from .options import PrepareOptions
-from .prepare import prepare_events, select_columns
+from .prepare import Prepared, prepare_events, select_columns
 from .reasons import format_label
 from .timestamps import parse_timestamps
 
-__all__ = ["check_frame", "lazy_status", "validate"]
+__all__ = ["check_frame", "lazy_status", "prepare", "validate"]
 
 KEY = ["timestamp", "email", "eventName"]
 _ORDER = "_order"  # partition << _SHIFT | position: the row's place in the whole frame
@@ -175,3 +176,31 @@ def validate(frame: dd.DataFrame, **options) -> dd.DataFrame:
         partitions included), except that no warning is raised (see the module docstring).
     """
     return lazy_status(check_frame(frame), PrepareOptions.from_kwargs(**options))[0]
+
+
+def _wire(status: pd.DataFrame) -> pd.DataFrame:
+    """A partition's rows that would be sent, as pandas' ``prepare`` gives them (same code)."""
+    return Prepared(status, np.flatnonzero((status["status"] == "valid").to_numpy())).wire()
+
+
+def prepare(frame: dd.DataFrame, **options) -> dd.DataFrame:
+    """The rows of a Dask DataFrame that would be sent, wire-ready; lazily.
+
+    Parameters
+    ----------
+    frame : dask.dataframe.DataFrame
+        The events; any index. Never modified.
+    **options
+        As for :func:`productiv_pandas.prepare`; ``now`` is fixed once, here.
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        ``timestamp`` (int64 ms), ``email``, ``eventName``, ``targetApp``, with the input's
+        index labels, partitioned like ``frame`` (partitions may shrink or be empty): computed,
+        it equals :func:`productiv_pandas.prepare` of the whole frame at once, duplicates
+        across partitions removed (the first row in partition-then-row order kept), except
+        that no warning is raised (``on_stale="skip"`` still leaves stale rows out).
+    """
+    status = lazy_status(check_frame(frame), PrepareOptions.from_kwargs(**options))[0]
+    return status.map_partitions(_wire, meta=_wire(status._meta))

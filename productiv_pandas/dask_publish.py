@@ -10,6 +10,15 @@ Choices, and why:
   given (picklable; its repr shows no secret), or ``client_factory``, by default
   ``ProductivClient.from_env`` (the worker's own environment). It is closed when done.
 - **Warnings** are raised here, on the client, once (see :mod:`.dask_frames`).
+- **No journal.** ``journal=`` is refused (a ConfigurationError, before any work). A journal
+  is a SQLite file on one machine's disk, written after each acknowledged batch; partitions
+  run on workers that do not share that disk (a path would name a different file on each, or
+  one file on a network share, where SQLite's locking is not to be trusted). It is refused on
+  local schedulers too, so a script tried on a laptop does not lose its journal, silently,
+  once pointed at a cluster. To resume a backfill, write the frame to files
+  (``ddf.to_parquet(...)``) and publish them with :func:`productiv_pandas.publish_file` and
+  one journal, on one machine. Publishing again without a journal is harmless (the API
+  de-duplicates by triple) but spends rate limit.
 - **Ctrl-C** stops the computation with a ``KeyboardInterrupt``; partitions already sending
   finish in the background and their statuses are lost. Sending again is harmless (the API
   de-duplicates by triple) but costs rate limit.
@@ -88,6 +97,22 @@ def _publish_partition(part: pd.DataFrame, app_id: str, factory, send: dict) -> 
         return deliver_prepared(Prepared(part, to_send), app_id, client=client, progress=False, **send)
 
 
+#: publish's own keyword arguments, named in the message about an unknown option.
+_OWN = ("client", "client_factory", "batch_size", "max_workers", "max_retries", "max_split_requests")
+
+
+def _refuse_journal(journal) -> None:
+    if journal is not None:
+        raise ConfigurationError(
+            f"journal={journal!r} is not supported for Dask DataFrames: a journal is a SQLite file on "
+            "one machine, and partitions run on workers that do not share it. To resume a backfill, "
+            "write the frame to files (ddf.to_parquet(...)) and publish each with "
+            "pp.publish_file(path, app_id, journal=...), or pp.publish(ddf.compute(), app_id, "
+            "journal=...) if it fits in memory. Publishing again without a journal resends rows the "
+            "API already has: harmless (it de-duplicates them) but it spends rate limit."
+        )
+
+
 def _factory_of(client, client_factory, max_workers: int):
     if client is not None and client_factory is not None:
         raise ConfigurationError("give client or client_factory, not both")
@@ -112,6 +137,7 @@ def publish(
     max_workers: int = 4,
     max_retries: int | None = None,
     max_split_requests: int = DEFAULT_MAX_SPLIT_REQUESTS,
+    journal=None,
     **options,
 ) -> dd.DataFrame:
     """Validate a Dask DataFrame, de-duplicate it across partitions and send it; eagerly.
@@ -132,6 +158,9 @@ def publish(
     batch_size, max_workers, max_retries, max_split_requests
         As for :func:`productiv_pandas.publish`, per partition: a cluster running ``k``
         partitions at once has up to ``k * max_workers`` requests in flight.
+    journal : None
+        Not supported: anything but None raises ConfigurationError (see the module docstring
+        for why, and for how to resume a backfill with :func:`productiv_pandas.publish_file`).
     **options
         As for :func:`productiv_pandas.validate`.
 
@@ -140,11 +169,18 @@ def publish(
     dask.dataframe.DataFrame
         The status frame, partitioned like ``frame`` and already computed (persisted):
         computing it again sends nothing.
+
+    Raises
+    ------
+    ConfigurationError
+        A bad option, a missing column, both ``client`` and ``client_factory``, or a
+        ``journal`` (before anything is computed or sent).
     """
+    _refuse_journal(journal)
     _check_target(app_id, max_workers)
     frame = check_frame(frame)
     factory = _factory_of(client, client_factory, max_workers)
-    prepare_options = PrepareOptions.from_kwargs(**options)
+    prepare_options = PrepareOptions.from_kwargs((*_OWN, "journal"), **options)
     status, naive = lazy_status(frame, prepare_options, count_naive=True)
     status, naive = dask.persist(status, naive)  # together, so partitions are prepared once
     _warn_once(status, naive, prepare_options)

@@ -98,6 +98,50 @@ def test_validate_equals_pandas_on_the_whole_frame(on_stale):
     assert got["stale"].sum() == 2
 
 
+def pandas_prepare(ddf, **options) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pp.StaleEventWarning)
+        return ddf.compute().productiv.prepare(**options)
+
+
+@pytest.mark.parametrize("on_stale", ["warn", "skip"])
+def test_prepare_equals_pandas_prepare_on_the_whole_frame(on_stale):
+    ddf = as_dask(pieces())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # lazy, like validate: no warning
+        lazy = ddf.productiv.prepare(on_stale=on_stale, **OPTIONS)
+        got = lazy.compute()
+    expected = pandas_prepare(ddf, on_stale=on_stale, **OPTIONS)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert lazy._meta.dtypes.to_dict() == got.dtypes.to_dict()
+    assert list(got.columns) == ["timestamp", "email", "eventName", "targetApp"]
+    assert got["timestamp"].dtype == np.int64
+    # First occurrences kept across partitions (p0-0, p1-3), their later copies gone.
+    stale = [] if on_stale == "skip" else ["p0-2"]
+    assert got.index.tolist() == ["p0-0", *stale, "p0-3", "p1-0", "p1-3", "p3-2"]
+    assert got.loc["p1-0", "targetApp"] == "okta"
+
+
+def test_prepare_is_lazy_and_matches_pandas_with_repeated_labels():
+    def no_compute(*args, **kwargs):
+        raise AssertionError("prepare computed something")
+
+    frames = [frame.reset_index(drop=True) for frame in pieces()]
+    ddf = as_dask(frames)
+    with dask.config.set(scheduler=no_compute):
+        lazy = ddf.productiv.prepare(on_stale="ignore", **OPTIONS)
+    assert lazy.npartitions == ddf.npartitions
+    got = lazy.compute()
+    pd.testing.assert_frame_equal(got, pandas_prepare(ddf, on_stale="ignore", **OPTIONS), check_exact=True)
+    assert got.index.tolist() == [0, 2, 3, 0, 3, 2]
+
+
+def test_prepare_of_an_empty_frame_has_the_wire_columns():
+    got = dd.from_pandas(pieces()[2], npartitions=1).productiv.prepare(**OPTIONS).compute()
+    pd.testing.assert_frame_equal(got, pieces()[2].productiv.prepare(**OPTIONS), check_index_type=False)
+    assert len(got) == 0
+
+
 def test_validate_matches_pandas_with_repeated_labels_and_naive_text_times():
     """Partitions as read_csv makes them: each indexed from 0, times as text without an offset."""
     frames = [frame.reset_index(drop=True) for frame in pieces()]
@@ -313,6 +357,38 @@ def test_bad_arguments_are_refused_before_any_work(sb):
         ddf.productiv.publish("", client_factory=sb.client, **OPTIONS)
     with pytest.raises(TypeError, match="expected a Dask DataFrame"):
         dask_frames.validate(pd.DataFrame())
+    assert sb.stats()["requests"] == 0
+
+
+def test_a_journal_is_refused_with_why_and_what_to_do(sb, tmp_path):
+    ddf = as_dask(pieces())
+    path = tmp_path / "backfill.journal"
+    with sb.client() as client, pytest.raises(pp.ConfigurationError) as raised:
+        ddf.productiv.publish(APP, client=client, journal=str(path), **OPTIONS)
+    assert str(raised.value) == (
+        f"journal={str(path)!r} is not supported for Dask DataFrames: a journal is a SQLite file on one "
+        "machine, and partitions run on workers that do not share it. To resume a backfill, write the "
+        "frame to files (ddf.to_parquet(...)) and publish each with pp.publish_file(path, app_id, "
+        "journal=...), or pp.publish(ddf.compute(), app_id, journal=...) if it fits in memory. "
+        "Publishing again without a journal resends rows the API already has: harmless (it "
+        "de-duplicates them) but it spends rate limit."
+    )
+    assert not path.exists()  # refused before anything was opened, computed or sent
+    assert sb.stats()["requests"] == 0
+
+
+def test_unknown_options_name_publishs_own_arguments_too(sb):
+    ddf = as_dask(pieces())
+    with pytest.raises(pp.ConfigurationError) as raised:
+        ddf.productiv.publish(APP, client_factory=sb.client, batch_sise=10, **OPTIONS)
+    assert str(raised.value) == (
+        "unknown option 'batch_sise' (did you mean 'batch_size'?); the options are ['columns', 'unit', "
+        "'tz', 'login_events', 'allowed_events', 'on_stale', 'now', 'future_tolerance', 'client', "
+        "'client_factory', 'batch_size', 'max_workers', 'max_retries', 'max_split_requests', 'journal']"
+    )
+    for call in (ddf.productiv.validate, ddf.productiv.prepare):
+        with pytest.raises(pp.ConfigurationError, match=r"^unknown option 'login_event' \(did you mean"):
+            call(login_event=["sso_login"])
     assert sb.stats()["requests"] == 0
 
 
