@@ -102,7 +102,9 @@ def publish(
         The journal file cannot be used (a ValueError, raised before anything is sent).
     """
     _check_target(app_id, max_workers)  # before prepare, which may take a while
-    shaping = PrepareOptions.from_kwargs(**options)
+    # publish's own names too, so a typo in one of them ("batch_sise") gets a suggestion.
+    own = ("client", "journal", "batch_size", "max_workers", "max_retries", "max_split_requests", "progress")
+    shaping = PrepareOptions.from_kwargs(own, **options)
     try:
         prepared = prepare_events(frame, shaping)
     except KeyboardInterrupt:
