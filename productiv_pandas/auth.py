@@ -6,12 +6,14 @@ Also where credentials may be sent (:func:`check_url`) and how they are kept out
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import logging
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 from .errors import AuthenticationError, ConfigurationError
 from .retry import RetryPolicy, parse_retry_after
@@ -118,14 +120,28 @@ class ClientCredentials:
 class Redactor:
     """Replaces the secrets it was told about with ``***`` in any text (server answers, errors).
 
+    Each secret is hidden in every form it travels in, since a server or proxy that echoes a
+    request quotes it as sent: as is, URL-encoded as in a form body or a query
+    (``quote_plus``, ``quote`` with and without ``/`` kept; escapes in either case), and, when
+    added with :meth:`add_basic`, as the base64 of ``client_id:secret`` of HTTP Basic auth.
+
     Strings shorter than 8 characters are not redacted: they cannot be real secrets, and
     replacing them would garble messages (a sandbox token "t" would eat every letter t).
+
+    Examples
+    --------
+    >>> redact = Redactor()
+    >>> redact.add("p@ss+w/rd=xyz!long", keep=True)
+    >>> redact("secret=p%40ss%2Bw%2Frd%3Dxyz%21long&next=p%40ss%2bw/rd%3dxyz%21long")
+    'secret=***&next=***'
     """
 
     def __init__(self) -> None:
-        # Tuples replaced whole, never mutated, so threads may read them without a lock.
+        # Tuples replaced whole, never mutated, so threads may read them without a lock; the
+        # pattern is rebuilt from them by the thread that adds a secret, and swapped in whole.
         self._kept: tuple[str, ...] = ()
         self._recent: tuple[str, ...] = ()
+        self._pattern: re.Pattern[str] | None = None
 
     def add(self, secret: str, *, keep: bool = False) -> None:
         """Hide ``secret`` from now on: for ever with ``keep``, else while it is among the newest 8."""
@@ -135,11 +151,33 @@ class Redactor:
             self._kept = (*self._kept, secret)
         else:  # tokens: a long run renews many, and only the last few can still come back
             self._recent = (secret, *self._recent[:7])
+        self._pattern = _pattern_of(self._kept + self._recent)
+
+    def add_basic(self, client_id: str, secret: str) -> None:
+        """Hide ``base64(client_id:secret)``, the credentials of HTTP Basic auth, for ever."""
+        self.add(base64.b64encode(f"{client_id}:{secret}".encode()).decode("ascii"), keep=True)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self._kept) + len(self._recent)} secrets)"
 
     def __call__(self, text: str) -> str:
-        for secret in (*self._kept, *self._recent):
-            text = text.replace(secret, "***")
-        return text
+        pattern = self._pattern
+        return text if pattern is None else pattern.sub("***", text)
+
+
+def _pattern_of(secrets: tuple[str, ...]) -> re.Pattern[str]:
+    """One regular expression matching every form of every secret, longest first."""
+    forms = {
+        form
+        for secret in secrets
+        for form in (secret, quote_plus(secret), quote(secret, safe=""), quote(secret))
+    }
+    # A percent escape may come back in lower case (%2b): match its hex digits in either case.
+    escaped = (
+        re.sub(r"%([0-9A-F]{2})", r"%(?i:\1)", re.escape(form))
+        for form in sorted(forms, key=len, reverse=True)
+    )
+    return re.compile("|".join(escaped))
 
 
 class Tokens:
@@ -166,6 +204,7 @@ class Tokens:
         self._refresh_at: float | None = None
         if isinstance(provider, ClientCredentials):
             redact.add(provider.client_secret.reveal(), keep=True)
+            redact.add_basic(provider.client_id, provider.client_secret.reveal())
         if access_token is not None:
             redact.add(access_token, keep=True)
 
@@ -207,12 +246,9 @@ class Tokens:
                 raise AuthenticationError(None, None, message, retryable=exc.retryable) from None
             if 200 <= response.status_code < 300:
                 return provider.parse(json_body(response), response.status_code)
-            code, message = error_text(response)
+            code, message = error_text(response, self._redact)
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            code = None if code is None else self._redact(code)
-            raise provider.refused(
-                response.status_code, code, self._redact(message), self._policy, retry_after
-            )
+            raise provider.refused(response.status_code, code, message, self._policy, retry_after)
         try:
             answer = provider()  # type: ignore[misc]
         except AuthenticationError:

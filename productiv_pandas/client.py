@@ -309,11 +309,10 @@ class ProductivClient:
         if 200 <= status < 300:
             if json_body(response).get("success") is True:
                 return Delivery(True, status, attempt, None, None, "sent")
-            what = self._redact(excerpt(response)) or "an empty body"
+            what = excerpt(response, self._redact) or "an empty body"
             message = f'HTTP {status} without {{"success": true}} in the answer: {what}'
             return Delivery(False, status, attempt, None, message, "other")
-        code, message = error_text(response)
-        code, message = (None if code is None else self._redact(code)), self._redact(message)
+        code, message = error_text(response, self._redact)
         if status == 401 or status in self.retry.retry_statuses:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             return _Failure(status, code, message, retry_after)

@@ -7,23 +7,53 @@ urllib3's ``Retry`` and tenacity's ``nap``, that keeps the schedule testable wit
 from __future__ import annotations
 
 import math
+import operator
 import random as _random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from .errors import ConfigurationError
 
-__all__ = ["RetryPolicy", "parse_retry_after"]
+__all__ = ["DEFAULT_RETRY_STATUSES", "RetryPolicy", "StatusSet", "parse_retry_after"]
+
+
+class StatusSet(frozenset):
+    """A frozenset of HTTP statuses whose repr writes runs as ranges, so every 5xx fits on a line.
+
+    >>> StatusSet({429, *range(500, 600)})
+    StatusSet({429, *range(500, 600)})
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        parts, run = [], []
+        for status in [*sorted(self), None]:
+            if run and status is not None and status == run[-1] + 1:
+                run.append(status)
+                continue
+            if len(run) > 2:
+                parts.append(f"*range({run[0]}, {run[-1] + 1})")
+            else:
+                parts.extend(map(str, run))
+            run = [] if status is None else [status]
+        return f"{type(self).__name__}({{{', '.join(parts)}}})" if parts else f"{type(self).__name__}()"
+
+
+#: 429 and every 5xx. A 5xx says the server failed, not the request (RFC 9110, 15.6), and a
+#: 507 or a proxy's 520-524 is as likely to pass on a second try as a 503: a fixed list of the
+#: common ones would fail batches that a retry would have delivered.
+DEFAULT_RETRY_STATUSES = StatusSet({429, *range(500, 600)})
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often, and after how long, a request that failed for a transient reason is tried again.
 
-    Transient: an HTTP status in ``retry_statuses`` (429 and 5xx by default), a timeout or a
-    connection error. Any other answer is final and never retried.
+    Transient: an HTTP status in ``retry_statuses`` (429 and every 5xx, 500-599, by default), a
+    timeout or a connection error. Any other answer is final and never retried.
 
     Parameters
     ----------
@@ -34,8 +64,11 @@ class RetryPolicy:
         ``min(backoff_max, backoff_base * 2 ** n)``.
     backoff_max : float
         Seconds; the largest cap the exponential growth may reach.
-    retry_statuses : frozenset of int
-        HTTP statuses worth another try.
+    retry_statuses : iterable of int
+        HTTP statuses (100-599) worth another try; kept as a :class:`StatusSet` (a frozenset).
+        The default, :data:`DEFAULT_RETRY_STATUSES`, is 429 and 500-599: a status in 5xx says
+        the server failed, not the request, and proxies add their own (520-524) to the standard
+        ones. Pass e.g. ``{429, 503}`` to retry fewer, or ``range(500, 600)`` for 5xx alone.
     max_retry_after : float
         Seconds; a server asking to wait longer than this (``Retry-After``) is not waited for:
         the request gives up at once instead of stalling the run.
@@ -52,7 +85,7 @@ class RetryPolicy:
     max_retries: int = 5
     backoff_base: float = 0.5
     backoff_max: float = 30.0
-    retry_statuses: frozenset[int] = field(default=frozenset({429, 500, 502, 503, 504}))
+    retry_statuses: frozenset[int] = field(default=DEFAULT_RETRY_STATUSES)
     max_retry_after: float = 300.0
 
     def __post_init__(self) -> None:
@@ -66,8 +99,24 @@ class RetryPolicy:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
                 raise ConfigurationError(f"{name} must be a number of seconds >= 0, got {value!r}")
-        # Accept any iterable of statuses but keep the frozen, hashable form.
-        object.__setattr__(self, "retry_statuses", frozenset(int(s) for s in self.retry_statuses))
+        # Accept any iterable of statuses (a set, a range) but keep the frozen, hashable form.
+        statuses = self.retry_statuses
+        if isinstance(statuses, str | bytes) or not isinstance(statuses, Iterable):
+            raise ConfigurationError(
+                f"retry_statuses must be an iterable of HTTP statuses such as {{429, 503}}, got {statuses!r}"
+            )
+        numbers = []
+        for status in statuses:
+            try:  # ints of any kind (numpy's too), but not "503" or 503.0 or True
+                number = operator.index(status) if not isinstance(status, bool) else -1
+            except TypeError:
+                number = -1
+            if not 100 <= number <= 599:
+                raise ConfigurationError(
+                    f"retry_statuses must hold HTTP statuses (integers 100-599), got {status!r}"
+                )
+            numbers.append(number)
+        object.__setattr__(self, "retry_statuses", StatusSet(numbers))
 
     def delay(
         self,

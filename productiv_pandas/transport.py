@@ -107,24 +107,37 @@ def json_body(response: requests.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def excerpt(response: requests.Response) -> str:
-    """The start of the body on one line, to quote in a message."""
-    text = response.content[:400].decode("utf-8", "replace")
+def _unchanged(text: str) -> str:
+    return text
+
+
+def excerpt(response: requests.Response, redact: Callable[[str], str] = _unchanged) -> str:
+    """The start of the body on one line, to quote in a message, with ``redact`` applied.
+
+    Redacted before it is cut, so that a secret the cut would split (and ``redact`` no longer
+    recognise) cannot show in part.
+    """
+    text = redact(response.content[:8192].decode("utf-8", "replace"))
     return " ".join(text.split())[:200]
 
 
-def error_text(response: requests.Response) -> tuple[str | None, str]:
-    """``code`` and ``message`` of an error answer: Productiv's or OAuth's JSON, else the reason."""
+def error_text(
+    response: requests.Response, redact: Callable[[str], str] = _unchanged
+) -> tuple[str | None, str]:
+    """``code`` and ``message`` of an error answer: Productiv's or OAuth's JSON, else the reason.
+
+    ``redact`` is applied to everything taken from the answer, before any of it is shortened.
+    """
     body = json_body(response)
     code = body.get("code", body.get("error"))
     text = body.get("message") or body.get("error_description") or body.get("error")
     if isinstance(text, str) and text.strip():
-        message = " ".join(text.split())[:500]
+        message = " ".join(redact(text).split())[:500]
     else:
-        quoted = excerpt(response)
-        reason = response.reason or f"HTTP {response.status_code}"
+        quoted = excerpt(response, redact)
+        reason = redact(response.reason or f"HTTP {response.status_code}")
         message = f"{reason}: {quoted}" if quoted else reason
-    return (None if code is None else str(code)), message
+    return (None if code is None else redact(str(code))), message
 
 
 def _root_cause(exc: BaseException) -> str:

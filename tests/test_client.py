@@ -6,22 +6,26 @@ each test scripts the answers, the server records every request with its arrival
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import re
 import socket
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, quote_plus
 
+import pandas as pd
 import pytest
 
 import productiv_pandas
@@ -79,6 +83,7 @@ class FakeProductiv:
         self.events: deque[Reply] = deque()
         self.tokens: deque[Reply] = deque()
         self.on_events: Callable[[Seen], Reply] | None = None
+        self.on_tokens: Callable[[Seen], Reply] | None = None  # else the default token answer
         self.expires_in: float | None = 3600
         self.issued = 0
         self.seen: list[Seen] = []
@@ -113,6 +118,8 @@ class FakeProductiv:
             if seen.path == TOKEN_PATH:
                 if self.tokens:
                     return self.tokens.popleft()
+                if self.on_tokens is not None:
+                    return self.on_tokens(seen)
                 self.issued += 1
                 body = {"access_token": self.latest_token, "token_type": "Bearer"}
                 if self.expires_in is not None:
@@ -291,6 +298,29 @@ def test_retries_exhausted_keeps_the_last_error(fake, make_fixed):
     client = make_fixed(retry=RetryPolicy(max_retries=2, backoff_base=0.001))
     delivery = clean(client.post_events("app-1", PAYLOAD))
     assert delivery == Delivery(False, 503, 3, "503", "try later #3", "retry_exhausted")
+
+
+@pytest.mark.parametrize("status", [500, 507, 520, 522, 524, 599])
+def test_every_5xx_is_retried_then_sent(fake, make_fixed, status):
+    fake.events.append(Reply(status, productiv_error(status, "passing trouble")))
+    delivery = clean(make_fixed().post_events("app-1", PAYLOAD))
+    assert delivery == Delivery(True, 200, 2, None, None, "sent")
+    assert len(fake.event_requests()) == 2
+
+
+@pytest.mark.parametrize("status", [507, 520, 524])
+def test_a_5xx_outside_the_common_ones_is_retry_exhausted_with_the_last_error(fake, make_fixed, status):
+    fake.on_events = lambda seen: Reply(status, productiv_error(status, f"origin down #{len(fake.seen)}"))
+    client = make_fixed(retry=RetryPolicy(max_retries=2, backoff_base=0.001))
+    delivery = clean(client.post_events("app-1", PAYLOAD))
+    assert delivery == Delivery(False, status, 3, str(status), "origin down #3", "retry_exhausted")
+
+
+def test_a_status_left_out_of_retry_statuses_is_final(fake, make_fixed):
+    fake.events.append(Reply(520, b"<html>origin error</html>"))
+    delivery = clean(make_fixed(retry=RetryPolicy(retry_statuses={429, 503})).post_events("app-1", PAYLOAD))
+    assert delivery == Delivery(False, 520, 1, None, "HTTP 520: <html>origin error</html>", "other")
+    assert len(fake.event_requests()) == 1
 
 
 def test_max_retries_argument_overrides_the_policy(fake, make_fixed):
@@ -504,6 +534,13 @@ def test_token_endpoint_503_is_retried(fake, make):
     assert len(fake.token_requests()) == 2
 
 
+def test_token_endpoint_522_is_retried(fake, make):
+    fake.tokens.append(Reply(522, b"Connection timed out"))
+    delivery = clean(make().post_events("app-1", PAYLOAD))
+    assert delivery == Delivery(True, 200, 1, None, None, "sent")
+    assert len(fake.token_requests()) == 2
+
+
 @pytest.mark.parametrize(
     "body", [{"token_type": "Bearer"}, b"not json", {"access_token": "x", "token_type": "mac"}]
 )
@@ -627,6 +664,140 @@ def test_redactor_keeps_the_client_secret_however_many_tokens_come():
     assert redact(f"{CLIENT_SECRET} issued-19-{MARK} issued-12-{MARK}") == "*** *** ***"
     redact.add("t")  # too short to be a secret; redacting it would garble every message
     assert redact("token expired") == "token expired"
+
+
+# --- secrets echoed back in the forms they travel in -------------------------------------
+
+ODD_SECRET = f"p@ss+w/rd=xyz!{MARK}"  # every character URL encoding changes
+ODD_TOKEN = f"tok+en/{MARK}=a!b"
+
+
+def lower_escapes(text: str) -> str:
+    """``%2B`` as ``%2b``: how some servers write the percent escapes they echo."""
+    return re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), text)
+
+
+def forms_of(secret: str) -> list[str]:
+    """The forms a secret travels in, as a server or proxy echoing a request would quote it."""
+    encoded = [quote_plus(secret), quote(secret, safe=""), quote(secret)]
+    return [secret, *encoded, *map(lower_escapes, encoded)]
+
+
+def basic(client_id: str, secret: str) -> str:
+    return base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+SECRET_FORMS = [*forms_of(ODD_SECRET), *forms_of(basic(CLIENT_ID, ODD_SECRET)), *forms_of(ODD_TOKEN)]
+
+
+def echo_token_request(status: int, as_json: bool) -> Callable[[Seen], Reply]:
+    """A token endpoint (or a proxy before it) that quotes the request in its error page."""
+
+    def answer(seen: Seen) -> Reply:
+        form = seen.body.decode()
+        sent = parse_qs(form)
+        credentials = basic(sent["client_id"][0], sent["client_secret"][0])
+        text = f"while handling {form} ({lower_escapes(form)}) as Basic {credentials}"
+        if as_json:
+            return Reply(status, {"error": "server_error", "error_description": text})
+        return Reply(status, f"<html>{credentials} {text}</html>".encode())
+
+    return answer
+
+
+def events_frame(rows: int = 3) -> pd.DataFrame:
+    now = int(time.time() * 1000)
+    return pd.DataFrame(
+        {
+            "timestamp": [now - 60_000 - i for i in range(rows)],
+            "email": [f"user{i}@example.com" for i in range(rows)],
+            "eventName": ["opened_file"] * rows,
+        }
+    )
+
+
+def assert_no_secret_form(*texts: str) -> None:
+    for text in texts:
+        shown = [form for form in SECRET_FORMS if form in text]
+        assert shown == [], f"{shown} in {text!r}"
+
+
+@pytest.mark.parametrize(
+    ("status", "as_json", "prefix", "message"),
+    [
+        (  # retried, then given up: the whole JSON description, redacted, then cut at 500
+            500,
+            True,
+            "",
+            "the token endpoint failed (HTTP 500): while handling grant_type=client_credentials&"
+            "client_id=client-id-42&client_secret=***&scope=https%3A%2F%2Fapi.productiv.com%2F"
+            "connector.write (grant_type=client_credentials&client_id=client-id-42&client_secret=***&"
+            "scope=https%3a%2f%2fapi.productiv.com%2fconnector.write) as Basic ***",
+        ),
+        (  # final: an HTML page, redacted, then cut at 200 characters
+            401,
+            False,
+            "credentials refused: ",
+            "the token endpoint refused the client credentials (HTTP 401): Unauthorized: <html>*** "
+            "while handling grant_type=client_credentials&client_id=client-id-42&client_secret=***&"
+            "scope=https%3A%2F%2Fapi.productiv.com%2Fconnector.write (grant_type=client_credentials&"
+            "client_id=client-",
+        ),
+    ],
+)
+def test_a_token_endpoint_echoing_the_form_leaks_no_form_of_the_secret(
+    fake, clients, caplog, status, as_json, prefix, message
+):
+    fake.on_tokens = echo_token_request(status, as_json)
+    client = ProductivClient.from_client_credentials(
+        CLIENT_ID, ODD_SECRET, token_url=fake.token_url, base_url=fake.url, retry=FAST
+    )
+    clients.append(client)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = productiv_pandas.publish(
+            events_frame(), "app-1", client=client, max_retries=1, progress=False
+        )
+        with pytest.raises(AuthenticationError) as info:
+            client.authenticate()
+    assert result["status"].tolist() == ["failed"] * 3
+    assert result["reason"].tolist() == [prefix + message] * 3
+    assert fake.event_requests() == []
+    assert (info.value.status, info.value.message) == (status, message)
+    assert_no_secret_form(
+        result.to_csv(), caplog.text, str(info.value), repr(info.value), *(str(w.message) for w in caught)
+    )
+
+
+def test_an_events_endpoint_echoing_the_token_leaks_no_form_of_it(fake, clients, caplog):
+    fake.on_tokens = lambda seen: Reply(200, {"access_token": ODD_TOKEN, "token_type": "Bearer"})
+    echoed = f"{quote_plus(ODD_TOKEN)} {lower_escapes(quote(ODD_TOKEN, safe=''))} {quote(ODD_TOKEN)}"
+    fake.on_events = lambda seen: Reply(
+        503, productiv_error(503, f"busy; you sent {seen.headers['Authorization']} ({echoed})")
+    )
+    client = ProductivClient.from_client_credentials(
+        CLIENT_ID, ODD_SECRET, token_url=fake.token_url, base_url=fake.url, retry=FAST
+    )
+    clients.append(client)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = productiv_pandas.publish(
+            events_frame(), "app-1", client=client, max_retries=1, progress=False
+        )
+    assert result["status"].tolist() == ["failed"] * 3
+    assert result["reason"].tolist() == ["busy; you sent Bearer *** (*** *** ***)"] * 3
+    assert result["attempts"].tolist() == [2] * 3
+    assert [seen.bearer for seen in fake.event_requests()] == [ODD_TOKEN] * 2
+    assert_no_secret_form(result.to_csv(), caplog.text, *(str(w.message) for w in caught))
+
+
+def test_the_redactor_hides_every_form_and_shows_none_in_its_repr():
+    redact = Redactor()
+    redact.add(ODD_SECRET, keep=True)
+    redact.add_basic(CLIENT_ID, ODD_SECRET)
+    redact.add(ODD_TOKEN)
+    assert redact(" | ".join(SECRET_FORMS)) == " | ".join(["***"] * len(SECRET_FORMS))
+    assert repr(redact) == "Redactor(3 secrets)"
 
 
 # --- cancellation ------------------------------------------------------------------------

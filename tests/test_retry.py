@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import doctest
+import pickle
 import random
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import numpy as np
 import pytest
 
 import productiv_pandas.retry
 from productiv_pandas.errors import ConfigurationError
-from productiv_pandas.retry import RetryPolicy, parse_retry_after
+from productiv_pandas.retry import RetryPolicy, StatusSet, parse_retry_after
 
 
 def test_defaults():
@@ -20,8 +22,27 @@ def test_defaults():
     assert policy.max_retries == 5
     assert policy.backoff_base == 0.5
     assert policy.backoff_max == 30.0
-    assert policy.retry_statuses == frozenset({429, 500, 502, 503, 504})
+    assert policy.retry_statuses == frozenset({429, *range(500, 600)})
     assert policy.max_retry_after == 300.0
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504, 507, 520, 522, 524, 599])
+def test_429_and_every_5xx_are_retried_by_default(status):
+    assert status in RetryPolicy().retry_statuses
+
+
+@pytest.mark.parametrize("status", [200, 400, 401, 403, 404, 408, 409, 422, 428, 431, 499])
+def test_other_statuses_are_final_by_default(status):
+    assert status not in RetryPolicy().retry_statuses
+
+
+def test_the_repr_writes_every_5xx_as_one_range():
+    assert repr(RetryPolicy()) == (
+        "RetryPolicy(max_retries=5, backoff_base=0.5, backoff_max=30.0, "
+        "retry_statuses=StatusSet({429, *range(500, 600)}), max_retry_after=300.0)"
+    )
+    assert repr(StatusSet({503, 429, 500, 501})) == "StatusSet({429, 500, 501, 503})"
+    assert repr(StatusSet()) == "StatusSet()"
 
 
 def test_policy_is_frozen_and_hashable():
@@ -36,6 +57,18 @@ def test_retry_statuses_accept_any_iterable_and_stay_frozen():
     policy = RetryPolicy(retry_statuses={503, 429})  # type: ignore[arg-type]
     assert policy.retry_statuses == frozenset({429, 503})
     assert isinstance(policy.retry_statuses, frozenset)
+    only_5xx = RetryPolicy(retry_statuses=range(500, 600))  # type: ignore[arg-type]
+    assert only_5xx.retry_statuses == frozenset(range(500, 600))
+    assert hash(only_5xx) == hash(RetryPolicy(retry_statuses=frozenset(range(500, 600))))
+    assert RetryPolicy(retry_statuses=[np.int64(503)]).retry_statuses == {503}  # type: ignore[list-item]
+    assert pickle.loads(pickle.dumps(RetryPolicy())) == RetryPolicy()
+
+
+@pytest.mark.parametrize("statuses", ["503", 503, [503, "429"], [503.0], [True], [99], [600]])
+def test_retry_statuses_must_be_http_statuses(statuses):
+    with pytest.raises(ConfigurationError, match="retry_statuses must") as info:
+        RetryPolicy(retry_statuses=statuses)
+    assert repr(statuses if isinstance(statuses, str | int) else statuses[-1]) in str(info.value)
 
 
 @pytest.mark.parametrize(

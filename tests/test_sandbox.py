@@ -9,7 +9,10 @@ from __future__ import annotations
 import base64
 import doctest
 import http.client
+import io
 import logging
+import os
+import re
 import signal
 import socket
 import struct
@@ -438,6 +441,20 @@ def test_fail_next_429_with_retry_after_and_message(sb, token):
     assert post(sb, {"events": [event()]}, token).status_code == 200
 
 
+def test_fail_next_429_says_retry_after_1_unless_told_otherwise(sb, token):
+    sb.fail_next(1, status=429)
+    sb.fail_next(1, status=429, retry_after=0)
+    sb.fail_next(1, status=503)
+    default = post(sb, {"events": [event()]}, token)
+    assert_error(default, 429, "Too Many Requests")
+    assert default.headers["Retry-After"] == "1"  # as the sandbox's own rate limiter says
+    assert post(sb, {"events": [event()]}, token).headers["Retry-After"] == "0"  # explicit wins
+    unavailable = post(sb, {"events": [event()]}, token)
+    assert_error(unavailable, 503, "Service Unavailable")
+    assert "Retry-After" not in unavailable.headers
+    assert sb.stats()["events_by_status"] == {429: 2, 503: 1}
+
+
 def test_request_log_shows_when_each_request_arrived(sb, token):
     sb.fail_next(1, status=429, retry_after=0.2)
     post(sb, {"events": [event(0), event(1)]}, token)
@@ -733,7 +750,50 @@ def test_sandbox_command_serves_until_ctrl_c():
             process.communicate()
     assert process.returncode == 0, err
     assert "1 events stored" in out
-    assert "POST /services/push/v1/customer/apps/billing/events -> 200" in err
+    # Each request exactly once: the CLI's root handler (logging.basicConfig) must not repeat it.
+    assert request_lines(err) == [
+        "POST /oauth2/token -> 200 (0 events)",
+        "POST /services/push/v1/customer/apps/billing/events -> 200 (1 events)",
+        "POST /services/push/v1/customer/apps/demo-app/events -> 404 (1 events)",
+    ]
+
+
+def request_lines(err: str) -> list[str]:
+    """Every line of ``err`` that logs a request, however formatted, without time and duration."""
+    found = [re.search(r"([A-Z]+ /\S* -> \S+ \(\d+ events), [\d.]+ ms\)$", line) for line in err.splitlines()]
+    return [f"{match.group(1)})" for match in found if match]
+
+
+def test_sandbox_in_process_logs_each_request_once_and_restores_the_logger(capsys, caplog):
+    logger = logging.getLogger("productiv_pandas.sandbox")
+    caplog.set_level(logging.INFO)  # a root handler listening, as the CLI's logging.basicConfig
+    before = (logger.level, logger.propagate, list(logger.handlers))
+
+    class Banner(io.StringIO):
+        """Once the banner is out, the server is up: send one request, then ask it to stop."""
+
+        def flush(self) -> None:
+            super().flush()
+            url = re.search(r"listening on (http://127\.0\.0\.1:\d+)", self.getvalue())
+            if url and not hasattr(self, "client"):
+                self.client = threading.Thread(target=self.request_then_stop, args=(url.group(1),))
+                self.client.start()
+
+        def request_then_stop(self, url: str) -> None:
+            self.status = requests.post(
+                url + "/oauth2/token", data={"grant_type": "x"}, timeout=5
+            ).status_code
+            os.kill(os.getpid(), signal.SIGTERM)  # handled by serve_in_foreground on this main thread
+
+    out = Banner()
+    assert serve_in_foreground(apps=["billing"], out=out) == 0
+    out.client.join(5)
+    assert out.status == 401  # no credentials: refused, and logged
+    assert request_lines(capsys.readouterr().err) == ["POST /oauth2/token -> 401 (0 events)"]
+    assert [r for r in caplog.records if r.name == "productiv_pandas.sandbox"] == []  # not propagated
+    assert (logger.level, logger.propagate, list(logger.handlers)) == before
+    logger.warning("after the foreground server")
+    assert [r.getMessage() for r in caplog.records] == ["after the foreground server"]  # propagates again
 
 
 def test_sandbox_command_reports_a_busy_port(capsys):

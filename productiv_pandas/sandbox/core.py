@@ -229,7 +229,9 @@ class Sandbox:
         """Answer the next ``n`` events POSTs with ``status`` and the documented error body.
 
         ``retry_after`` (seconds) adds a ``Retry-After`` header; fractions are sent as written
-        (e.g. ``0.2``) so tests need not wait whole seconds.
+        (e.g. ``0.2``) so tests need not wait whole seconds. A 429 carries ``Retry-After: 1``
+        when ``retry_after`` is not given, as the sandbox's own rate limiter and real APIs
+        send one with every 429; other statuses carry none unless asked.
         """
         self._faults.fail_next(n, status, retry_after, message)
 

@@ -11,7 +11,12 @@ from collections import deque
 from dataclasses import dataclass
 from http import HTTPStatus
 
-__all__ = ["Fault", "FaultPlan"]
+__all__ = ["DEFAULT_429_RETRY_AFTER", "Fault", "FaultPlan"]
+
+#: Seconds in the ``Retry-After`` of a scripted 429 that names none: a real rate limiter (and
+#: the sandbox's own, which sends at least 1) always says when to come back, and a client
+#: should be tested against that, not against a 429 no real API sends.
+DEFAULT_429_RETRY_AFTER = 1.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,8 @@ class FaultPlan:
             raise ValueError(f"status must be an HTTP error status (400-599), got {status!r}")
         if retry_after is not None and not retry_after >= 0:
             raise ValueError(f"retry_after must be >= 0 seconds, got {retry_after!r}")
+        if retry_after is None and status == 429:
+            retry_after = DEFAULT_429_RETRY_AFTER
         self._push(n, Fault("fail", status, retry_after, message))
 
     def drop_next(self, n: int, after_store: bool) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shlex
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TextIO
 
 from .api import EVENTS_PATH
@@ -49,6 +50,29 @@ def _banner(sandbox: Sandbox) -> str:
     )
 
 
+@contextlib.contextmanager
+def _request_log() -> Iterator[None]:
+    """Every request once on stderr while serving; the logger as it was afterwards.
+
+    The line goes through our handler alone: with ``propagate`` left on, a handler on the
+    root logger (the CLI's ``logging.basicConfig``, an application's) wrote it a second time.
+    Restored on the way out, since the server also runs in-process (tests, notebooks).
+    """
+    logger = logging.getLogger("productiv_pandas.sandbox")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    previous = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous[0])
+        logger.propagate = previous[1]
+
+
 def serve_in_foreground(port: int = 0, apps: Sequence[str] = (), *, out: TextIO | None = None) -> int:
     """Serve a sandbox on 127.0.0.1 until Ctrl-C (or SIGTERM); return the exit code.
 
@@ -71,28 +95,20 @@ def serve_in_foreground(port: int = 0, apps: Sequence[str] = (), *, out: TextIO 
         print(f"productiv-pandas sandbox: cannot serve on 127.0.0.1:{port}: {reason}", file=sys.stderr)
         return 2
 
-    logger = logging.getLogger("productiv_pandas.sandbox")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-    logger.addHandler(handler)
-    previous_level = logger.level
-    logger.setLevel(logging.INFO)
-
     stop = threading.Event()
     on_main_thread = threading.current_thread() is threading.main_thread()
     previous_term = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if on_main_thread else None
-    print(_banner(sandbox), file=out, flush=True)
-    try:
-        while not stop.wait(0.5):
+    with _request_log():  # until the server has stopped: the last requests are logged too
+        try:
+            print(_banner(sandbox), file=out, flush=True)
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
             pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sandbox.stop()
-        if previous_term is not None:
-            signal.signal(signal.SIGTERM, previous_term)
-        logger.removeHandler(handler)
-        logger.setLevel(previous_level)
+        finally:
+            sandbox.stop()
+            if previous_term is not None:
+                signal.signal(signal.SIGTERM, previous_term)
     stats = sandbox.stats()
     print(
         f"\nSandbox stopped: {stats['requests']} requests {stats['by_status']}, "
