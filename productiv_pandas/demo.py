@@ -126,12 +126,12 @@ def run_demo(out_dir: str | os.PathLike | None = None) -> int:
     print(f"\nthe sandbox stored {stored:,} events")
     print("\nexample reasons, one per kind of problem:")
     not_sent = status[status["status"] != "sent"]
+    width = max((len(kind) for kind in not_sent["reason"].map(reason_kind)), default=0)
     for name, group in not_sent.groupby("status", observed=True):
         kinds = group["reason"].map(reason_kind)
         for kind, rows in group.groupby(kinds, sort=False):
-            print(
-                f"  {name:<9} {len(rows):>5} x {kind:<32} e.g. row {rows.index[0]}: {rows['reason'].iat[0]}"
-            )
+            example = f"e.g. row {rows.index[0]}: {rows['reason'].iat[0]}"
+            print(f"  {name:<9} {len(rows):>5} x {kind:<{width}}  {example}")
     charts = write_charts(status, DEFAULT_OUT_DIR if out_dir is None else out_dir)
     print("\ncharts of the status frame:")
     for path in charts:
