@@ -28,7 +28,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -244,18 +244,8 @@ class Journal:
         """
         times, mails, names = _triples(timestamps, emails, event_names)
         rows = zip(times.tolist(), mails.tolist(), names.tolist(), strict=True)
-        with self._lock:
-            conn = self._connection()
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                conn.executemany("INSERT OR IGNORE INTO sent VALUES (?, ?, ?)", rows)
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise self._error(exc) from exc
-            except BaseException:  # a Ctrl-C included: leave no transaction open
-                self._rollback()
-                raise
+        with self._lock, self._transaction("BEGIN IMMEDIATE") as conn:
+            conn.executemany("INSERT OR IGNORE INTO sent VALUES (?, ?, ?)", rows)
 
     def sent_mask(
         self, timestamps: Iterable[Any], emails: Iterable[Any], event_names: Iterable[Any]
@@ -270,24 +260,30 @@ class Journal:
         """
         times, mails, names = _triples(timestamps, emails, event_names)
         mask = np.zeros(len(times), dtype=bool)
-        with self._lock:
-            conn = self._connection()
-            try:
-                conn.execute("BEGIN")  # one snapshot for the span and the join
-                low, high = conn.execute("SELECT min(timestamp), max(timestamp) FROM sent").fetchone()
-                if low is not None:
-                    where = np.flatnonzero((times >= low) & (times <= high))
-                    if len(where):
-                        found = self._lookup(conn, times[where], mails[where], names[where])
-                        mask[where[found]] = True
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise self._error(exc) from exc
-            except BaseException:  # a Ctrl-C included: leave no transaction open
-                self._rollback()
-                raise
+        with self._lock, self._transaction("BEGIN") as conn:  # one snapshot for the span and the join
+            low, high = conn.execute("SELECT min(timestamp), max(timestamp) FROM sent").fetchone()
+            if low is not None:
+                where = np.flatnonzero((times >= low) & (times <= high))
+                if len(where):
+                    found = self._lookup(conn, times[where], mails[where], names[where])
+                    mask[where[found]] = True
         return mask
+
+    @contextlib.contextmanager
+    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
+        """One transaction on the open connection; SQLite errors become JournalError, and no
+        exit (a Ctrl-C included) leaves a transaction open."""
+        conn = self._connection()
+        try:
+            conn.execute(begin)
+            yield conn
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise self._error(exc) from exc
+        except BaseException:
+            self._rollback()
+            raise
 
     @staticmethod
     def _lookup(
