@@ -17,7 +17,7 @@ from urllib.parse import quote, quote_plus, urlsplit
 
 from .errors import AuthenticationError, ConfigurationError
 from .retry import RetryPolicy, parse_retry_after
-from .transport import Transport, TransportError, error_text, json_body
+from .transport import Transport, TransportError, error_text, excerpt, json_body
 
 __all__ = ["ClientCredentials", "Redactor", "Secret", "TokenProvider", "Tokens", "check_url", "refresh_delay"]
 
@@ -87,11 +87,21 @@ class ClientCredentials:
         }
         return {"url": self.token_url, "data": form}
 
-    def parse(self, body: dict[str, Any], status: int) -> tuple[str, float | None]:
-        """The token and its lifetime in seconds (None when the answer gives none)."""
+    def parse(self, body: dict[str, Any], status: int, quoted: str = "") -> tuple[str, float | None]:
+        """The token and its lifetime in seconds (None when the answer gives none).
+
+        ``quoted`` is the start of the answer (redacted), shown when it holds no token at all: a
+        login page or a proxy's answer there usually means ``token_url`` is not the token endpoint.
+        """
         token = body.get("access_token")
         if not isinstance(token, str) or not token.strip():
-            raise AuthenticationError(status, None, "the token endpoint answered without an access_token")
+            said = f": {quoted}" if quoted and "access_token" not in body else ""
+            raise AuthenticationError(
+                status,
+                None,
+                f"the token endpoint answered HTTP {status} without an access_token{said} "
+                f"(is token_url {self.token_url!r} the OAuth2 token endpoint?)",
+            )
         token_type = body.get("token_type")
         if isinstance(token_type, str) and token_type.lower() != "bearer":
             raise AuthenticationError(
@@ -109,6 +119,8 @@ class ClientCredentials:
         self, status: int, code: str | None, message: str, policy: RetryPolicy, retry_after: float | None
     ) -> AuthenticationError:
         """The error for a non-2xx answer of the token endpoint; 429 and 5xx may be retried."""
+        if 300 <= status < 400:
+            return AuthenticationError(status, code, f"the token endpoint answered HTTP {status}: {message}")
         if status in policy.retry_statuses:
             text = f"the token endpoint failed (HTTP {status}): {message}"
             return AuthenticationError(status, code, text, retryable=True, retry_after=retry_after)
@@ -245,7 +257,8 @@ class Tokens:
                 message = f"token request: {exc}"
                 raise AuthenticationError(None, None, message, retryable=exc.retryable) from None
             if 200 <= response.status_code < 300:
-                return provider.parse(json_body(response), response.status_code)
+                quoted = excerpt(response, self._redact) or "an empty body"
+                return provider.parse(json_body(response), response.status_code, quoted)
             code, message = error_text(response, self._redact)
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             raise provider.refused(response.status_code, code, message, self._policy, retry_after)
@@ -287,6 +300,14 @@ def check_url(url: str, what: str) -> str:
     """
     if not isinstance(url, str) or not url.strip():
         raise ConfigurationError(f"{what} must be a URL such as 'https://host', got {url!r}")
+    bad = [(at, char) for at, char in enumerate(url.strip()) if char.isspace() or not char.isprintable()]
+    if bad:
+        # urlsplit drops tabs and newlines silently, but the URL sent would still hold them. The
+        # URL is not quoted: it may hold a password (refused below, had it been readable).
+        at, char = bad[0]
+        raise ConfigurationError(
+            f"{what} must not contain whitespace or control characters; found {char!r} at position {at}"
+        )
     try:
         parts = urlsplit(url.strip())
         host, _ = parts.hostname, parts.port

@@ -32,8 +32,9 @@ DEFAULT_BASE_URL = "https://public-api.productiv.com"
 EVENTS_PATH = "/services/push/v1/customer/apps/{app_id}/events"
 
 DeliveryKind = Literal[
-    "sent", "retry_exhausted", "auth", "forbidden", "not_found", "invalid", "cancelled", "other"
-]
+    "sent", "retry_exhausted", "retry_later", "auth", "forbidden", "not_found", "invalid", "redirected",
+    "cancelled", "other"
+]  # fmt: skip
 DELIVERY_KINDS: tuple[str, ...] = DeliveryKind.__args__  # type: ignore[attr-defined]
 _FINAL_KINDS = {403: "forbidden", 404: "not_found", 400: "invalid", 422: "invalid"}
 
@@ -44,12 +45,17 @@ class Delivery:
 
     ``kind`` is one of: ``sent`` (2xx with ``{"success": true}``); ``retry_exhausted`` (429,
     5xx, timeouts or connection errors until the retries ran out; ``message`` is the last
-    error); ``auth`` (401 again after renewing the token, a fixed token refused, or the token
+    error); ``retry_later`` (a 429 or 5xx whose ``Retry-After`` asks for longer than
+    ``RetryPolicy.max_retry_after``: not waited for, and not worth asking again soon);
+    ``auth`` (401 again after renewing the token, a fixed token refused, or the token
     endpoint refused the credentials); ``forbidden`` (403); ``not_found`` (404); ``invalid``
-    (400 or 422: something in the batch was refused); ``cancelled`` (the cancel event was set);
-    ``other`` (any other answer, final, including a 2xx without ``{"success": true}``).
+    (400 or 422: something in the batch was refused); ``redirected`` (3xx: never followed, so
+    that the token goes nowhere else; the base URL is wrong); ``cancelled`` (the cancel event
+    was set); ``other`` (any other answer, final, including a 2xx without ``{"success": true}``).
 
-    ``attempts`` counts the requests sent to the events endpoint (0 when none was).
+    ``attempts`` counts the requests sent to the events endpoint (0 when none was). A request
+    the server hung up on without answering (typically a pooled keep-alive connection it had
+    just closed) is sent again at once, once a call, without counting as a retry.
     """
 
     ok: bool
@@ -68,6 +74,7 @@ class _Failure:
     code: str | None
     message: str
     retry_after: float | None = None
+    unanswered: bool = False  # the connection closed before any answer (a stale pooled one?)
 
 
 class ProductivClient:
@@ -247,6 +254,7 @@ class ProductivClient:
         url = self.base_url + EVENTS_PATH.format(app_id=quote(app_id, safe=""))
         attempts = retried = 0
         renewed = False
+        resent = False  # the one immediate resend of a request the server hung up on unanswered
         stale: int | None = None
         last: _Failure | None = None
         while True:
@@ -263,6 +271,12 @@ class ProductivClient:
                 outcome = self._post_once(url, payload, token, app_id, attempts)
                 if isinstance(outcome, Delivery):
                     return outcome
+                if outcome.unanswered and not resent:
+                    # A keep-alive connection the server closed as we reused it: not a failure of
+                    # the API, and the pool has dropped it, so the next try goes out on a new one.
+                    resent = True
+                    logger.debug("app %s: %s; sending again at once", app_id, outcome.message)
+                    continue
                 if outcome.status == 401:
                     if self._tokens.renewable and not renewed:
                         renewed, stale = True, generation
@@ -273,18 +287,20 @@ class ProductivClient:
                         why += " (a fixed access token cannot be renewed)"
                     return Delivery(False, 401, attempts, outcome.code, f"{why}: {outcome.message}", "auth")
                 last = outcome
+            if last.retry_after is not None and last.retry_after > self.retry.max_retry_after:
+                # Given up at once, and the other threads are not held back either: pausing them
+                # max_retry_after each would stall a run for hours on requests bound to fail.
+                message = (
+                    f"{last.message} (the server asked to wait {last.retry_after:.0f} s, more than "
+                    f"RetryPolicy.max_retry_after={self.retry.max_retry_after:g} s)"
+                )
+                return Delivery(False, last.status, attempts, last.code, message, "retry_later")
             delay = self.retry.delay(retried, last.retry_after, self._random)
             if last.status == 429:
                 # Every thread waits (see _wait_turn), not just this one, even if this one gives up.
                 self._slow_down(min(delay, self.retry.max_retry_after))
             if retried >= retries:
                 return Delivery(False, last.status, attempts, last.code, last.message, "retry_exhausted")
-            if last.retry_after is not None and last.retry_after > self.retry.max_retry_after:
-                message = (
-                    f"{last.message} (the server asked to wait {last.retry_after:.0f} s, more than "
-                    f"RetryPolicy.max_retry_after={self.retry.max_retry_after:g} s)"
-                )
-                return Delivery(False, last.status, attempts, last.code, message, "retry_exhausted")
             retried += 1
             logger.info(
                 "app %s: %s; retry %d of %d in %.2f s", app_id, _describe(last), retried, retries, delay
@@ -302,7 +318,7 @@ class ProductivClient:
             response = self._transport.send("POST", url, data=payload, headers=headers)
         except TransportError as exc:
             if exc.retryable:
-                return _Failure(None, None, str(exc))
+                return _Failure(None, None, str(exc), unanswered=exc.unanswered)
             return Delivery(False, None, attempt, None, str(exc), "other")
         status = response.status_code
         logger.debug("app %s: POST answered HTTP %d in %.3f s", app_id, status, time.monotonic() - started)
@@ -316,7 +332,8 @@ class ProductivClient:
         if status == 401 or status in self.retry.retry_statuses:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             return _Failure(status, code, message, retry_after)
-        return Delivery(False, status, attempt, code, message, _FINAL_KINDS.get(status, "other"))
+        kind = "redirected" if 300 <= status < 400 else _FINAL_KINDS.get(status, "other")
+        return Delivery(False, status, attempt, code, message, kind)
 
     def _wait_turn(self, cancel: threading.Event | None) -> bool:
         """Wait until the shared "not before" instant set by a 429; True when cancelled meanwhile."""

@@ -12,6 +12,9 @@ The error policy per answer (``Delivery.kind`` from the client, which already re
 - ``forbidden``/``not_found`` (403/404) and ``auth`` (401 after a renewal): every other batch
   would fail the same way, so the run stops: that batch's rows are ``rejected`` (403/404) or
   ``failed`` (401), and rows not yet tried are ``failed`` with "not attempted: <cause>".
+- ``redirected`` (3xx: the base URL is wrong) and ``retry_later`` (429/5xx asking to wait longer
+  than the retry policy's ``max_retry_after``): also the same for every batch, so the run stops
+  the same way; that batch's rows are ``failed`` (the API never refused them).
 - ``retry_exhausted`` and anything else: the batch's rows are ``failed`` with the last error.
 
 A request the API accepts is recorded in the journal (when there is one) by the worker that
@@ -104,6 +107,9 @@ class Run:
         if answer.kind in ("forbidden", "not_found"):
             self.stop(f"the API answered HTTP {answer.status} ({said}) to an earlier batch")
             return outcome("rejected", f"HTTP {answer.status}: {said}", answer.status, answer.attempts)
+        if answer.kind in ("redirected", "retry_later"):
+            self.stop(f"the API answered HTTP {answer.status} ({said}) to an earlier batch")
+            return outcome("failed", f"HTTP {answer.status}: {said}", answer.status, answer.attempts)
         if answer.kind == "auth":
             self.stop(f"the credentials were refused ({said})")
             return outcome("failed", f"credentials refused: {said}", answer.status, answer.attempts)

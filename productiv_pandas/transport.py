@@ -6,12 +6,14 @@ back the HTTP answer or raises :class:`TransportError` with a message free of se
 
 from __future__ import annotations
 
+import http.client
 import http.cookiejar
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from .errors import ConfigurationError, ProductivError
@@ -26,11 +28,15 @@ class TransportError(ProductivError):
     """No HTTP answer: a timeout, a refused or dropped connection, a TLS failure.
 
     ``retryable`` is False where trying again cannot help (TLS errors, malformed requests).
+    ``unanswered`` is True when the server closed or reset the connection before any byte of
+    an answer: mostly a pooled keep-alive connection that the server had just closed, which a
+    fresh connection sends over at once (the pool already discarded the dead one).
     """
 
-    def __init__(self, message: str, retryable: bool) -> None:
+    def __init__(self, message: str, retryable: bool, unanswered: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.unanswered = unanswered
 
 
 class Transport:
@@ -76,7 +82,15 @@ class Transport:
         except requests.exceptions.SSLError as exc:
             message, retryable = f"TLS error: {_root_cause(exc)}", False
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            message, retryable = f"connection failed: {_root_cause(exc)}", True
+            if any(isinstance(cause, ReadTimeoutError) for cause in _causes(exc)):
+                # requests reports a read timeout in the body as a ConnectionError.
+                message = f"timed out waiting for the answer (timeout={self.timeout} s)"
+            else:
+                message = f"connection failed: {_root_cause(exc)}"
+            unanswered = not isinstance(exc, requests.exceptions.ChunkedEncodingError) and any(
+                isinstance(cause, _UNANSWERED) for cause in _causes(exc)
+            )
+            raise TransportError(self._redact(f"{message} ({method} {url})"), True, unanswered) from None
         except requests.RequestException as exc:
             message, retryable = f"request failed: {_root_cause(exc)}", False
         # The exception of requests is not chained: it holds the request, headers included.
@@ -127,7 +141,15 @@ def error_text(
     """``code`` and ``message`` of an error answer: Productiv's or OAuth's JSON, else the reason.
 
     ``redact`` is applied to everything taken from the answer, before any of it is shortened.
+    A redirect (3xx) says where to: redirects are never followed, so that the token or the
+    client secret cannot be carried to another address, and the fix is the configured URL.
     """
+    if 300 <= response.status_code < 400:
+        location = " ".join(redact(response.headers.get("Location") or "nowhere given").split())[:200]
+        return None, (
+            f"redirected to {location}, not followed so that no credentials go to another address; "
+            "set base_url (or token_url) to the address that answers"
+        )
     body = json_body(response)
     code = body.get("code", body.get("error"))
     text = body.get("message") or body.get("error_description") or body.get("error")
@@ -138,6 +160,25 @@ def error_text(
         reason = redact(response.reason or f"HTTP {response.status_code}")
         message = f"{reason}: {quoted}" if quoted else reason
     return (None if code is None else redact(str(code))), message
+
+
+#: The server hung up before answering (as a stale keep-alive connection does), not a refusal.
+_UNANSWERED = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps, through ``__context__`` and exceptions held in its ``args``."""
+    todo, seen = [exc], set()
+    while todo:
+        exc = todo.pop()
+        if id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        yield exc
+        todo.extend(arg for arg in exc.args if isinstance(arg, BaseException))
+        todo.extend(
+            e for e in (exc.__context__, getattr(exc, "reason", None)) if isinstance(e, BaseException)
+        )
 
 
 def _root_cause(exc: BaseException) -> str:

@@ -387,7 +387,7 @@ def test_retry_after_beyond_the_policy_limit_gives_up_at_once(fake, make_fixed):
     fake.events.append(Reply(503, productiv_error(503, "maintenance"), {"Retry-After": "3600"}))
     sleeps: list[float] = []
     delivery = clean(make_fixed(sleep=sleeps.append).post_events("app-1", PAYLOAD))
-    assert delivery.kind == "retry_exhausted"
+    assert delivery.kind == "retry_later"
     assert delivery.attempts == 1
     assert "3600 s" in delivery.message
     assert "max_retry_after" in delivery.message
@@ -464,8 +464,13 @@ def test_2xx_without_success_true_is_other(fake, make_fixed, body):
 def test_redirects_are_not_followed(fake, make_fixed):
     fake.events.append(Reply(307, b"", {"Location": "http://127.0.0.1:1/elsewhere"}))
     delivery = clean(make_fixed().post_events("app-1", PAYLOAD))
-    assert delivery.kind == "other"
+    assert delivery.kind == "redirected"
     assert delivery.status == 307
+    assert delivery.message == (
+        "redirected to http://127.0.0.1:1/elsewhere, not followed so that no credentials go to "
+        "another address; set base_url (or token_url) to the address that answers"
+    )
+    assert len(fake.event_requests()) == 1
 
 
 # --- tokens ------------------------------------------------------------------------------
@@ -847,6 +852,12 @@ def test_cancel_during_a_request_keeps_its_success(fake, make_fixed):
         "",
         "https://",
         "https://host?x=1",
+        "http://localhost.evil.com",
+        "http://127.0.0.1.nip.io",
+        "http://0.0.0.0:8000",
+        "http://evil.com\\@127.0.0.1",
+        "http://127.0.0.1:8000/\nHost: evil.com",
+        "https://host/a path",
     ],
 )
 def test_unsafe_or_malformed_urls_are_refused(url):

@@ -1,0 +1,364 @@
+"""publish and the client against servers that misbehave the way real servers and proxies do.
+
+Each server here writes raw bytes on a socket on 127.0.0.1, so it can do what an
+``http.server`` handler cannot: close a keep-alive connection silently after answering, reset
+it, stall in the middle of a body, answer chunked or gzip-encoded, redirect elsewhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import socket
+import struct
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+
+import pandas as pd
+import pytest
+
+import productiv_pandas as pp
+
+FAST = pp.RetryPolicy(backoff_base=0.01, backoff_max=0.05, max_retries=2)
+TOKEN = "fixed-token-s3cr3t-value"
+OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n{"success": true}'
+
+#: handler(connection, request line, headers, request number) -> "close" to hang up after it.
+Handler = Callable[[socket.socket, str, dict[str, str], int], object]
+
+
+def answer(status: str, body: bytes = b"", *headers: str) -> bytes:
+    lines = [f"HTTP/1.1 {status}", *headers]
+    if not any(h.lower().startswith(("content-length", "transfer-encoding")) for h in headers):
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+class RawServer:
+    """Reads HTTP/1.1 requests off each connection and lets ``handler`` write the answer bytes."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self._lock = threading.Lock()
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._connections: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            self._connections.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as reader:
+            try:
+                while line := reader.readline():
+                    headers = {}
+                    while (header := reader.readline()) not in (b"\r\n", b""):
+                        name, value = header.decode().split(":", 1)
+                        headers[name.strip().lower()] = value.strip()
+                    reader.read(int(headers.get("content-length", 0)))
+                    with self._lock:
+                        self.requests.append((line.decode().strip(), headers))
+                        number = len(self.requests)
+                    if self.handler(conn, line.decode(), headers, number) == "close":
+                        return
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self._sock.close()
+        for conn in self._connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Handler], RawServer]]:
+    servers: list[RawServer] = []
+
+    def start(handler: Handler) -> RawServer:
+        servers.append(RawServer(handler))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def events(n: int) -> pd.DataFrame:
+    start = pd.Timestamp.now(tz="UTC") - pd.Timedelta(minutes=5)
+    return pd.DataFrame(
+        {
+            "timestamp": [start + pd.Timedelta(milliseconds=i) for i in range(n)],
+            "email": [f"user{i}@example.com" for i in range(n)],
+            "eventName": ["opened_file"] * n,
+        }
+    )
+
+
+def publish(server: RawServer, n: int = 3, *, timeout=(5.0, 30.0), **options) -> pd.DataFrame:
+    client = pp.ProductivClient(TOKEN, base_url=server.url, retry=FAST, timeout=timeout)
+    with client, warnings.catch_warnings():
+        warnings.simplefilter("error")
+        status = pp.publish(events(n), "app-1", client=client, progress=False, **options)
+    assert "s3cr3t" not in status.to_string()
+    return status
+
+
+def fixed(data: bytes) -> Handler:
+    return lambda conn, *_: conn.sendall(data)
+
+
+def outcomes(status: pd.DataFrame) -> list[tuple[str, str | None, int | None, int | None]]:
+    """The distinct (status, reason, http_status, attempts) of a status frame, in row order."""
+    rows = status[["status", "reason", "http_status", "attempts"]].astype(object)
+    rows = rows.where(rows.notna(), None)
+    return list(dict.fromkeys(map(tuple, rows.itertuples(index=False))))
+
+
+# --- connections ---------------------------------------------------------------------------
+
+
+def test_a_server_closing_keep_alive_connections_silently_costs_no_failure(serve):
+    # No "Connection: close": the client pools the connection and may reuse it just as the
+    # server hangs up. That request goes out again at once, even with no retries allowed.
+    def close_after_answering(conn, *_):
+        conn.sendall(OK)
+        return "close"
+
+    server = serve(close_after_answering)
+    status = publish(server, 20, batch_size=1, max_workers=2, max_retries=0)
+    assert (status["status"] == "sent").all()
+    assert status["attempts"].isin([1, 2]).all()
+
+
+def test_a_connection_reset_before_the_answer_is_sent_again(serve):
+    def reset_first(conn, line, headers, number):
+        if number == 1:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return "close"
+        conn.sendall(OK)
+
+    status = publish(serve(reset_first), max_retries=0)
+    assert outcomes(status) == [("sent", None, 200, 2)]
+
+
+def test_a_connection_reset_in_the_middle_of_the_answer_is_retried(serve):
+    def reset_mid_body(conn, line, headers, number):
+        if number == 1:
+            conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 17\r\n\r\n{"succ')
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return "close"
+        conn.sendall(OK)
+
+    status = publish(serve(reset_mid_body))
+    assert outcomes(status) == [("sent", None, 200, 2)]
+
+
+def test_a_body_that_stalls_is_a_timeout_retried_then_failed(serve):
+    stalled = threading.Event()
+
+    def stall(conn, *_):
+        conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 17\r\n\r\n{"succ')
+        stalled.wait(5)
+
+    server = serve(stall)
+    try:
+        status = publish(server, timeout=(1.0, 0.2), max_retries=1)
+    finally:
+        stalled.set()
+    [(state, reason, http, attempts)] = outcomes(status)
+    assert (state, http, attempts) == ("failed", None, 2)
+    assert reason.startswith("timed out waiting for the answer (timeout=(1.0, 0.2) s) (POST http://")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"suc\r\nc\r\ncess": true}\r\n0\r\n\r\n',
+        answer("200 OK", gzip.compress(b'{"success": true}'), "Content-Encoding: gzip"),
+    ],
+    ids=["chunked", "gzip"],
+)
+def test_chunked_and_gzip_answers_are_read(serve, data):
+    assert outcomes(publish(serve(fixed(data)))) == [("sent", None, 200, 1)]
+
+
+# --- answers that are not the API's --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (
+            answer("200 OK", b"<html><body>Behind a proxy</body></html>", "Content-Type: text/html"),
+            'HTTP 200 without {"success": true} in the answer: <html><body>Behind a proxy</body></html>',
+        ),
+        (
+            answer("200 OK", b'{"success": false}'),
+            'HTTP 200 without {"success": true} in the answer: {"success": false}',
+        ),
+        (answer("202 Accepted"), 'HTTP 202 without {"success": true} in the answer: an empty body'),
+        (
+            b"HTTP/1.1 204 No Content\r\n\r\n",
+            'HTTP 204 without {"success": true} in the answer: an empty body',
+        ),
+    ],
+    ids=["html", "success-false", "202-empty", "204"],
+)
+def test_a_2xx_without_success_true_fails_once_and_says_what_came(serve, data, reason):
+    server = serve(fixed(data))
+    status = publish(server)
+    http = int(reason.split()[1])
+    assert outcomes(status) == [("failed", reason, http, 1)]
+    assert len(server.requests) == 1
+
+
+def test_a_proxy_502_page_is_retried_then_failed_with_its_text(serve):
+    page = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+    server = serve(fixed(answer("502 Bad Gateway", page, "Content-Type: text/html")))
+    status = publish(server)
+    assert outcomes(status) == [("failed", f"Bad Gateway: {page.decode()}", 502, 3)]
+    assert len(server.requests) == 3
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (
+            answer("422 Unprocessable Entity", b'{"code": 422, "message": "eventName unknown"}'),
+            "eventName unknown",
+        ),
+        (answer("400 Bad Request", b"events malformed"), "Bad Request: events malformed"),
+    ],
+)
+def test_a_400_or_422_in_any_shape_rejects_each_row(serve, data, reason):
+    server = serve(fixed(data))
+    status = publish(server, 2)
+    code = int(data.split()[1])
+    # Split once: each of the two rows is refused on its own.
+    assert outcomes(status) == [("rejected", f"HTTP {code}: {reason}", code, 2)]
+    assert len(server.requests) == 3
+
+
+def test_a_403_without_a_message_stops_the_run(serve):
+    server = serve(fixed(answer("403 Forbidden", b'{"success": false}')))
+    status = publish(server, 3, batch_size=1, max_workers=1)
+    assert outcomes(status) == [
+        ("rejected", 'HTTP 403: Forbidden: {"success": false}', 403, 1),
+        (
+            "failed",
+            'not attempted: the API answered HTTP 403 (Forbidden: {"success": false}) to an earlier batch',
+            None,
+            None,
+        ),
+    ]
+    assert len(server.requests) == 1
+
+
+# --- Retry-After and redirects -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["Wed, 21 Oct 2015 07:28:00 GMT", "soon", "-5", "nan"])
+def test_retry_after_in_the_past_or_unreadable_is_retried_without_waiting(serve, value):
+    def throttle_once(conn, line, headers, number):
+        conn.sendall(answer("429 Too Many Requests", b"", f"Retry-After: {value}") if number == 1 else OK)
+
+    assert outcomes(publish(serve(throttle_once))) == [("sent", None, 200, 2)]
+
+
+@pytest.mark.parametrize("status_line", ["429 Too Many Requests", "503 Service Unavailable"])
+def test_a_retry_after_beyond_max_retry_after_stops_the_run_without_stalling_it(serve, status_line):
+    # The server asks for a day: nothing is waited for, and no other batch is sent to hear it again.
+    body = b'{"code": "429", "message": "daily quota exceeded", "success": false}'
+    server = serve(fixed(answer(status_line, body, "Retry-After: 86400")))
+    status = publish(server, 3, batch_size=1, max_workers=1)
+    said = (
+        "daily quota exceeded (the server asked to wait 86400 s, more than RetryPolicy.max_retry_after=300 s)"
+    )
+    code = int(status_line.split()[0])
+    assert outcomes(status) == [
+        ("failed", f"HTTP {code}: {said}", code, 1),
+        ("failed", f"not attempted: the API answered HTTP {code} ({said}) to an earlier batch", None, None),
+    ]
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "status_line", ["301 Moved Permanently", "307 Temporary Redirect", "308 Permanent Redirect"]
+)
+def test_a_redirect_is_not_followed_and_stops_the_run(serve, status_line):
+    elsewhere = serve(fixed(OK))
+    target = f"{elsewhere.url}/services/push/v2/events"
+    server = serve(fixed(answer(status_line, b"<html>moved</html>", f"Location: {target}")))
+    status = publish(server, 3, batch_size=1, max_workers=1)
+    code = int(status_line.split()[0])
+    said = (
+        f"redirected to {target}, not followed so that no credentials go to another address; "
+        "set base_url (or token_url) to the address that answers"
+    )
+    assert outcomes(status) == [
+        ("failed", f"HTTP {code}: {said}", code, 1),
+        ("failed", f"not attempted: the API answered HTTP {code} ({said}) to an earlier batch", None, None),
+    ]
+    assert elsewhere.requests == []  # the token never went there
+    assert len(server.requests) == 1
+
+
+# --- the token endpoint --------------------------------------------------------------------
+
+
+def token_server(serve, token_answer: bytes) -> RawServer:
+    def handler(conn, line, headers, number):
+        conn.sendall(token_answer if "/oauth2/token" in line else OK)
+
+    return serve(handler)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"access_token": "issued-token-s3cr3t", "token_type": "bearer"}',
+        b'{"access_token": "issued-token-s3cr3t", "token_type": "Bearer", "expires_in": "3600"}',
+    ],
+    ids=["lowercase-bearer-no-expiry", "expires-in-as-text"],
+)
+def test_token_answers_real_servers_give_are_accepted(serve, body):
+    server = token_server(serve, answer("200 OK", body))
+    with pp.ProductivClient.from_client_credentials(
+        "client-id", "client-secret-s3cr3t", token_url=f"{server.url}/oauth2/token", base_url=server.url
+    ) as client:
+        status = pp.publish(events(2), "app-1", client=client, progress=False)
+    assert outcomes(status) == [("sent", None, 200, 1)]
+    assert server.requests[1][1]["authorization"] == "Bearer issued-token-s3cr3t"
+
+
+def test_a_token_endpoint_answering_a_login_page_says_so_and_stops(serve):
+    page = b"<html><title>Sign in</title></html>"
+    server = token_server(serve, answer("200 OK", page, "Content-Type: text/html"))
+    token_url = f"{server.url}/oauth2/token"
+    with pp.ProductivClient.from_client_credentials(
+        "client-id", "client-secret-s3cr3t", token_url=token_url, base_url=server.url, retry=FAST
+    ) as client:
+        status = pp.publish(events(2), "app-1", client=client, progress=False, batch_size=1, max_workers=1)
+    said = (
+        f"the token endpoint answered HTTP 200 without an access_token: {page.decode()} "
+        f"(is token_url {token_url!r} the OAuth2 token endpoint?)"
+    )
+    assert outcomes(status) == [
+        ("failed", f"credentials refused: {said}", 200, 0),
+        ("failed", f"not attempted: the credentials were refused ({said})", None, None),
+    ]
+    assert len(server.requests) == 1
