@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import ConfigurationError
 from .files import EventChunks, StatusWriter, open_chunks
 from .firstseen import FirstSeen, hash_keys
 from .options import PrepareOptions
@@ -138,9 +139,17 @@ def _sources(chunks: EventChunks, options: PrepareOptions) -> dict[str, str]:
     """
     header = list(chunks.columns)
     if chunks.kind == "jsonl":
-        # Only the first line's keys are known; targetApp is optional and may start later.
+        # Only the first chunk's keys are known; targetApp is optional and may start later.
         target = next((src for src, api in options.columns.items() if api == "targetApp"), "targetApp")
         if target not in header:
             header.append(target)
     picked = select_columns(pd.DataFrame(columns=header), dict(options.columns))
-    return {field: str(series.name) for field, series in picked.items()}
+    sources = {field: str(series.name) for field, series in picked.items()}
+    if twice := [name for name in sources.values() if name in chunks.repeated]:
+        # pandas reads the second one as 'name.1': name the way to pick either.
+        raise ConfigurationError(
+            f"{str(chunks.path)!r} has more than one column named {twice[0]!r}; rename one in its "
+            f"header, or pick the second with columns={{{twice[0] + '.1'!r}: ...}} (--column "
+            f"{twice[0]}.1=...)"
+        )
+    return sources

@@ -13,7 +13,12 @@ first block, so a later block of another type stops the read. Parquet is read wi
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import json
+import lzma
+import os
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +46,9 @@ _FORMATS = {
     ".ndjson": "jsonl",
 }
 _COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip")
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+#: Separators a CSV export may use instead of commas (Excel in much of Europe writes ``;``).
+_SEPARATORS = (";", "\t", "|")
 
 #: Rows per chunk. prepare runs at the same speed from 50,000 to 250,000 rows a chunk, but
 #: peak memory grows with the chunk: on a 1,000,000-row CSV of three text columns, 285 MB peak
@@ -65,7 +73,63 @@ def file_format(path: str | Path, *, allowed: tuple[str, ...] = ("csv", "parquet
 def _unreadable(path: str | Path, kind: str, exc: BaseException, where: str = "") -> ConfigurationError:
     if isinstance(exc, FileNotFoundError):
         return ConfigurationError(f"no such file: {str(path)!r}")
+    if isinstance(exc, pd.errors.EmptyDataError):
+        return ConfigurationError(f"{str(path)!r} is empty: an events file starts with a header line")
+    if isinstance(exc, UnicodeDecodeError):
+        # Excel and older tools save latin-1/cp1252 (or UTF-16) text; the codec's position is
+        # within a buffer, not the file, so name the byte and the cure instead.
+        source = "utf-16" if bytes(exc.object[:2]) in (b"\xff\xfe", b"\xfe\xff") else "latin1"
+        return ConfigurationError(
+            f"cannot read {str(path)!r} as {kind}{where}: it is not UTF-8 text (byte "
+            f"0x{exc.object[exc.start]:02x}); save it as UTF-8, e.g. "
+            f"iconv -f {source} -t utf-8 {Path(path).name} > utf8-{Path(path).name}"
+        )
+    if kind == "jsonl" and isinstance(exc, ValueError) and (bad := _first_bad_line(Path(path))):
+        return ConfigurationError(f"cannot read {str(path)!r} as jsonl: {bad}")
     return ConfigurationError(f"cannot read {str(path)!r} as {kind}{where}: {exc}")
+
+
+def _first_bad_line(path: Path) -> str | None:
+    """Which line of a JSON Lines file is not a JSON object, in words (pandas' error names
+    only a position in its buffer); None when none is found or the file cannot be scanned."""
+    opener = _OPENERS.get(path.suffix.lower(), open)
+    try:
+        with opener(path, "rt", encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    if isinstance(json.loads(line), dict):
+                        continue
+                except ValueError:
+                    pass
+                shown = line.strip()
+                shown = shown if len(shown) <= 60 else shown[:57] + "..."
+                return f"line {number:,} is not a JSON object: {shown!r}; fix or remove that line"
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _csv_header(path: Path) -> tuple[list[str], str, tuple[str, ...]]:
+    """A CSV's column names (as pandas names them), its separator, and the names its header
+    repeats.
+
+    The separator is a comma unless the header, read with commas, is one name holding ``;``,
+    a tab or ``|``: a semicolon export would otherwise be one column named
+    ``'timestamp;email;eventName'``. Repeated names are found in the raw header because pandas
+    renames a second ``email`` to ``email.1`` and the first would silently win.
+    """
+    sep = ","
+    columns = [str(name) for name in pd.read_csv(path, nrows=0).columns]
+    if len(columns) == 1:
+        found = [(columns[0].count(mark), mark) for mark in _SEPARATORS if mark in columns[0]]
+        if found:
+            sep = max(found)[1]
+            columns = [str(name) for name in pd.read_csv(path, nrows=0, sep=sep).columns]
+    raw = pd.read_csv(path, nrows=1, header=None, sep=sep, dtype=str, keep_default_na=False)
+    counts = Counter(name for name in raw.iloc[0].tolist() if name) if len(raw) else Counter()
+    return columns, sep, tuple(name for name, count in counts.items() if count > 1)
 
 
 def read_events(path: str | Path) -> pd.DataFrame:
@@ -95,7 +159,8 @@ class EventChunks:
 
     ``columns`` are the file's columns (for JSON Lines, those of its first chunk), known before
     any chunk is read so a missing column is reported at once; ``rows`` is the row count when
-    the file says it (Parquet), else None.
+    the file says it (Parquet), else None; ``sep`` is a CSV's separator and ``repeated`` the
+    names its header has more than once.
     """
 
     path: Path
@@ -103,6 +168,8 @@ class EventChunks:
     chunksize: int
     columns: list[str]
     rows: int | None = None
+    sep: str = ","
+    repeated: tuple[str, ...] = ()
     _first: pd.DataFrame | None = field(default=None, repr=False)
 
     def frames(self, usecols: list[str] | None = None, text: tuple[str, ...] = ()) -> Iterator[pd.DataFrame]:
@@ -131,7 +198,9 @@ class EventChunks:
     def _raw(self, usecols: list[str] | None, text: tuple[str, ...]) -> Iterator[pd.DataFrame]:
         if self.kind == "csv":
             dtype = dict.fromkeys(text, str) or None
-            with pd.read_csv(self.path, chunksize=self.chunksize, usecols=usecols, dtype=dtype) as reader:
+            with pd.read_csv(
+                self.path, chunksize=self.chunksize, usecols=usecols, dtype=dtype, sep=self.sep
+            ) as reader:
                 yield from reader
         elif self.kind == "parquet":
             import pyarrow.parquet as pq
@@ -173,7 +242,8 @@ def open_chunks(path: str | Path, chunksize: int) -> EventChunks:
     kind = file_format(path)
     try:
         if kind == "csv":
-            return EventChunks(path, kind, int(chunksize), list(pd.read_csv(path, nrows=0).columns))
+            columns, sep, repeated = _csv_header(path)
+            return EventChunks(path, kind, int(chunksize), columns, sep=sep, repeated=repeated)
         if kind == "parquet":
             import pyarrow.parquet as pq
 
@@ -183,7 +253,9 @@ def open_chunks(path: str | Path, chunksize: int) -> EventChunks:
             stored_index = {name for name in pandas_meta.get("index_columns", []) if isinstance(name, str)}
             columns = [name for name in schema.names if name not in stored_index]
             return EventChunks(path, kind, int(chunksize), columns, rows)
-        with _json_reader(path, 1) as reader:
+        # The keys of a whole chunk, not of the first line: lines need not share keys, and a
+        # first line without "email" must not make the file look as if it had no such column.
+        with _json_reader(path, int(chunksize)) as reader:
             first = next(iter(reader), None)
         return EventChunks(path, kind, int(chunksize), [] if first is None else list(first.columns))
     except (OSError, ValueError, UnicodeDecodeError) as exc:
@@ -191,7 +263,8 @@ def open_chunks(path: str | Path, chunksize: int) -> EventChunks:
 
 
 class StatusWriter:
-    """Write a status frame chunk by chunk to a CSV or Parquet file (by extension).
+    """Write a status frame chunk by chunk to a CSV (``.gz``, ``.bz2``, ``.xz`` compress it)
+    or Parquet file (by extension).
 
     The CSV header and the Parquet schema are written once, from the first chunk; the index
     (the file row number) is the first column, as ``DataFrame.to_csv`` writes it. Use as a
@@ -202,16 +275,41 @@ class StatusWriter:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.kind = file_format(self.path, allowed=("csv", "parquet"))
+        self._check_writable()
         self.rows = 0
         self._sink: Any = None
         self._schema: Any = None
 
+    def _check_writable(self) -> None:
+        """Refuse a path the status cannot go to now, before any row is read or sent: found at
+        the first write, it would come after the first chunk had been published."""
+        folder = self.path.parent
+        problem = None
+        squeeze = self.path.suffix.lower()
+        if squeeze in _COMPRESSED and (self.kind == "parquet" or squeeze not in _OPENERS):
+            # Parquet compresses itself; a name promising compression it does not have would
+            # fail whoever opens it.
+            problem = (
+                f"cannot compress a {self.kind} status file with {squeeze}; "
+                "use .csv.gz, .csv.bz2, .csv.xz or .parquet"
+            )
+        elif self.path.is_dir():
+            problem = "it is a directory"
+        elif not folder.is_dir():
+            problem = f"the folder {str(folder)!r} does not exist; create it first"
+        elif not os.access(self.path if self.path.exists() else folder, os.W_OK):
+            problem = "permission denied"
+        if problem is not None:
+            raise ConfigurationError(f"cannot write the status to {str(self.path)!r}: {problem}")
+
     def write(self, status: pd.DataFrame) -> None:
         try:
             if self.kind == "csv":
-                if self._sink is None:
-                    self._sink = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
-                status.to_csv(self._sink, header=self._sink.tell() == 0)
+                header = self._sink is None
+                if header:
+                    opener = _OPENERS.get(self.path.suffix.lower(), open)
+                    self._sink = opener(self.path, "wt", encoding="utf-8", newline="")
+                status.to_csv(self._sink, header=header)
             else:
                 import pyarrow as pa
                 import pyarrow.parquet as pq

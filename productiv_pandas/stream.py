@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .batches import MAX_BATCH_SIZE, make_batches
-from .errors import PublishInterrupted
+from .errors import ConfigurationError, PublishInterrupted
 from .filerun import FileReport, FileRun, empty_status
 from .files import DEFAULT_CHUNKSIZE, StatusWriter
 from .prepare import Prepared
@@ -95,7 +95,7 @@ def validate_file(
     >>> pd.read_csv(report.status_out, index_col=0)["reason"].tolist()[1:]
     ["email 'b@' has no domain", 'duplicate of row 0']
     """
-    with _writer(status_out) as writer:
+    with _writer(status_out, path) as writer:
         run = FileRun(path, chunksize, options)
         for prepared in run.prepared():
             run.write(prepared.status, writer)
@@ -104,9 +104,20 @@ def validate_file(
     return run.report(status_out)
 
 
-def _writer(status_out: str | os.PathLike | None) -> StatusWriter | contextlib.nullcontext:
-    """Checked before any work: a status file of an unknown kind fails the call at once."""
-    return contextlib.nullcontext() if status_out is None else StatusWriter(status_out)
+def _writer(
+    status_out: str | os.PathLike | None, path: str | os.PathLike
+) -> StatusWriter | contextlib.nullcontext:
+    """Checked before any work: a status file of an unknown kind, or one that cannot be
+    written, fails the call at once."""
+    if status_out is None:
+        return contextlib.nullcontext()
+    if os.path.realpath(status_out) == os.path.realpath(path):
+        # Writing the status over the file being read would destroy it, and a CSV read and
+        # appended at once never ends.
+        raise ConfigurationError(
+            f"the status file {str(status_out)!r} is the events file itself: write the status elsewhere"
+        )
+    return StatusWriter(status_out)
 
 
 def publish_file(
@@ -175,7 +186,7 @@ def publish_file(
     """
     _check_target(app_id, max_workers)
     make_batches(empty_status(), np.empty(0, dtype=np.int64), batch_size)  # checks batch_size at once
-    writer = _writer(status_out)  # an unknown kind of status file fails here, before any work
+    writer = _writer(status_out, path)  # an unknown kind of status file fails here, before any work
     run = FileRun(path, chunksize, options)
     knobs = dict(batch_size=batch_size, max_workers=max_workers, max_retries=max_retries,
                  max_split_requests=max_split_requests)  # fmt: skip
@@ -201,6 +212,10 @@ def publish_file(
             raise _interrupted(run, status, status_out, opened) from None
         except KeyboardInterrupt:
             raise _interrupted(run, empty_status(), status_out, opened) from None
+        except ConfigurationError as exc:
+            if run.tally.rows:  # a bad line mid-file: say what the rows before it became
+                exc.args = (_stopped_midway(exc, run, status_out, opened),)
+            raise
         run.finish(writer)
     run.tally.warn()
     return run.report(status_out)
@@ -266,6 +281,21 @@ def _not_attempted(prepared: Prepared, cause: str) -> pd.DataFrame:
     return status.assign(
         status=pd.Categorical(codes, dtype=status["status"].dtype),
         reason=pd.array(reason, dtype=status["reason"].dtype),
+    )
+
+
+def _stopped_midway(exc: ConfigurationError, run: FileRun, status_out, journal) -> str:
+    """The message of an error that stopped a file's publish after some rows were sent."""
+    report = run.report(status_out)
+    where = f", written to {str(status_out)!r}" if status_out is not None else ""
+    again = (
+        "fix the file and publish it again with the same journal to send only the rest"
+        if journal is not None
+        else "fix the file and publish it again (with journal=/--journal to skip the rows already sent)"
+    )
+    return (
+        f"{exc}; the {report.rows:,} rows before it have a status{where} "
+        f"({report.counts['sent']:,} sent): {again}"
     )
 
 

@@ -191,6 +191,20 @@ def test_refused_api_rows_exit_1(clean_csv):
         (["validate", "{clean}", *MAPPING, "--tz", "Mars/Base"], "unknown timezone"),
         (["validate", "{clean}", *MAPPING, "--status-out", "{tmp}/x.xlsx"], "cannot tell the format"),
         (["validate", "{tmp}/export.txt", *MAPPING], "cannot tell the format"),
+        (["validate", "{empty}"], "is empty: an events file starts with a header line"),
+        (  # refused before the first chunk is sent, not after
+            [
+                "publish",
+                "{clean}",
+                "--app-id",
+                "acme",
+                "--sandbox",
+                "--status-out",
+                "{tmp}/no/s.csv",
+                *MAPPING,
+            ],
+            "does not exist; create it first",
+        ),
         (
             ["publish", "{clean}", "--app-id", "acme", "--sandbox", "--batch-size", "5000", *MAPPING],
             "batch_size",
@@ -198,7 +212,9 @@ def test_refused_api_rows_exit_1(clean_csv):
     ],
 )
 def test_usage_and_configuration_errors_exit_2_with_one_line(clean_csv, tmp_path, args, message):
+    (tmp_path / "empty.csv").write_bytes(b"")
     paths = {"clean": str(clean_csv), "missing": str(tmp_path / "nope.csv"), "tmp": str(tmp_path)}
+    paths["empty"] = str(tmp_path / "empty.csv")
     result = run(*[a.format(**paths) for a in args])
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
@@ -206,6 +222,16 @@ def test_usage_and_configuration_errors_exit_2_with_one_line(clean_csv, tmp_path
     assert lines[0].startswith("productiv-pandas: error: ")
     assert message in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_a_semicolon_separated_excel_export_validates(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + export().to_csv(index=False, sep=";", lineterminator="\r\n").encode())
+    out = tmp_path / "status.csv"
+    result = run("validate", str(path), *MAPPING, "--status-out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "5 rows" in result.stdout
+    assert pd.read_csv(out, index_col=0)["status"].tolist() == ["valid"] * 5
 
 
 def test_argparse_usage_errors_exit_2():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import _thread
 import doctest
+import json
 import warnings
 from pathlib import Path
 
@@ -365,3 +366,124 @@ def test_numeric_looking_event_names_do_not_depend_on_where_chunks_fall(tmp_path
     assert report.counts["valid"] == 8
     names = pd.read_csv(out, index_col=0, dtype={"eventName": str})["eventName"]
     assert names.tolist() == frame["eventName"].tolist()  # "0042" kept as written
+
+
+# -- real-world export files ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_a_semicolon_or_tab_separated_export_reads_like_a_comma_one(tmp_path, sep):
+    frame = fresh(5)
+    path = tmp_path / "export.csv"
+    # Excel's European CSV: a BOM, CRLF line ends, the separator its locale uses
+    path.write_bytes(b"\xef\xbb\xbf" + frame.to_csv(index=False, sep=sep, lineterminator="\r\n").encode())
+    out = tmp_path / "status.csv"
+    report = pp.validate_file(path, status_out=out, chunksize=2)
+    assert report.counts["valid"] == 5
+    assert pd.read_csv(out, index_col=0)["email"].tolist() == frame["email"].tolist()
+
+
+def test_a_header_naming_a_column_twice_is_refused_not_read_from_the_first(tmp_path):
+    path = tmp_path / "export.csv"
+    fresh(3).assign(other=["x@y.io"] * 3).to_csv(path, index=False)
+    path.write_text(path.read_text().replace(",other", ",email", 1))
+    with pytest.raises(pp.ConfigurationError) as caught:
+        pp.validate_file(path)
+    assert str(caught.value) == (
+        f"{str(path)!r} has more than one column named 'email'; rename one in its header, "
+        "or pick the second with columns={'email.1': ...} (--column email.1=...)"
+    )
+    out = tmp_path / "status.csv"
+    pp.validate_file(path, columns={"email.1": "email"}, status_out=out)
+    assert pd.read_csv(out, index_col=0)["email"].tolist() == ["x@y.io"] * 3
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.csv", b"", "'{path}' is empty: an events file starts with a header line"),
+        (
+            "latin1.csv",
+            "timestamp,email,eventName\n1,jos\xe9@x.io,open\n".encode("latin-1"),
+            "cannot read '{path}' as csv from row 0 on: it is not UTF-8 text (byte 0xe9); save it as "
+            "UTF-8, e.g. iconv -f latin1 -t utf-8 latin1.csv > utf8-latin1.csv",
+        ),
+        (
+            "excel.csv",
+            "timestamp\temail\teventName\n".encode("utf-16"),
+            "cannot read '{path}' as csv: it is not UTF-8 text (byte 0xff); save it as "
+            "UTF-8, e.g. iconv -f utf-16 -t utf-8 excel.csv > utf8-excel.csv",
+        ),
+        (
+            "events.jsonl",
+            b'{"timestamp": 1, "email": "a@x.io", "eventName": "o"}\n{oops\n',
+            "cannot read '{path}' as jsonl: line 2 is not a JSON object: '{{oops'; fix or remove that line",
+        ),
+    ],
+)
+def test_unreadable_files_say_why_and_what_to_do(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(pp.ConfigurationError) as caught:
+        pp.validate_file(path)
+    assert str(caught.value) == message.format(path=path)
+
+
+def test_json_lines_whose_first_line_lacks_a_key_are_judged_row_by_row(tmp_path):
+    path = tmp_path / "events.jsonl"
+    lines = fresh(3).to_dict("records")
+    del lines[0]["email"]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines) + "\n")
+    out = tmp_path / "status.csv"
+    report = pp.validate_file(path, status_out=out, chunksize=2)
+    status = pd.read_csv(out, index_col=0)
+    assert status["status"].tolist() == ["invalid", "valid", "valid"]
+    assert status.loc[0, "reason"] == "email is missing"
+    assert report.rows == 3
+
+
+def test_a_status_file_that_cannot_be_written_fails_before_anything_is_sent(sb, tmp_path):
+    path = write(fresh(5), tmp_path / "events.csv")
+    (tmp_path / "folder.csv").mkdir()
+    cases = {
+        tmp_path
+        / "no"
+        / "status.csv": f"the folder {str(tmp_path / 'no')!r} does not exist; create it first",
+        tmp_path / "folder.csv": "it is a directory",
+        tmp_path / "status.parquet.gz": "cannot compress a parquet status file with .gz; use .csv.gz, "
+        ".csv.bz2, .csv.xz or .parquet",
+    }
+    with sb.client() as client:
+        for out, why in cases.items():
+            with pytest.raises(pp.ConfigurationError) as caught:
+                pp.publish_file(path, APP, client=client, status_out=out, progress=False)
+            assert str(caught.value) == f"cannot write the status to {str(out)!r}: {why}"
+        before = path.read_bytes()
+        with pytest.raises(pp.ConfigurationError, match="is the events file itself"):
+            pp.publish_file(path, APP, client=client, status_out=tmp_path / "." / "events.csv")
+        assert path.read_bytes() == before
+    assert event_requests(sb) == 0
+
+
+def test_a_gzip_status_file_is_gzip(tmp_path):
+    path = write(fresh(5), tmp_path / "events.csv")
+    out = tmp_path / "status.csv.gz"
+    pp.validate_file(path, status_out=out, chunksize=2)
+    assert out.read_bytes()[:2] == b"\x1f\x8b"
+    assert pd.read_csv(out, index_col=0)["status"].tolist() == ["valid"] * 5
+
+
+def test_a_bad_line_mid_file_says_what_the_rows_before_it_became(sb, tmp_path):
+    path = tmp_path / "events.jsonl"
+    lines = fresh(6).to_json(orient="records", lines=True).splitlines()
+    path.write_text("\n".join([*lines[:4], "{oops", *lines[4:]]) + "\n")
+    out = tmp_path / "status.csv"
+    with sb.client() as client, pytest.raises(pp.ConfigurationError) as caught:
+        pp.publish_file(path, APP, client=client, status_out=out, chunksize=2, progress=False)
+    assert str(caught.value) == (
+        f"cannot read {str(path)!r} as jsonl: line 5 is not a JSON object: '{{oops'; fix or remove "
+        f"that line; the 4 rows before it have a status, written to {str(out)!r} (4 sent): fix the "
+        "file and publish it again (with journal=/--journal to skip the rows already sent)"
+    )
+    assert pd.read_csv(out, index_col=0)["status"].tolist() == ["sent"] * 4
+    assert len(sb.events(APP)) == 4
