@@ -27,7 +27,6 @@ Choices, and why:
 from __future__ import annotations
 
 import logging
-import warnings
 
 import dask
 import dask.dataframe as dd
@@ -39,13 +38,10 @@ from .client_factory import ClientFactory
 from .dask_frames import check_frame, lazy_status
 from .errors import (
     ConfigurationError,
-    NaiveTimestampWarning,
     ProductivError,
-    StaleEventWarning,
-    user_stacklevel,
 )
 from .options import PrepareOptions
-from .prepare import Prepared
+from .prepare import Prepared, warn_naive, warn_stale
 from .publish import DEFAULT_MAX_SPLIT_REQUESTS, MAX_BATCH_SIZE, _check_target, deliver_prepared
 
 __all__ = ["publish"]
@@ -58,21 +54,9 @@ def _warn_once(status: dd.DataFrame, naive: dd.Series, options: PrepareOptions) 
     sendable = status[(status["status"] == "valid") & status["stale"]]["timestamp"]
     stale, oldest, naive = dask.compute(sendable.count(), sendable.min(), naive.sum())
     if stale and options.on_stale == "warn":
-        hours = (options.now_ms - int(oldest)) / 3_600_000
-        warnings.warn(
-            f"{int(stale)} event(s) are older than 12 hours (the oldest by {hours:.1f} hours); "
-            "Productiv only guarantees to aggregate events pushed within 12 hours. Pass "
-            "on_stale='skip' to leave them out or on_stale='ignore' to send them quietly.",
-            StaleEventWarning,
-            stacklevel=user_stacklevel(),
-        )
+        warn_stale(int(stale), int(oldest), options.now_ms)
     if naive:
-        warnings.warn(
-            f"{int(naive)} timestamp(s) had no timezone and were read as UTC; pass tz='Area/City' "
-            "(the zone they were recorded in), or tz='UTC' if they are UTC.",
-            NaiveTimestampWarning,
-            stacklevel=user_stacklevel(),
-        )
+        warn_naive(int(naive))
 
 
 def _publish_partition(part: pd.DataFrame, app_id: str, factory, send: dict) -> pd.DataFrame:

@@ -26,7 +26,7 @@ from .status import STATUS_DTYPE, STATUSES, WIRE_COLUMNS, new_status_frame, spar
 from .text import NormalizedText, normalize_text
 from .timestamps import parse_timestamps
 
-__all__ = ["Prepared", "prepare", "prepare_events", "select_columns", "validate"]
+__all__ = ["Prepared", "prepare", "prepare_events", "select_columns", "validate", "warn_naive", "warn_stale"]
 
 REQUIRED = ("timestamp", "email", "eventName")
 VALID, INVALID, DUPLICATE, SKIPPED = (
@@ -123,6 +123,27 @@ def _age(ms: int, now_ms: int) -> str:
     return f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.1f} days"
 
 
+def warn_stale(count: int, oldest_ms: int, now_ms: int) -> None:
+    """The one StaleEventWarning of a call (a frame, a file, a Dask frame), worded once here."""
+    warnings.warn(
+        f"{count} event(s) are older than 12 hours (the oldest by {_age(oldest_ms, now_ms)}); "
+        "Productiv only guarantees to aggregate events pushed within 12 hours. Pass "
+        "on_stale='skip' to leave them out or on_stale='ignore' to send them quietly.",
+        StaleEventWarning,
+        stacklevel=user_stacklevel(),
+    )
+
+
+def warn_naive(count: int) -> None:
+    """The one NaiveTimestampWarning of a call: ``count`` naive times were read as UTC."""
+    warnings.warn(
+        f"{count} timestamp(s) had no timezone and were read as UTC; "
+        "pass tz='Area/City' (the zone they were recorded in), or tz='UTC' if they are UTC.",
+        NaiveTimestampWarning,
+        stacklevel=user_stacklevel(),
+    )
+
+
 def _target_app(sources: dict[str, pd.Series], n: int) -> NormalizedText:
     if "targetApp" not in sources:  # absent: all missing, without a column of n Nones
         return NormalizedText(pd.Series(sparse_text(n, np.array([], dtype=np.int64), [])))
@@ -177,15 +198,7 @@ def _stale(
             for when in ms[sendable]
         ]
     if options.on_stale == "warn":
-        oldest = int(ms[sendable].min())
-        warnings.warn(
-            f"{len(sendable)} event(s) are older than 12 hours (the oldest by "
-            f"{_age(oldest, options.now_ms)}); Productiv only guarantees to aggregate events "
-            "pushed within 12 hours. Pass on_stale='skip' to leave them out or "
-            "on_stale='ignore' to send them quietly.",
-            StaleEventWarning,
-            stacklevel=user_stacklevel(),
-        )
+        warn_stale(len(sendable), int(ms[sendable].min()), options.now_ms)
     return sendable[:0], []
 
 
@@ -210,12 +223,7 @@ def prepare_events(frame: pd.DataFrame, options: PrepareOptions) -> Prepared:
     skipped, skipped_reasons = _stale(status, stale, times.ms, options)
 
     if times.naive_read_as_utc and options.tz is None:
-        warnings.warn(
-            f"{times.naive_read_as_utc} timestamp(s) had no timezone and were read as UTC; "
-            "pass tz='Area/City' (the zone they were recorded in), or tz='UTC' if they are UTC.",
-            NaiveTimestampWarning,
-            stacklevel=user_stacklevel(),
-        )
+        warn_naive(times.naive_read_as_utc)
     # The three sets of rows are disjoint: a row is invalid, a duplicate or skipped, not two.
     reason = sparse_text(
         n,

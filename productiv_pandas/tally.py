@@ -17,9 +17,9 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from .errors import NaiveTimestampWarning, StaleEventWarning, user_stacklevel
+from .errors import NaiveTimestampWarning, StaleEventWarning
 from .options import PrepareOptions
-from .prepare import _age
+from .prepare import warn_naive, warn_stale
 from .reason_kinds import kinds_of
 from .status import STATUSES
 
@@ -103,18 +103,6 @@ class Tally:
     def warn(self) -> None:
         """Issue the file's StaleEventWarning and NaiveTimestampWarning, once each."""
         if self.stale:
-            warnings.warn(
-                f"{self.stale} event(s) are older than 12 hours (the oldest by "
-                f"{_age(self.oldest_stale_ms, self.options.now_ms)}); Productiv only guarantees to "
-                "aggregate events pushed within 12 hours. Pass on_stale='skip' to leave them out or "
-                "on_stale='ignore' to send them quietly.",
-                StaleEventWarning,
-                stacklevel=user_stacklevel(),
-            )
+            warn_stale(self.stale, self.oldest_stale_ms, self.options.now_ms)
         if self.naive and self.options.tz is None:
-            warnings.warn(
-                f"{self.naive} timestamp(s) had no timezone and were read as UTC; "
-                "pass tz='Area/City' (the zone they were recorded in), or tz='UTC' if they are UTC.",
-                NaiveTimestampWarning,
-                stacklevel=user_stacklevel(),
-            )
+            warn_naive(self.naive)
