@@ -33,7 +33,7 @@ from .progress import progress_bar, show_progress
 from .resume import Ledger, journal_for
 from .status import uniform_status_frame
 
-__all__ = ["deliver_prepared", "publish"]
+__all__ = ["deliver_prepared", "deliver_until_stopped", "publish"]
 
 logger = logging.getLogger("productiv_pandas")
 
@@ -135,6 +135,29 @@ def deliver_prepared(
     file publisher, a Dask partition): same parameters as :func:`publish` minus the data-shaping
     options, same result, same :class:`PublishInterrupted` on Ctrl-C.
     """
+    status, _ = deliver_until_stopped(
+        prepared, app_id, client=client, journal=journal, batch_size=batch_size,
+        max_workers=max_workers, max_retries=max_retries,
+        max_split_requests=max_split_requests, progress=progress,
+    )  # fmt: skip
+    return status
+
+
+def deliver_until_stopped(
+    prepared: Prepared,
+    app_id: str,
+    *,
+    client=None,
+    journal=None,
+    batch_size: int = MAX_BATCH_SIZE,
+    max_workers: int = 4,
+    max_retries: int | None = None,
+    max_split_requests: int = DEFAULT_MAX_SPLIT_REQUESTS,
+    progress: bool | None = None,
+) -> tuple[pd.DataFrame, str | None]:
+    """:func:`deliver_prepared`, plus why the run stopped (403/404, refused credentials, a
+    redirect, an unwritable journal...) or None: a caller sending chunk after chunk as one run
+    (publish_file) stops there too, instead of asking again."""
     _check_target(app_id, max_workers)
     make_batches(prepared.status.iloc[:0], prepared.to_send[:0], batch_size)  # checks it before any I/O
     if client is None:
@@ -144,7 +167,8 @@ def deliver_prepared(
     with journal_for(journal, app_id) as opened:
         ledger = None if opened is None else Ledger(opened, prepared.status)
         run = Run(client, app_id, max_retries, max_split_requests, ledger)
-        return _deliver(run, prepared, batch_size, max_workers, show_progress(progress))
+        status = _deliver(run, prepared, batch_size, max_workers, show_progress(progress))
+        return status, run.stop_cause
 
 
 def _deliver(run: Run, prepared: Prepared, batch_size: int, max_workers: int, show_bar: bool) -> pd.DataFrame:

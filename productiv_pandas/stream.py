@@ -35,7 +35,7 @@ from .filerun import FileReport, FileRun, empty_status
 from .files import DEFAULT_CHUNKSIZE, StatusWriter
 from .prepare import Prepared
 from .progress import progress_bar, show_progress
-from .publish import DEFAULT_MAX_SPLIT_REQUESTS, _check_target, deliver_prepared
+from .publish import DEFAULT_MAX_SPLIT_REQUESTS, _check_target, deliver_until_stopped
 from .resume import journal_for
 
 __all__ = ["DEFAULT_CHUNKSIZE", "FileReport", "publish_file", "validate_file"]
@@ -222,8 +222,8 @@ def publish_file(
 
 
 class _Sender:
-    """Sends chunk after chunk with deliver_prepared, as one run: batch numbers go on across
-    chunks, and a chunk that stopped the run (403/404, credentials refused) stops the rest."""
+    """Sends chunk after chunk with deliver_until_stopped, as one run: batch numbers go on across
+    chunks, and a chunk that stopped the run (403/404, credentials refused...) stops the rest."""
 
     def __init__(self, app_id: str, client, journal, knobs: dict) -> None:
         self.app_id, self.client, self.journal, self.knobs = app_id, client, journal, knobs
@@ -233,10 +233,9 @@ class _Sender:
     def send(self, prepared: Prepared) -> pd.DataFrame:
         if self.stop_cause is not None:
             return _not_attempted(prepared, self.stop_cause)
-        status = deliver_prepared(
+        status, self.stop_cause = deliver_until_stopped(
             prepared, self.app_id, client=self.client, journal=self.journal, progress=False, **self.knobs
         )
-        self.stop_cause = _stop_cause(status)
         return self.renumber(status)
 
     def renumber(self, status: pd.DataFrame) -> pd.DataFrame:
@@ -246,30 +245,6 @@ class _Sender:
             status = status.assign(batch=batch + self.next_batch)
             self.next_batch = int(status["batch"].max()) + 1
         return status
-
-
-def _stop_cause(status: pd.DataFrame) -> str | None:
-    """Why a chunk's delivery stopped the run, in the words :mod:`.delivery` gives it, or None.
-
-    A 403/404 or refused credentials on the chunk's last requests leaves no row "not attempted"
-    in it, so those answers are read too.
-    """
-    reason, codes, http = status["reason"], status["status"], status["http_status"]
-
-    def first(mask: pd.Series) -> int | None:
-        hits = np.flatnonzero(mask.to_numpy(dtype=bool, na_value=False))
-        return int(hits[0]) if len(hits) else None
-
-    if (row := first(reason.str.startswith("not attempted: ", na=False))) is not None:
-        return reason.iat[row].removeprefix("not attempted: ")
-    if (row := first((codes == "rejected") & http.isin([403, 404]))) is not None:
-        said = reason.iat[row].removeprefix(f"HTTP {http.iat[row]}: ")
-        return f"the API answered HTTP {http.iat[row]} ({said}) to an earlier batch"
-    if (
-        row := first((codes == "failed") & reason.str.startswith("credentials refused: ", na=False))
-    ) is not None:
-        return f"the credentials were refused ({reason.iat[row].removeprefix('credentials refused: ')})"
-    return None
 
 
 def _not_attempted(prepared: Prepared, cause: str) -> pd.DataFrame:

@@ -296,6 +296,24 @@ def test_publish_file_stops_sending_once_the_api_refuses_the_app(sb, tmp_path):
     assert status.loc[29, "reason"].startswith("not attempted: the API answered HTTP 404")
 
 
+def test_a_stop_on_a_chunks_last_request_stops_the_later_chunks(sb, tmp_path):
+    # One batch a chunk: the 429 asking for a day ends the first chunk's only request, so no
+    # row of that chunk is "not attempted"; the run must still stop for the other chunks.
+    sb.fail_next(1, status=429, retry_after=86_400)
+    path = write(fresh(30), tmp_path / "events.csv")
+    out = tmp_path / "status.csv"
+    with sb.client() as client:
+        report = pp.publish_file(
+            path, APP, client=client, status_out=out, chunksize=10, batch_size=10, max_workers=1,
+            progress=False,
+        )  # fmt: skip
+    status = pd.read_csv(out, index_col=0)
+    assert event_requests(sb) == 1
+    assert report.counts["failed"] == 30
+    assert status.loc[0, "reason"].startswith("HTTP 429: ")
+    assert status.loc[10:, "reason"].str.startswith("not attempted: the API answered HTTP 429").all()
+
+
 class InterruptingClient:
     """Delegates to a real client and presses Ctrl-C (in the main thread) at the n-th request."""
 
