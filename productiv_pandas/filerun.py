@@ -44,7 +44,7 @@ class FileReport:
         Rows per status, in :data:`~productiv_pandas.STATUSES` order, zeros included.
     problems : DataFrame
         Rows per kind of problem (index) and status (``invalid``, ``rejected``, ``failed``),
-        most frequent first, as :func:`productiv_pandas.plots.count_reason_kinds` counts them.
+        most frequent first, as :func:`productiv_pandas.reason_kinds.count_kinds` counts them.
     status_out : Path or None
         Where the per-row status was written.
     """

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from .options import STALE_AFTER
-from .reason_kinds import kinds_of
+from .reason_kinds import REASON_STATUSES, count_kinds
 from .schema import MIN_TIMESTAMP_MS
 from .status import STATUS_DTYPE, STATUSES
 
@@ -50,8 +50,6 @@ STATUS_COLORS = MappingProxyType(
         "failed": "#000000",
     }
 )
-#: The statuses whose reasons :func:`plot_reasons` explains by default.
-REASON_STATUSES = ("invalid", "rejected", "failed")
 #: The timeline leaves out rows later than ``now`` plus this (a unit mistake puts them centuries away).
 FUTURE_SHOWN = pd.Timedelta(days=1)
 
@@ -191,25 +189,12 @@ def count_reason_kinds(status: pd.DataFrame, *, statuses: Collection[str] = REAS
     """Rows per kind of reason (index) and status (columns), most frequent kind first.
 
     Each row's reason is read with :func:`~productiv_pandas.reason_kinds.kinds_of`; a row
-    counts once under each kind it has.
+    counts once under each kind it has (:func:`~productiv_pandas.reason_kinds.count_kinds`).
     """
     wanted = list(statuses)
     if not set(wanted) <= set(STATUSES):
         raise ValueError(f"statuses must be among {list(STATUSES)}, got {wanted}")
-    codes = _status_codes(status, ("reason",))
-    picked = (codes.isin(wanted) & status["reason"].notna()).to_numpy(dtype=bool)
-    reasons = status["reason"].to_numpy(dtype=object)[picked]
-    owners = codes.to_numpy(dtype=object)[picked]
-    known = {text: kinds_of(text) for text in set(reasons)}  # reasons repeat: classify each once
-    kinds = [kind for text in reasons for kind in known[text]]
-    whose = [owner for text, owner in zip(reasons, owners, strict=True) for _ in known[text]]
-    table = pd.DataFrame(index=pd.Index([], name="kind"))
-    if kinds:
-        table = pd.crosstab(np.array(kinds, dtype=object), np.array(whose, dtype=object),
-                            rownames=["kind"], colnames=["status"])  # fmt: skip
-    table = table.reindex(columns=pd.Index(wanted, name="status"), fill_value=0).astype("int64")
-    order = table.sum(axis=1).sort_index().sort_values(ascending=False, kind="stable").index
-    return table.loc[order]
+    return count_kinds(_status_codes(status, ("reason",)), status["reason"], wanted)
 
 
 def plot_reasons(status: pd.DataFrame, *, ax: Axes | None = None, top: int = 10,

@@ -14,8 +14,23 @@ make one bar of three, not three bars of one. The table follows the wording of
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
-__all__ = ["REASON_KINDS", "kinds_of", "reason_kind", "split_reasons"]
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "REASON_KINDS",
+    "REASON_STATUSES",
+    "count_kinds",
+    "kinds_of",
+    "most_frequent_first",
+    "reason_kind",
+    "split_reasons",
+]
+
+#: The statuses whose reasons are problems to fix (duplicate and skipped are choices).
+REASON_STATUSES = ("invalid", "rejected", "failed")
 
 _COLUMN = r"(timestamp|email|eventName|targetApp)"
 #: ``(pattern, kind)`` tried in order on one reason; the first whose pattern matches the start
@@ -95,3 +110,32 @@ def reason_kind(reason: str) -> str:
 def kinds_of(reason: str) -> list[str]:
     """The distinct kinds of a row's whole reason, in the order the reason names them."""
     return list(dict.fromkeys(map(reason_kind, split_reasons(reason))))
+
+
+def most_frequent_first(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a kind-by-status count table, most rows first (ties: by kind, alphabetically)."""
+    order = table.sum(axis=1).sort_index().sort_values(ascending=False, kind="stable").index
+    return table.loc[order]
+
+
+def count_kinds(
+    codes: pd.Series, reasons: pd.Series, statuses: Collection[str] = REASON_STATUSES
+) -> pd.DataFrame:
+    """Rows per kind of reason (index) and status (columns, ``statuses``), most frequent first.
+
+    ``codes`` and ``reasons`` are a status frame's ``status`` and ``reason`` columns; a row
+    counts once under each kind its reason names. Charts and the file summary both count here.
+    """
+    wanted = list(statuses)
+    picked = (codes.isin(wanted) & reasons.notna()).to_numpy(dtype=bool)
+    texts = reasons.to_numpy(dtype=object)[picked]
+    owners = codes.to_numpy(dtype=object)[picked]
+    known = {text: kinds_of(text) for text in set(texts)}  # reasons repeat: classify each once
+    kinds = [kind for text in texts for kind in known[text]]
+    whose = [owner for text, owner in zip(texts, owners, strict=True) for _ in known[text]]
+    table = pd.DataFrame(index=pd.Index([], name="kind"))
+    if kinds:
+        table = pd.crosstab(np.array(kinds, dtype=object), np.array(whose, dtype=object),
+                            rownames=["kind"], colnames=["status"])  # fmt: skip
+    table = table.reindex(columns=pd.Index(wanted, name="status"), fill_value=0).astype("int64")
+    return most_frequent_first(table)

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -20,16 +18,14 @@ import pandas as pd
 from .errors import NaiveTimestampWarning, StaleEventWarning
 from .options import PrepareOptions
 from .prepare import warn_naive, warn_stale
-from .reason_kinds import kinds_of
+from .reason_kinds import REASON_STATUSES, count_kinds, most_frequent_first
 from .status import STATUSES
 
 __all__ = ["PROBLEM_STATUSES", "Tally"]
 
 #: The statuses whose reasons are problems to fix (duplicate and skipped are choices).
-PROBLEM_STATUSES = ("invalid", "rejected", "failed")
+PROBLEM_STATUSES = REASON_STATUSES
 _NAIVE = re.compile(r"(\d+) timestamp\(s\) had no timezone")
-
-_kinds = lru_cache(maxsize=65_536)(lambda reason: tuple(kinds_of(reason)))
 
 
 class Tally:
@@ -39,7 +35,7 @@ class Tally:
         self.options = options
         self.rows = 0
         self._counts = np.zeros(len(STATUSES), dtype=np.int64)
-        self._problems: Counter[tuple[str, str]] = Counter()
+        self._problems: pd.DataFrame | None = None
         self.stale = 0
         self.oldest_stale_ms: int | None = None
         self.naive = 0
@@ -76,29 +72,17 @@ class Tally:
         codes = status["status"]
         self.rows += len(status)
         self._counts += codes.value_counts(sort=False).reindex(list(STATUSES), fill_value=0).to_numpy()
-        picked = (codes.isin(PROBLEM_STATUSES) & status["reason"].notna()).to_numpy()
-        if picked.any():
-            pairs = pd.DataFrame(
-                {"reason": status["reason"].to_numpy()[picked], "status": codes.to_numpy()[picked]}
-            ).value_counts(sort=False)
-            for (reason, owner), count in pairs.items():
-                for kind in _kinds(reason):
-                    self._problems[kind, owner] += int(count)
+        chunk = count_kinds(codes, status["reason"], PROBLEM_STATUSES)
+        self._problems = chunk if self._problems is None else self._problems.add(chunk, fill_value=0)
 
     def counts(self) -> pd.Series:
         return pd.Series(self._counts, index=pd.Index(STATUSES, name="status"), name="rows")
 
     def problems(self) -> pd.DataFrame:
         """Rows per kind (index) and problem status (columns), most frequent kind first."""
-        table = pd.Series(self._problems, dtype="int64")
-        if table.empty:
-            frame = pd.DataFrame(index=pd.Index([], name="kind", dtype=object))
-        else:
-            frame = table.unstack(fill_value=0)
-        frame = frame.reindex(columns=pd.Index(PROBLEM_STATUSES, name="status"), fill_value=0)
-        frame = frame.astype("int64").rename_axis(index="kind")
-        order = frame.sum(axis=1).sort_index().sort_values(ascending=False, kind="stable").index
-        return frame.loc[order]
+        if self._problems is None:
+            return count_kinds(pd.Series([], dtype=object), pd.Series([], dtype=object), PROBLEM_STATUSES)
+        return most_frequent_first(self._problems.astype("int64"))
 
     def warn(self) -> None:
         """Issue the file's StaleEventWarning and NaiveTimestampWarning, once each."""
