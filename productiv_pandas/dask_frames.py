@@ -38,6 +38,7 @@ from .errors import ConfigurationError
 from .options import PrepareOptions
 from .prepare import Prepared, prepare_events, select_columns
 from .reasons import format_label
+from .status import with_status
 from .timestamps import parse_timestamps
 
 __all__ = ["check_frame", "lazy_status", "prepare", "validate"]
@@ -108,14 +109,8 @@ def _finish_partition(part: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     later = (found["first"].notna() & (found[_ORDER] != found["first"])).to_numpy()
     if not later.any():
         return status
-    positions = np.flatnonzero(checked)[later]
-    states = status["status"].to_numpy(copy=True)
-    reasons = status["reason"].astype(object).to_numpy(copy=True)
-    states[positions] = "duplicate"
-    reasons[positions] = ["duplicate of row " + label for label in found["kept"].to_numpy()[later]]
-    status["status"] = pd.Categorical(states, dtype=status["status"].dtype)
-    status["reason"] = pd.array(reasons, dtype=status["reason"].dtype)
-    return status
+    kept = ["duplicate of row " + label for label in found["kept"].to_numpy()[later]]
+    return with_status(status, np.flatnonzero(checked)[later], "duplicate", kept)
 
 
 def check_frame(frame: object) -> dd.DataFrame:

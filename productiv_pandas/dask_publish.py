@@ -43,6 +43,7 @@ from .errors import (
 from .options import PrepareOptions
 from .prepare import Prepared, warn_naive, warn_stale
 from .publish import DEFAULT_MAX_SPLIT_REQUESTS, MAX_BATCH_SIZE, _check_target, deliver_prepared
+from .status import with_status
 
 __all__ = ["publish"]
 
@@ -69,14 +70,9 @@ def _publish_partition(part: pd.DataFrame, app_id: str, factory, send: dict) -> 
     except Exception as exc:  # every row must leave with a status, even when no client can be built
         # Our own errors never quote a secret; another factory's might, so only its type is shown.
         said = f"{type(exc).__name__}: {exc}" if isinstance(exc, ProductivError) else type(exc).__name__
-        status = part.copy()
-        states = status["status"].to_numpy(copy=True)
-        reasons = status["reason"].astype(object).to_numpy(copy=True)
-        states[to_send] = "failed"
-        reasons[to_send] = f"not attempted: the worker could not build a client ({said})"
-        status["status"] = pd.Categorical(states, dtype=status["status"].dtype)
-        status["reason"] = pd.array(reasons, dtype=status["reason"].dtype)
-        return status
+        return with_status(
+            part, to_send, "failed", f"not attempted: the worker could not build a client ({said})"
+        )
     with client:
         return deliver_prepared(Prepared(part, to_send), app_id, client=client, progress=False, **send)
 

@@ -13,6 +13,7 @@ __all__ = [
     "new_status_frame",
     "sparse_text",
     "uniform_status_frame",
+    "with_status",
 ]
 
 #: The status vocabulary, in the order charts and summaries show it.
@@ -109,3 +110,18 @@ def uniform_status_frame(index: pd.Index, status: str, reason: str) -> pd.DataFr
     )
     reasons = sparse_text(n, np.arange(n), [reason] * n)
     return new_status_frame(index, wire, np.full(n, status, dtype=object), reasons, np.zeros(n, dtype=bool))
+
+
+def with_status(
+    frame: pd.DataFrame, positions: np.ndarray, status: str, reason: str | list[str]
+) -> pd.DataFrame:
+    """A copy of a status frame whose rows at ``positions`` have ``status`` and ``reason`` (one
+    text for them all, or one a row); the other rows and columns are left as they are."""
+    states = frame["status"].to_numpy(dtype=object, copy=True)
+    reasons = frame["reason"].to_numpy(dtype=object, na_value=None, copy=True)
+    states[positions] = status
+    reasons[positions] = reason
+    return frame.assign(
+        status=pd.Categorical(states, dtype=frame["status"].dtype),
+        reason=pd.array(reasons, dtype=frame["reason"].dtype),
+    )

@@ -37,6 +37,7 @@ from .prepare import Prepared
 from .progress import progress_bar, show_progress
 from .publish import DEFAULT_MAX_SPLIT_REQUESTS, _check_target, deliver_until_stopped
 from .resume import journal_for
+from .status import with_status
 
 __all__ = ["DEFAULT_CHUNKSIZE", "FileReport", "publish_file", "validate_file"]
 
@@ -248,15 +249,7 @@ class _Sender:
 
 
 def _not_attempted(prepared: Prepared, cause: str) -> pd.DataFrame:
-    status = prepared.status
-    codes = status["status"].to_numpy(dtype=object)
-    reason = status["reason"].to_numpy(dtype=object, na_value=None)
-    codes[prepared.to_send] = "failed"
-    reason[prepared.to_send] = f"not attempted: {cause}"
-    return status.assign(
-        status=pd.Categorical(codes, dtype=status["status"].dtype),
-        reason=pd.array(reason, dtype=status["reason"].dtype),
-    )
+    return with_status(prepared.status, prepared.to_send, "failed", f"not attempted: {cause}")
 
 
 def _stopped_midway(exc: ConfigurationError, run: FileRun, status_out, journal) -> str:
