@@ -71,8 +71,8 @@ def format_ms(ms: int) -> str:
         return f"{ms} ms since 1970"
     if pd.isna(stamp):  # int64 min is pandas' NaT sentinel, not a time
         return f"{ms} ms since 1970"
-    # Built from components, not strftime: strftime raises NotImplementedError outside years
-    # 1..9999, which epoch numbers reach easily (-62135596801 s is the year 0).
+    # Built from components, not strftime: strftime refuses years outside 1..9999, which epoch
+    # numbers reach easily (-62135596801 s is the year 0).
     text = (
         f"{stamp.year:04d}-{stamp.month:02d}-{stamp.day:02d} "
         f"{stamp.hour:02d}:{stamp.minute:02d}:{stamp.second:02d}"
