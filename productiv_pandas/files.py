@@ -20,7 +20,7 @@ import lzma
 import os
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -170,7 +170,6 @@ class EventChunks:
     rows: int | None = None
     sep: str = ","
     repeated: tuple[str, ...] = ()
-    _first: pd.DataFrame | None = field(default=None, repr=False)
 
     def frames(self, usecols: list[str] | None = None, text: tuple[str, ...] = ()) -> Iterator[pd.DataFrame]:
         """Yield the chunks, only ``usecols`` (all columns if None), each indexed by its rows'
