@@ -105,9 +105,13 @@ def excerpt(answer: Answer, redact: Callable[[str], str] = _unchanged) -> str:
     recognise) cannot show in part.
     """
     text = redact(answer.body[:8192].decode("utf-8", "replace"))
-    text = " ".join(text.split())[:200]
-    if answer.note is not None:
-        return f"{text} ({answer.note})" if text else f"({answer.note})"
+    # Control characters (NUL, escape sequences of a terminal) are shown as spaces.
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())[:200]
+    note = answer.note
+    if note is None and answer.truncated:
+        note = f"longer than {BODY_CAP // 1024} KiB, not read further"
+    if note is not None:
+        return f"{text} ({note})" if text else f"({note})"
     return text
 
 
