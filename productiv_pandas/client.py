@@ -20,8 +20,9 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from .answer import error_text, excerpt, json_body
-from .auth import ClientCredentials, Redactor, TokenProvider, Tokens, check_url
+from .auth import ClientCredentials, TokenProvider, Tokens, check_url
 from .errors import AuthenticationError, ConfigurationError, ProductivError
+from .redaction import Redactor, header_problem, invisible_problem
 from .retry import RetryPolicy, parse_retry_after
 from .transport import Abandoned, Timeout, Transport, TransportError
 
@@ -136,6 +137,8 @@ class ProductivClient:
             )
         if access_token is not None and (not isinstance(access_token, str) or not access_token.strip()):
             raise ConfigurationError("access_token must be a non-empty string")
+        if access_token is not None and (problem := header_problem(access_token.strip())) is not None:
+            raise ConfigurationError(f"access_token cannot be sent in an HTTP header: {problem}")
         if not isinstance(retry, RetryPolicy):
             raise ConfigurationError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
         self.base_url = check_url(base_url, "base_url")
@@ -195,6 +198,12 @@ class ProductivClient:
         environment and go to the constructor.
         """
         env = {name: os.environ.get(f"PRODUCTIV_{name}", "").strip() or None for name in _ENV_NAMES}
+        for name in ("ACCESS_TOKEN", "CLIENT_ID", "CLIENT_SECRET"):
+            # Named, never quoted: a value with a line break (a multi-line variable) or any
+            # control character cannot be sent as it is. Surrounding whitespace is stripped.
+            value, check = env[name], header_problem if name == "ACCESS_TOKEN" else invisible_problem
+            if value is not None and (problem := check(value)) is not None:
+                raise ConfigurationError(f"PRODUCTIV_{name} cannot be used: {problem}")
         if kwargs.get("base_url") is None:
             kwargs["base_url"] = env["API_URL"] or DEFAULT_BASE_URL
         if env["ACCESS_TOKEN"]:

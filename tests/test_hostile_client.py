@@ -7,16 +7,25 @@ bounded time.
 
 from __future__ import annotations
 
+import base64
+import html
+import json
+import logging
+import re
 import threading
 import time
 import tracemalloc
 import zlib
+from urllib.parse import quote, quote_plus
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_real_servers import OK, RawServer, answer, events, outcomes
 
 import productiv_pandas as pp
 from productiv_pandas.client import Delivery, ProductivClient
+from productiv_pandas.redaction import Redactor
 
 TOKEN = "fixed-token-s3cr3t-value"
 PAYLOAD = b'{"events":[{"timestamp":1566340678676,"email":"a@b.com","eventName":"opened_file"}]}'
@@ -311,3 +320,164 @@ def test_a_413_is_final_and_too_large(serve):
     assert delivery == Delivery(False, 413, 1, "413", "payload too large", "too_large")
     assert "too_large" in pp.client.DELIVERY_KINDS
     assert len(server.requests) == 1
+
+
+# --- tokens that cannot go into a header -----------------------------------------------------
+
+MARK = "s3cr3t"
+BAD_TOKENS = {
+    "LF": f"tok-{MARK}\nsecond-line",
+    "CR": f"tok-{MARK}\rX",
+    "CRLF-header": f"tok-{MARK}\r\nX-Evil: 1",
+    "NUL": f"tok-{MARK}\0",
+    "ESC": f"tok-{MARK}\x1b[2J",
+    "DEL": f"tok-{MARK}\x7f",
+    "zero-width-space": f"tok\u200b-{MARK}",
+    "euro": f"tok-{MARK}-€",
+}
+
+
+def assert_unseen(*texts: str) -> None:
+    for text in texts:
+        assert MARK not in text, text
+
+
+@pytest.mark.parametrize("token", BAD_TOKENS.values(), ids=list(BAD_TOKENS))
+def test_a_token_that_cannot_be_a_header_is_refused_by_the_constructor(token):
+    with pytest.raises(pp.ConfigurationError, match="access_token cannot be sent in an HTTP header") as info:
+        ProductivClient(token, base_url="http://127.0.0.1:9")
+    assert_unseen(str(info.value), repr(info.value))
+
+
+@pytest.mark.parametrize("name", ["ACCESS_TOKEN", "CLIENT_ID", "CLIENT_SECRET"])
+def test_from_env_names_the_variable_and_never_its_value(monkeypatch, name):
+    monkeypatch.setenv("PRODUCTIV_CLIENT_ID", "client-id")
+    monkeypatch.setenv("PRODUCTIV_CLIENT_SECRET", "client-secret")
+    monkeypatch.delenv("PRODUCTIV_ACCESS_TOKEN", raising=False)
+    monkeypatch.setenv(f"PRODUCTIV_{name}", f"first-{MARK}\nsecond-{MARK}\n")
+    with pytest.raises(pp.ConfigurationError) as info:
+        ProductivClient.from_env(base_url="http://127.0.0.1:9")
+    assert str(info.value) == (
+        f"PRODUCTIV_{name} cannot be used: it contains a "
+        + (
+            "line break (CR or LF) at position 13"
+            if name == "ACCESS_TOKEN"
+            else "control or invisible character (U+000A) at position 13"
+        )
+    )
+
+
+def test_surrounding_whitespace_of_a_token_is_stripped(serve, monkeypatch):
+    server = serve(lambda conn, *_: conn.sendall(OK))
+    monkeypatch.setenv("PRODUCTIV_ACCESS_TOKEN", f"  {TOKEN}\n")
+    with ProductivClient.from_env(base_url=server.url) as client:
+        assert client.post_events("app-1", PAYLOAD).kind == "sent"
+    assert server.requests[0][1]["authorization"] == f"Bearer {TOKEN}"
+
+
+@pytest.mark.parametrize("token", BAD_TOKENS.values(), ids=list(BAD_TOKENS))
+def test_a_token_provider_returning_such_a_token_is_auth_and_never_quoted(serve, caplog, token):
+    server = serve(lambda conn, *_: conn.sendall(OK))
+    caplog.set_level(logging.DEBUG)
+    with ProductivClient(token_provider=lambda: token, base_url=server.url) as client:
+        status = pp.publish(events(3), "app-1", client=client, progress=False)
+        with pytest.raises(pp.AuthenticationError) as info:
+            client.authenticate()
+    reason = status["reason"].iloc[0]
+    said = "token_provider returned a token that cannot be sent in an HTTP header: it contains"
+    assert reason.startswith(f"credentials refused: {said}")
+    assert (status["status"] == "failed").all()
+    assert info.value.retryable is False
+    assert server.requests == []
+    assert_unseen(status.to_csv(), caplog.text, str(info.value), repr(info.value))
+
+
+@pytest.mark.parametrize("token", BAD_TOKENS.values(), ids=list(BAD_TOKENS))
+def test_a_token_endpoint_returning_such_a_token_is_auth_not_retried_never_quoted(serve, caplog, token):
+    body = json.dumps({"access_token": token, "token_type": "Bearer"}).encode()
+    server = serve(lambda conn, *_: conn.sendall(answer("200 OK", body)))
+    caplog.set_level(logging.DEBUG)
+    retry = pp.RetryPolicy(backoff_base=0.01, backoff_max=0.05, max_retries=3)
+    client = ProductivClient.from_client_credentials(
+        "client-id", "client-secret", token_url=f"{server.url}/oauth2/token", base_url=server.url, retry=retry
+    )
+    with client:
+        delivery = client.post_events("app-1", PAYLOAD)
+        status = pp.publish(events(3), "app-1", client=client, progress=False, max_workers=1)
+    assert (delivery.kind, delivery.status, delivery.attempts) == ("auth", 200, 0)
+    assert delivery.message.startswith(
+        "the token endpoint returned a token that cannot be sent in an HTTP header: it contains"
+    )
+    assert (status["status"] == "failed").all()
+    assert [line.split()[1] for line, _ in server.requests] == ["/oauth2/token"] * 2
+    assert_unseen(repr(delivery), status.to_csv(), caplog.text)
+
+
+def test_a_client_secret_with_a_line_break_is_refused_without_quoting_it():
+    with pytest.raises(pp.ConfigurationError) as info:
+        ProductivClient.from_client_credentials("client-id", f"{MARK}\nsecond line")
+    assert str(info.value) == (
+        "client_secret cannot be used: it contains a control or invisible character (U+000A) at position 7"
+    )
+
+
+# --- redaction: every form a secret comes back in --------------------------------------------
+
+
+def every_char_escaped(secret: str, upper: bool) -> str:
+    """JSON with every character as a \\uXXXX escape (surrogate pairs beyond the BMP)."""
+    data = secret.encode("utf-16-be")
+    units = [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+    return "".join(f"\\u{unit:04X}" if upper else f"\\u{unit:04x}" for unit in units)
+
+
+FORMS = {
+    "raw": lambda s: s,
+    "quote_plus": quote_plus,
+    "quote": lambda s: quote(s, safe=""),
+    "quote-lower": lambda s: re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), quote(s, safe="")),
+    "repr": lambda s: repr(s)[1:-1],
+    "repr-with-both-quotes": lambda s: repr(s + "'\"")[1:-4],
+    "ascii": lambda s: ascii(s)[1:-1],
+    "bytes-repr": lambda s: repr(s.encode())[2:-1],
+    "json": lambda s: json.dumps(s)[1:-1],
+    "json-unicode": lambda s: json.dumps(s, ensure_ascii=False)[1:-1],
+    "json-escaped-slashes": lambda s: json.dumps(s)[1:-1].replace("/", "\\/"),
+    "json-every-char-lower": lambda s: every_char_escaped(s, False),
+    "json-every-char-upper": lambda s: every_char_escaped(s, True),
+    "html": html.escape,
+    "html-decimal": lambda s: "".join(f"&#{ord(c)};" for c in s),
+    "html-hex": lambda s: "".join(f"&#x{ord(c):x};" for c in s),
+    "html-hex-upper": lambda s: "".join(f"&#X{ord(c):04X};" for c in s),
+}
+
+SECRETS = st.text(
+    alphabet=st.characters(exclude_categories=("Cs",)), min_size=1, max_size=30
+) | st.sampled_from(["t", "ab", "p@ss+w/rd=x", "q\"u\\o'te", "naïve-€-😀", "a b\n\tc", "&<>;#%"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(secret=SECRETS, form=st.sampled_from(sorted(FORMS)))
+def test_every_form_of_any_secret_is_redacted(secret, form):
+    redact = Redactor()
+    redact.add(secret)
+    shown = FORMS[form](secret)
+    assert redact(f"said: {shown} |") == "said: *** |"
+
+
+@settings(max_examples=100, deadline=None)
+@given(secret=SECRETS)
+def test_basic_credentials_of_any_secret_are_redacted(secret):
+    redact = Redactor()
+    redact.add_basic("client-id", secret)
+    encoded = base64.b64encode(f"client-id:{secret}".encode()).decode()
+    slashed = encoded.replace("/", "\\/")
+    assert redact(f"Basic {encoded}, Basic {slashed}") == "Basic ***, Basic ***"
+
+
+def test_a_short_secret_is_redacted_where_it_stands_alone_only():
+    redact = Redactor()
+    redact.add("t")
+    redact.add("ab1")
+    assert redact("Bearer t; token expired; at t=5") == "Bearer ***; token expired; at ***=5"
+    assert redact("ab1 cab1 ab12 (ab1) %61%62%31") == "*** cab1 ab12 (***) ***"
