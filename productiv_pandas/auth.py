@@ -1,7 +1,9 @@
 """Credentials: the access token, fixed or fetched with OAuth2 client credentials and renewed.
 
-Also where credentials may be sent (:func:`check_url`) and how they are kept out of every text
-(:class:`Secret`, :class:`Redactor`). The HTTP exchange goes through :mod:`.transport`.
+Also where credentials may be sent (:func:`check_url`). How they are kept out of every text
+(:class:`Secret`, :class:`Redactor`) and refused when they cannot be sent is in :mod:`.redaction`.
+The HTTP exchange goes through :mod:`.transport`, under the same deadline and ``abandon`` event
+as the events requests.
 """
 
 from __future__ import annotations

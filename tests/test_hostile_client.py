@@ -11,7 +11,10 @@ import base64
 import html
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 import threading
 import time
 import tracemalloc
@@ -481,3 +484,24 @@ def test_a_short_secret_is_redacted_where_it_stands_alone_only():
     redact.add("ab1")
     assert redact("Bearer t; token expired; at t=5") == "Bearer ***; token expired; at ***=5"
     assert redact("ab1 cab1 ab12 (ab1) %61%62%31") == "*** cab1 ab12 (***) ***"
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("variable", ["PRODUCTIV_ACCESS_TOKEN", "PRODUCTIV_CLIENT_SECRET"])
+def test_the_cli_refuses_a_multi_line_secret_in_one_line_without_quoting_it(tmp_path, variable):
+    path = tmp_path / "export.csv"
+    events(2).to_csv(path, index=False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRODUCTIV_")}
+    env.update({"PRODUCTIV_CLIENT_ID": "client-id", variable: f"first-{MARK}\nsecond-{MARK}"})
+    result = subprocess.run(
+        [sys.executable, "-m", "productiv_pandas", "publish", str(path), "--app-id", "acme"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=100,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"productiv-pandas: error: {variable} cannot be used: it contains a ")
+    assert result.stderr.count("\n") == 1
+    assert_unseen(result.stdout, result.stderr)
