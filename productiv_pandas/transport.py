@@ -137,8 +137,8 @@ class Transport:
             raw.release_conn()
         if inflight.stopped is not None:  # the shutdown may look like a normal end of the body
             raise self._stopped(inflight, method, url)
-        headers = {name: value for name, value in response.headers.items()}
-        return Answer(response.status_code, response.reason or "", headers, body, truncated, note)
+        # requests' CaseInsensitiveDict: "retry-after" and "Retry-After" are the same header.
+        return Answer(response.status_code, response.reason or "", response.headers, body, truncated, note)
 
     def _stopped(self, inflight: InFlight, method: str, url: str) -> TransportError:
         if inflight.stopped == "abandoned":

@@ -505,3 +505,15 @@ def test_the_cli_refuses_a_multi_line_secret_in_one_line_without_quoting_it(tmp_
     assert result.stderr.startswith(f"productiv-pandas: error: {variable} cannot be used: it contains a ")
     assert result.stderr.count("\n") == 1
     assert_unseen(result.stdout, result.stderr)
+
+
+def test_headers_are_read_whatever_their_case(serve):
+    def throttle_once(conn, line, headers, number):
+        conn.sendall(answer("429 Slow down", b"", "retry-after: 0.2") if number == 1 else OK)
+
+    server = serve(throttle_once)
+    retry = pp.RetryPolicy(backoff_base=0.001, backoff_max=0.001, max_retries=1)
+    with ProductivClient(TOKEN, base_url=server.url, retry=retry) as client:
+        started = time.monotonic()
+        assert client.post_events("app-1", PAYLOAD) == Delivery(True, 200, 2, None, None, "sent")
+        assert time.monotonic() - started >= 0.2  # the lower-case Retry-After was honoured
