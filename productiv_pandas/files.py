@@ -180,7 +180,7 @@ def _json_frame(lines: list[str], first_line: int) -> pd.DataFrame:
     """
     try:
         return pd.read_json(io.StringIO("".join(lines)), lines=True, dtype=False)
-    except ValueError:
+    except (ValueError, TypeError):  # TypeError: a line that is a JSON array
         pass
     records = []
     for number, line in enumerate(lines, start=first_line):
@@ -224,7 +224,9 @@ def _csv_header(path: Path, compression: str | None = None) -> tuple[list[str], 
         found = [(columns[0].count(mark), mark) for mark in _SEPARATORS if mark in columns[0]]
         if found:
             sep = max(found)[1]
-            columns = [str(name) for name in pd.read_csv(path, nrows=0, sep=sep, compression=compression).columns]
+            columns = [
+                str(name) for name in pd.read_csv(path, nrows=0, sep=sep, compression=compression).columns
+            ]
     raw = pd.read_csv(
         path, nrows=1, header=None, sep=sep, dtype=str, keep_default_na=False, compression=compression
     )

@@ -158,7 +158,9 @@ class _Reader:
         def name(i: int) -> str:
             return describe_value(shown.iat[i]) if shown is not None else str(original[i].item())
 
-        self.problem(positions, np.flatnonzero(not_finite), lambda i: f"timestamp {name(i)} is not a finite number")
+        self.problem(
+            positions, np.flatnonzero(not_finite), lambda i: f"timestamp {name(i)} is not a finite number"
+        )
         self.problem(positions, np.flatnonzero(bad & ~not_finite), lambda i: self._out_of_range(name(i)))
         self.store(positions, ms, bad)
 
@@ -176,7 +178,9 @@ class _Reader:
                 if _INT64[0] <= int(texts.iat[i]) <= _INT64[1]:
                     fits.append(i)
                 else:
-                    self.out.problems.append((int(positions[i]), self._out_of_range(texts.iat[i])))
+                    self.out.problems.append(
+                        (int(positions[i]), self._out_of_range(describe_value(texts.iat[i])))
+                    )
             fits = np.asarray(fits, dtype=np.int64)
             if len(fits):
                 chosen = texts.iloc[fits].reset_index(drop=True)
@@ -195,7 +199,9 @@ class _Reader:
             present = values.notna().to_numpy()
             values = as_arrow_text(values)
             broken = np.flatnonzero(present & values.isna().to_numpy())
-            self.problem(positions, broken, lambda i: "timestamp contains characters that are not valid unicode")
+            self.problem(
+                positions, broken, lambda i: "timestamp contains characters that are not valid unicode"
+            )
             if len(broken):
                 keep = np.flatnonzero(values.notna().to_numpy())
                 positions, values = positions[keep], values.iloc[keep].reset_index(drop=True)
@@ -212,7 +218,11 @@ class _Reader:
             self.problem(
                 positions,
                 local,
-                lambda i: _not_iso(values.iat[i]) if dates[np.searchsorted(local, i)] else date_without_time(values.iat[i]),
+                lambda i: (
+                    _not_iso(values.iat[i])
+                    if dates[np.searchsorted(local, i)]
+                    else date_without_time(values.iat[i])
+                ),
             )
         rest = ~numeric & ~empty & ~date_only
         if not rest.any():
@@ -246,7 +256,9 @@ class _Reader:
                         )
                         retried.append(None)
                         continue
-                    retried.append(again_one.floor("us").as_unit("us") if again_one.unit == "ns" else again_one)
+                    retried.append(
+                        again_one.floor("us").as_unit("us") if again_one.unit == "ns" else again_one
+                    )
                 except (ValueError, OverflowError, TypeError):
                     self.out.problems.append((int(positions[p]), _not_iso(texts.iat[p])))
                     retried.append(None)

@@ -304,7 +304,10 @@ def test_nullable_integer_column_with_missing_values() -> None:
         (float("-inf"), "timestamp -inf is not a finite number"),
         (True, "timestamp True is not a date-time"),
         (dt.date(2026, 11, 26), f"timestamp 2026-11-26 {DATE_ONLY}"),
-        (b"1795687200000", "timestamp b'1795687200000' (bytes) is not a date-time, a number or ISO-8601 text"),
+        (
+            b"1795687200000",
+            "timestamp b'1795687200000' (bytes) is not a date-time, a number or ISO-8601 text",
+        ),
         (2**70, "timestamp 1180591620717411303424 is out of range for milliseconds"),
         (-(2**63), "timestamp -9223372036854775808 is out of range for milliseconds"),  # NaT's sentinel
         ("NaT", "timestamp is missing (the text 'NaT')"),
