@@ -28,7 +28,7 @@ import pyarrow as pa_arrow
 import pyarrow.compute as pc
 from pandera.typing import Series
 
-from .text import control_mask
+from .text import control_mask, length_at_most
 
 __all__ = [
     "EMAIL_PATTERN",
@@ -98,7 +98,7 @@ def _not_empty(values: pd.Series) -> pd.Series:
 
 def _max_length(field: str):
     def check(values: pd.Series) -> pd.Series:
-        return (values.str.len() <= MAX_LENGTH[field]).fillna(True).astype(bool)
+        return pd.Series(length_at_most(values, MAX_LENGTH[field]), index=values.index)
 
     return check
 

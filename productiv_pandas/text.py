@@ -26,6 +26,7 @@ __all__ = [
     "first_control",
     "from_arrow",
     "is_missing",
+    "length_at_most",
     "normalize_text",
     "regex_mask",
     "unicode_name",
@@ -199,6 +200,7 @@ def _strip(values: pd.Series) -> pd.Series:
 # report, different bytes on the wire. "a\u200bna@x.com" would be sent as another user than
 # "ana@x.com", so text fields refuse them and the reason names the character.
 _CATEGORIES = {"Cc": "a control character", "Cf": "a format character"}
+_BLOCK = 1 << 20
 
 
 @functools.cache
@@ -237,11 +239,24 @@ def _suspects(chunk: pa.Array) -> np.ndarray:
     width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
     offsets = np.frombuffer(offsets_buffer, dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
     data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]]
-    # One pass: bytes below 0x20 wrap to 0xe0 and above, 0x7f and up stay at 0x5f and up.
-    odd = np.flatnonzero(np.subtract(data, 0x20, dtype=np.uint8) >= 0x5F)
-    if not len(odd):
-        return np.array([], dtype=np.int64)
-    return np.unique(np.searchsorted(offsets, odd + offsets[0], side="right") - 1)
+    found = []
+    # By blocks of 1 MB, so the temporary arrays stay small whatever the column's size.
+    for start in range(0, len(data), _BLOCK):
+        block = data[start : start + _BLOCK]
+        # One pass: bytes below 0x20 wrap to 0xe0 and above, 0x7f and up stay at 0x5f and up.
+        odd = np.flatnonzero(np.subtract(block, 0x20, dtype=np.uint8) >= 0x5F)
+        if len(odd):
+            found.append(np.unique(np.searchsorted(offsets, odd + (offsets[0] + start), side="right") - 1))
+    return np.unique(np.concatenate(found)) if found else np.array([], dtype=np.int64)
+
+
+def length_at_most(values: pd.Series, limit: int) -> np.ndarray:
+    """Boolean array: is each string at most ``limit`` characters long? Missing values give True."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        short = pc.less_equal(pc.utf8_length(pa.array(values.array)), limit)
+        return pc.fill_null(short, True).to_numpy(zero_copy_only=False)
+    return ~(values.str.len() > limit).to_numpy(dtype=bool, na_value=False)
 
 
 def control_mask(values: pd.Series) -> np.ndarray:
