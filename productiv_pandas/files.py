@@ -8,23 +8,18 @@ end-to-end figures): pandas' ``read_csv(chunksize=...)`` with its C parser reads
 and peaks at 195 MB RSS; pyarrow's streaming reader (``pyarrow.csv.open_csv``) takes 0.25 s
 and 300 MB once its batches become pandas frames, and it fixes each column's type from the
 first block, so a later block of another type stops the read. Parquet is read with pyarrow
-(``ParquetFile.iter_batches``), JSON Lines with ``read_json(lines=True, chunksize=...)``.
+(``ParquetFile.iter_batches``), JSON Lines by :mod:`.file_input` (chunks of lines); any of
+them compressed as its first bytes say, whatever its name.
 """
 
 from __future__ import annotations
 
 import bz2
 import contextlib
-import decimal
 import gzip
-import importlib.util
-import io
-import itertools
 import json
 import lzma
-import math
 import os
-import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigurationError
+from .file_input import BadLine, compression_of, json_chunks
 
 __all__ = [
     "DEFAULT_CHUNKSIZE",
@@ -54,15 +50,6 @@ _FORMATS = {
 }
 _COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip")
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
-#: How a compressed file starts, whatever its name says: a ``.csv`` that is really gzip is
-#: read as gzip instead of being taken for latin-1 text. Names are pandas' ``compression=``.
-_MAGIC = (
-    (b"\x1f\x8b", "gzip"),
-    (b"BZh", "bz2"),
-    (b"\xfd7zXZ\x00", "xz"),
-    (b"PK\x03\x04", "zip"),
-    (b"\x28\xb5\x2f\xfd", "zstd"),
-)
 #: Separators a CSV export may use instead of commas (Excel in much of Europe writes ``;``).
 _SEPARATORS = (";", "\t", "|")
 
@@ -102,111 +89,9 @@ def _unreadable(path: str | Path, kind: str, exc: BaseException, where: str = ""
         )
     if isinstance(exc, ConfigurationError):  # already in words (a compression, a zip archive)
         return exc
-    if isinstance(exc, _BadLine):  # names its own line: a row number would only confuse
+    if isinstance(exc, BadLine):  # names its own line: a row number would only confuse
         return ConfigurationError(f"cannot read {str(path)!r} as {kind}: {exc}")
     return ConfigurationError(f"cannot read {str(path)!r} as {kind}{where}: {exc}")
-
-
-def sniff_compression(path: str | Path) -> str | None:
-    """The compression a file's first bytes show (``"gzip"``, ``"bz2"``, ``"xz"``, ``"zip"``,
-    ``"zstd"``), or None; a missing file is None too (its reader says so)."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(6)
-    except OSError:
-        return None
-    return next((name for magic, name in _MAGIC if head.startswith(magic)), None)
-
-
-def _compression(path: Path, kind: str) -> str | None:
-    """The compression to read ``path`` with, from its bytes; a ConfigurationError naming it
-    when it cannot be read (Parquet inside gzip, zstd without its package)."""
-    found = sniff_compression(path)
-    if found is None:
-        return None
-    if kind == "parquet":
-        raise ConfigurationError(
-            f"cannot read {str(path)!r} as parquet: the file is {found}-compressed; Parquet "
-            f"compresses itself, so decompress it first and read the .parquet file inside"
-        )
-    if found == "zstd" and importlib.util.find_spec("zstandard") is None:
-        raise ConfigurationError(
-            f"cannot read {str(path)!r}: the file is zstd-compressed and reading zstd needs the "
-            f"zstandard package (pip install zstandard); or decompress it first: unzstd {path.name}"
-        )
-    return found
-
-
-@contextlib.contextmanager
-def _open_text(path: Path, compression: str | None) -> Iterator[io.TextIOBase]:
-    """``path`` opened as UTF-8 text, decompressed as its bytes say."""
-    with contextlib.ExitStack() as stack:
-        if compression == "zip":
-            archive = stack.enter_context(zipfile.ZipFile(path))
-            names = [info.filename for info in archive.infolist() if not info.is_dir()]
-            if len(names) != 1:
-                raise ConfigurationError(
-                    f"cannot read {str(path)!r}: the zip archive holds {len(names)} files, not one; "
-                    "unzip it and name the file to read"
-                )
-            raw = stack.enter_context(archive.open(names[0]))
-            yield stack.enter_context(io.TextIOWrapper(raw, encoding="utf-8"))
-        elif compression == "zstd":
-            import zstandard
-
-            yield stack.enter_context(zstandard.open(path, "rt", encoding="utf-8"))
-        else:
-            opener = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(compression or "", open)
-            yield stack.enter_context(opener(path, "rt", encoding="utf-8"))
-
-
-class _BadLine(ValueError):
-    """A line of a JSON Lines file that is not a JSON object (the message names its number)."""
-
-
-def _json_number(text: str) -> float | decimal.Decimal:
-    """A JSON float, or a Decimal where a float would be inf (1e400): its reason names it."""
-    number = float(text)
-    return number if math.isfinite(number) else decimal.Decimal(text)
-
-
-def _json_frame(lines: list[str], first_line: int) -> pd.DataFrame:
-    """Lines of a JSON Lines file as a frame, ``first_line`` being the number of ``lines[0]``.
-
-    pandas' reader is fast, but one number beyond uint64 fails its whole read ("Value is too
-    big!") and a line that is not an object is named by a position in its buffer. Then the
-    lines are read one by one with Python's json, which keeps any integer as it is: the row
-    gets a reason naming the value, as in memory, and a broken line is named by its number.
-    """
-    try:
-        return pd.read_json(io.StringIO("".join(lines)), lines=True, dtype=False)
-    except (ValueError, TypeError):  # TypeError: a line that is a JSON array
-        pass
-    records = []
-    for number, line in enumerate(lines, start=first_line):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line, parse_float=_json_number)
-        except ValueError:
-            record = None
-        if not isinstance(record, dict):
-            shown = line.strip()
-            shown = shown if len(shown) <= 60 else shown[:57] + "..."
-            raise _BadLine(f"line {number:,} is not a JSON object: {shown!r}; fix or remove that line")
-        records.append(record)
-    return pd.DataFrame.from_records(records) if records else pd.DataFrame()
-
-
-def _json_chunks(path: Path, chunksize: int, compression: str | None) -> Iterator[pd.DataFrame]:
-    """A JSON Lines file, ``chunksize`` lines at a time (blank lines are skipped)."""
-    with _open_text(path, compression) as handle:
-        read = 0
-        while lines := list(itertools.islice(handle, chunksize)):
-            frame = _json_frame(lines, read + 1)
-            read += len(lines)
-            if len(frame.columns):
-                yield frame
 
 
 def _csv_header(path: Path, compression: str | None = None) -> tuple[list[str], str, tuple[str, ...]]:
@@ -238,12 +123,12 @@ def read_events(path: str | Path) -> pd.DataFrame:
     """Read a whole events file; a missing or unreadable file is a ConfigurationError."""
     kind = file_format(path)
     try:
-        compression = _compression(Path(path), kind)
+        compression = compression_of(Path(path), kind)
         if kind == "csv":
             return pd.read_csv(path, compression=compression)
         if kind == "parquet":
             return pd.read_parquet(path)
-        frames = list(_json_chunks(Path(path), DEFAULT_CHUNKSIZE, compression))
+        frames = list(json_chunks(Path(path), DEFAULT_CHUNKSIZE, compression))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise _unreadable(path, kind, exc) from (None if isinstance(exc, FileNotFoundError) else exc)
@@ -319,7 +204,7 @@ class EventChunks:
                 for batch in parquet.iter_batches(batch_size=self.chunksize, columns=usecols):
                     yield batch.to_pandas()
         else:
-            for frame in _json_chunks(self.path, self.chunksize, self.compression):
+            for frame in json_chunks(self.path, self.chunksize, self.compression):
                 # Lines need not share keys: a chunk lacking one gets it, empty, as a whole
                 # file's read would.
                 yield frame if usecols is None else frame.reindex(columns=usecols)
@@ -346,7 +231,7 @@ def open_chunks(path: str | Path, chunksize: int) -> EventChunks:
     path = Path(path)
     kind = file_format(path)
     try:
-        compression = _compression(path, kind)
+        compression = compression_of(path, kind)
         if kind == "csv":
             columns, sep, repeated = _csv_header(path, compression)
             return EventChunks(
@@ -363,7 +248,7 @@ def open_chunks(path: str | Path, chunksize: int) -> EventChunks:
             return EventChunks(path, kind, int(chunksize), columns, rows)
         # The keys of a whole chunk, not of the first line: lines need not share keys, and a
         # first line without "email" must not make the file look as if it had no such column.
-        with contextlib.closing(_json_chunks(path, int(chunksize), compression)) as chunks:
+        with contextlib.closing(json_chunks(path, int(chunksize), compression)) as chunks:
             first = next(chunks, None)
         columns = [] if first is None else list(first.columns)
         return EventChunks(path, kind, int(chunksize), columns, compression=compression)
