@@ -133,9 +133,19 @@ def lazy_status(
     # Three steps read each prepared partition: as named delayed results (not one expression,
     # which Dask would fuse into each reader) each partition is prepared once a compute.
     count_naive = count_naive and options.tz is None
+    try:
+        parts = frame.to_delayed()
+    except UnicodeEncodeError as exc:
+        # Dask's own string conversion of object columns (dataframe.convert-string), run on
+        # from_pandas data as the graph is built; pandas' validate explains such a value per row.
+        raise ConfigurationError(
+            "Dask could not convert a text column to pyarrow strings: a value holds a character "
+            f"that cannot be encoded ({exc.reason}, e.g. a lone surrogate from a broken export); "
+            "clean it, or build the frame with dask.config.set({'dataframe.convert-string': False})"
+        ) from exc
     results = [
         dask.delayed(_prepare_partition, nout=2)(part, inner, number, count_naive)
-        for number, part in enumerate(frame.to_delayed())
+        for number, part in enumerate(parts)
     ]
     prepared = dd.from_delayed(
         [status for status, _ in results], meta=with_order, divisions=frame.divisions, verify_meta=False

@@ -8,12 +8,14 @@ end-to-end figures): pandas' ``read_csv(chunksize=...)`` with its C parser reads
 and peaks at 195 MB RSS; pyarrow's streaming reader (``pyarrow.csv.open_csv``) takes 0.25 s
 and 300 MB once its batches become pandas frames, and it fixes each column's type from the
 first block, so a later block of another type stops the read. Parquet is read with pyarrow
-(``ParquetFile.iter_batches``), JSON Lines with ``read_json(lines=True, chunksize=...)``.
+(``ParquetFile.iter_batches``), JSON Lines by :mod:`.file_input` (chunks of lines); any of
+them compressed as its first bytes say, whatever its name.
 """
 
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import json
 import lzma
@@ -28,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigurationError
+from .file_input import BadLine, compression_of, json_chunks
 
 __all__ = [
     "DEFAULT_CHUNKSIZE",
@@ -84,34 +87,14 @@ def _unreadable(path: str | Path, kind: str, exc: BaseException, where: str = ""
             f"0x{exc.object[exc.start]:02x}); save it as UTF-8, e.g. "
             f"iconv -f {source} -t utf-8 {Path(path).name} > utf8-{Path(path).name}"
         )
-    if kind == "jsonl" and isinstance(exc, ValueError) and (bad := _first_bad_line(Path(path))):
-        return ConfigurationError(f"cannot read {str(path)!r} as jsonl: {bad}")
+    if isinstance(exc, ConfigurationError):  # already in words (a compression, a zip archive)
+        return exc
+    if isinstance(exc, BadLine):  # names its own line: a row number would only confuse
+        return ConfigurationError(f"cannot read {str(path)!r} as {kind}: {exc}")
     return ConfigurationError(f"cannot read {str(path)!r} as {kind}{where}: {exc}")
 
 
-def _first_bad_line(path: Path) -> str | None:
-    """Which line of a JSON Lines file is not a JSON object, in words (pandas' error names
-    only a position in its buffer); None when none is found or the file cannot be scanned."""
-    opener = _OPENERS.get(path.suffix.lower(), open)
-    try:
-        with opener(path, "rt", encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    if isinstance(json.loads(line), dict):
-                        continue
-                except ValueError:
-                    pass
-                shown = line.strip()
-                shown = shown if len(shown) <= 60 else shown[:57] + "..."
-                return f"line {number:,} is not a JSON object: {shown!r}; fix or remove that line"
-    except (OSError, ValueError):
-        return None
-    return None
-
-
-def _csv_header(path: Path) -> tuple[list[str], str, tuple[str, ...]]:
+def _csv_header(path: Path, compression: str | None = None) -> tuple[list[str], str, tuple[str, ...]]:
     """A CSV's column names (as pandas names them), its separator, and the names its header
     repeats.
 
@@ -121,13 +104,17 @@ def _csv_header(path: Path) -> tuple[list[str], str, tuple[str, ...]]:
     renames a second ``email`` to ``email.1`` and the first would silently win.
     """
     sep = ","
-    columns = [str(name) for name in pd.read_csv(path, nrows=0).columns]
+    columns = [str(name) for name in pd.read_csv(path, nrows=0, compression=compression).columns]
     if len(columns) == 1:
         found = [(columns[0].count(mark), mark) for mark in _SEPARATORS if mark in columns[0]]
         if found:
             sep = max(found)[1]
-            columns = [str(name) for name in pd.read_csv(path, nrows=0, sep=sep).columns]
-    raw = pd.read_csv(path, nrows=1, header=None, sep=sep, dtype=str, keep_default_na=False)
+            columns = [
+                str(name) for name in pd.read_csv(path, nrows=0, sep=sep, compression=compression).columns
+            ]
+    raw = pd.read_csv(
+        path, nrows=1, header=None, sep=sep, dtype=str, keep_default_na=False, compression=compression
+    )
     counts = Counter(name for name in raw.iloc[0].tolist() if name) if len(raw) else Counter()
     return columns, sep, tuple(name for name, count in counts.items() if count > 1)
 
@@ -136,13 +123,13 @@ def read_events(path: str | Path) -> pd.DataFrame:
     """Read a whole events file; a missing or unreadable file is a ConfigurationError."""
     kind = file_format(path)
     try:
+        compression = compression_of(Path(path), kind)
         if kind == "csv":
-            return pd.read_csv(path)
+            return pd.read_csv(path, compression=compression)
         if kind == "parquet":
             return pd.read_parquet(path)
-        # dtype=False also keeps pandas from guessing the unit of epoch numbers in columns
-        # named like dates: the ``unit`` option decides that, and prepare reads ISO text.
-        return pd.read_json(path, lines=True, dtype=False)
+        frames = list(json_chunks(Path(path), DEFAULT_CHUNKSIZE, compression))
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise _unreadable(path, kind, exc) from (None if isinstance(exc, FileNotFoundError) else exc)
 
@@ -160,7 +147,8 @@ class EventChunks:
     ``columns`` are the file's columns (for JSON Lines, those of its first chunk), known before
     any chunk is read so a missing column is reported at once; ``rows`` is the row count when
     the file says it (Parquet), else None; ``sep`` is a CSV's separator and ``repeated`` the
-    names its header has more than once.
+    names its header has more than once; ``compression`` is what the file's first bytes show
+    (pandas' name for it), whatever its name says.
     """
 
     path: Path
@@ -170,6 +158,7 @@ class EventChunks:
     rows: int | None = None
     sep: str = ","
     repeated: tuple[str, ...] = ()
+    compression: str | None = None
 
     def frames(self, usecols: list[str] | None = None, text: tuple[str, ...] = ()) -> Iterator[pd.DataFrame]:
         """Yield the chunks, only ``usecols`` (all columns if None), each indexed by its rows'
@@ -187,6 +176,8 @@ class EventChunks:
             try:
                 frame = next(chunks, None)
             except (OSError, ValueError, UnicodeDecodeError) as exc:
+                if isinstance(exc, ConfigurationError):
+                    raise
                 raise _unreadable(self.path, self.kind, exc, f" from row {offset:,} on") from exc
             if frame is None:
                 return
@@ -198,7 +189,12 @@ class EventChunks:
         if self.kind == "csv":
             dtype = dict.fromkeys(text, str) or None
             with pd.read_csv(
-                self.path, chunksize=self.chunksize, usecols=usecols, dtype=dtype, sep=self.sep
+                self.path,
+                chunksize=self.chunksize,
+                usecols=usecols,
+                dtype=dtype,
+                sep=self.sep,
+                compression=self.compression,
             ) as reader:
                 yield from reader
         elif self.kind == "parquet":
@@ -208,16 +204,15 @@ class EventChunks:
                 for batch in parquet.iter_batches(batch_size=self.chunksize, columns=usecols):
                     yield batch.to_pandas()
         else:
-            with _json_reader(self.path, self.chunksize) as reader:
-                for frame in reader:
-                    # Lines need not share keys: a chunk lacking one gets it, empty, as a whole
-                    # file's read would.
-                    yield frame if usecols is None else frame.reindex(columns=usecols)
+            for frame in json_chunks(self.path, self.chunksize, self.compression):
+                # Lines need not share keys: a chunk lacking one gets it, empty, as a whole
+                # file's read would.
+                yield frame if usecols is None else frame.reindex(columns=usecols)
 
     def estimate_rows(self) -> int | None:
         """The row count, or a line count for an uncompressed text file (for a progress bar's
         total only: a quoted field spanning lines makes it a little high), else None."""
-        if self.rows is not None or self.path.suffix.lower() in _COMPRESSED:
+        if self.rows is not None or self.compression is not None or self.path.suffix.lower() in _COMPRESSED:
             return self.rows
         lines, last = 0, b"\n"
         with open(self.path, "rb") as handle:
@@ -228,10 +223,6 @@ class EventChunks:
         return max(lines - (self.kind == "csv"), 0)
 
 
-def _json_reader(path: Path, chunksize: int):
-    return pd.read_json(path, lines=True, chunksize=chunksize, dtype=False)
-
-
 def open_chunks(path: str | Path, chunksize: int) -> EventChunks:
     """Open an events file for reading in chunks; a missing or unreadable file is a
     ConfigurationError, raised here rather than at the first chunk."""
@@ -240,9 +231,12 @@ def open_chunks(path: str | Path, chunksize: int) -> EventChunks:
     path = Path(path)
     kind = file_format(path)
     try:
+        compression = compression_of(path, kind)
         if kind == "csv":
-            columns, sep, repeated = _csv_header(path)
-            return EventChunks(path, kind, int(chunksize), columns, sep=sep, repeated=repeated)
+            columns, sep, repeated = _csv_header(path, compression)
+            return EventChunks(
+                path, kind, int(chunksize), columns, sep=sep, repeated=repeated, compression=compression
+            )
         if kind == "parquet":
             import pyarrow.parquet as pq
 
@@ -254,9 +248,10 @@ def open_chunks(path: str | Path, chunksize: int) -> EventChunks:
             return EventChunks(path, kind, int(chunksize), columns, rows)
         # The keys of a whole chunk, not of the first line: lines need not share keys, and a
         # first line without "email" must not make the file look as if it had no such column.
-        with _json_reader(path, int(chunksize)) as reader:
-            first = next(iter(reader), None)
-        return EventChunks(path, kind, int(chunksize), [] if first is None else list(first.columns))
+        with contextlib.closing(json_chunks(path, int(chunksize), compression)) as chunks:
+            first = next(chunks, None)
+        columns = [] if first is None else list(first.columns)
+        return EventChunks(path, kind, int(chunksize), columns, compression=compression)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise _unreadable(path, kind, exc) from (None if isinstance(exc, FileNotFoundError) else exc)
 

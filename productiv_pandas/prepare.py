@@ -71,7 +71,7 @@ def select_columns(frame: pd.DataFrame, columns: dict[str, str]) -> dict[str, pd
         if sources:
             picked_column = frame[sources[0]]
             if isinstance(picked_column, pd.DataFrame):
-                raise ConfigurationError(f"the frame has more than one column named {sources[0]!r}")
+                raise _not_one_column(frame, sources[0])
             picked[field] = picked_column
     missing = [field for field in REQUIRED if field not in picked]
     if missing:
@@ -81,16 +81,38 @@ def select_columns(frame: pd.DataFrame, columns: dict[str, str]) -> dict[str, pd
             if close:
                 original = next(c for c in frame.columns if str(c).lower() == close[0])
                 hints.append(f"{original!r}: {field!r}")
-        hint = (
-            f"; map yours with columns={{{', '.join(hints)}}}"
-            if hints
+        if hints:
+            hint = f"; map yours with columns={{{', '.join(hints)}}}"
+        elif len(frame.columns) and not any(isinstance(c, str) for c in frame.columns):
+            # read_csv(header=None) and DataFrame(rows) number the columns.
+            hint = (
+                f"; its column labels are not names (was the file read with header=None?): "
+                f"map them with columns={{{format_label(frame.columns[0])}: {missing[0]!r}, ...}}"
+            )
+        else:
             # Name the field that is actually missing (this used to say 'email' whatever was).
-            else f"; map yours with columns={{'your_column': {missing[0]!r}, ...}}"
-        )
+            hint = f"; map yours with columns={{'your_column': {missing[0]!r}, ...}}"
         raise ConfigurationError(
             f"missing required column(s) {missing}; the frame has {list(frame.columns)}{hint}"
         )
     return picked
+
+
+def _not_one_column(frame: pd.DataFrame, name: object) -> ConfigurationError:
+    """What the frame has when a column name picks more than one column."""
+    if isinstance(frame.columns, pd.MultiIndex):
+        return ConfigurationError(
+            f"the frame has MultiIndex columns ({frame.columns.nlevels} levels, e.g. "
+            f"{format_label(frame.columns[0])}), so frame[{format_label(name)}] is not one column: "
+            "flatten them first, e.g. "
+            "df.columns = ['_'.join(map(str, c)) for c in df.columns], or map whole tuples with "
+            f"columns={{{format_label(frame.columns[0])}: ...}}"
+        )
+    where = [int(i) for i in np.flatnonzero(frame.columns == name)]
+    return ConfigurationError(
+        f"the frame has {len(where)} columns named {format_label(name)} (at positions {where}): "
+        "drop or rename all but one, e.g. df = df.loc[:, ~df.columns.duplicated()] keeps the first"
+    )
 
 
 def _failures(checked: pd.DataFrame, options: PrepareOptions) -> Iterator[tuple[str | None, str, np.ndarray]]:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from . import schema as s
 from .options import PrepareOptions
-from .text import describe_value
+from .text import describe_value, first_control, unicode_name
 from .timestamps import UNIT_NAMES, UNITS
 
 __all__ = ["ReasonBook", "explain_email", "explain_failures", "format_label", "format_ms"]
@@ -154,6 +154,25 @@ def explain_time(ms: int, number: float, *, unit: str, too_early: bool, limit_ms
     return text
 
 
+def explain_length(column: str, value: str) -> str:
+    """Why a text is too long: its length and the limit, quoting only its start."""
+    limit = s.MAX_LENGTH[column]
+    why = "an address has at most 254 (RFC 5321)" if column == "email" else f"at most {limit:,} are sent"
+    return f"{column} {describe_value(value, limit=30)} is {len(value):,} characters long; {why}"
+
+
+def explain_control(column: str, value: str) -> str:
+    """Which invisible character a text holds, and where (0-based, as ``value[i]``)."""
+    found = first_control(value)
+    if found is None:  # the check and this search use the same table; kept safe regardless
+        return f"{column} {describe_value(value)} contains a control or format character"
+    position, char = found
+    return (
+        f"{column} {describe_value(value)} contains {unicode_name(char)} at position {position} "
+        "(invisible, but sent: remove it)"
+    )
+
+
 def explain_event_name(value: str, allowed: Collection[str]) -> str:
     """Why an event name is refused, suggesting the closest allowed name (usually a typo)."""
     text = f"eventName {describe_value(value)} is not in the app's event mapping"
@@ -178,16 +197,17 @@ def explain_failures(
     numbers, so a timestamp's reason can name the likely unit.
     """
     limit_ms = options.now_ms + int(options.future_tolerance / pd.Timedelta(milliseconds=1))
-    seen: set[tuple[int, str]] = set()
+    # One reason per row, column and check: eventName and targetApp share check names.
+    seen: set[tuple[int, str | None, str]] = set()
     for column, check, positions in failures:
         if check == s.CHECK_LOGIN_TARGET_APP:
             column = None
         values = checked[column].take(positions).tolist() if column else [None] * len(positions)
         explained: dict[object, str] = {}  # the same bad value fails the same way on every row
         for position, value in zip(positions.tolist(), values, strict=True):
-            if (position, check) in seen:  # one reason per row and check
+            if (position, column, check) in seen:
                 continue
-            seen.add((position, check))
+            seen.add((position, column, check))
             if check in (s.CHECK_NOT_BEFORE_2000, s.CHECK_NOT_IN_FUTURE):
                 text = explain_time(
                     int(value), number[position], unit=options.unit,
@@ -200,6 +220,10 @@ def explain_failures(
                 text = explained[value]
             elif check == s.CHECK_NOT_EMPTY:
                 text = f"{column} is empty"
+            elif check == s.CHECK_MAX_LENGTH:
+                text = explain_length(column, value)
+            elif check == s.CHECK_NO_CONTROL:
+                text = explain_control(column, value)
             elif check == s.CHECK_ALLOWED_EVENT:
                 if value not in explained:
                     explained[value] = explain_event_name(value, options.allowed_events or ())

@@ -28,8 +28,11 @@ import pyarrow as pa_arrow
 import pyarrow.compute as pc
 from pandera.typing import Series
 
+from .text import control_mask, length_at_most
+
 __all__ = [
     "EMAIL_PATTERN",
+    "MAX_LENGTH",
     "MIN_TIMESTAMP_MS",
     "UsageEvents",
     "failed_checks",
@@ -55,6 +58,13 @@ CHECK_PLAUSIBLE_EMAIL = "plausible_email"
 CHECK_NOT_EMPTY = "not_empty"
 CHECK_ALLOWED_EVENT = "allowed_event"
 CHECK_LOGIN_TARGET_APP = "login_needs_target_app"
+CHECK_MAX_LENGTH = "max_length"
+CHECK_NO_CONTROL = "no_control_characters"
+
+#: The longest value of each text field, in characters. An address has at most 254 (RFC 5321);
+#: event names and app names are short words, and 1000 characters keeps a full batch's body
+#: (1000 events) within a couple of megabytes, far below any server's limit on a request.
+MAX_LENGTH = {"email": 254, "eventName": 1000, "targetApp": 1000}
 
 
 def _arrow_strings(values: pd.Series) -> pa_arrow.Array | None:
@@ -86,6 +96,17 @@ def _not_empty(values: pd.Series) -> pd.Series:
     return (values.str.len() > 0).fillna(True).astype(bool)
 
 
+def _max_length(field: str):
+    def check(values: pd.Series) -> pd.Series:
+        return pd.Series(length_at_most(values, MAX_LENGTH[field]), index=values.index)
+
+    return check
+
+
+def _no_control(values: pd.Series) -> pd.Series:
+    return pd.Series(~control_mask(values), index=values.index)
+
+
 _EPOCH = pd.Timestamp(0, tz="UTC")
 _ONE_MS = pd.Timedelta(milliseconds=1)
 
@@ -113,10 +134,18 @@ class UsageEvents(pa.DataFrameModel):
     - ``timestamp``: int64 Unix time in milliseconds, on or after 2000-01-01 and no later than
       now + 5 minutes.
     - ``email``: a plausible address: one ``@``, a non-empty local part, a dotted domain,
-      no whitespace.
-    - ``eventName``: a non-empty string.
+      no whitespace; at most 254 characters (RFC 5321).
+    - ``eventName``: a non-empty string of at most 1000 characters.
     - ``targetApp``: optional, nullable; required by the API only for Login events, which this
-      model cannot know (``prepare(login_events=...)`` checks that).
+      model cannot know (``prepare(login_events=...)`` checks that); at most 1000 characters.
+    - No text field holds a control or format character (Unicode categories Cc and Cf: NUL,
+      a tab or newline inside, a zero-width space U+200B..U+200D, U+2060, a BOM U+FEFF, a
+      bidi override): invisible in a report, they would make ``a\u200bna@x.com`` another user
+      than ``ana@x.com``. Leading and trailing whitespace is stripped before, by ``prepare``.
+      The reason names the character and its 0-based position in the value.
+
+    The length bounds (:data:`MAX_LENGTH`, counted in characters) keep an oversized value out
+    of a batch, so that a request body stays far below any server's limit.
 
     Extra columns are allowed and ignored: only these four fields are ever put on the wire.
     """
@@ -138,13 +167,37 @@ class UsageEvents(pa.DataFrameModel):
     def _email_plausible(cls, emails: Series[str]) -> Series[bool]:
         return is_plausible_email(emails)
 
+    @pa.check("email", name=CHECK_MAX_LENGTH)
+    def _email_max_length(cls, emails: Series[str]) -> Series[bool]:
+        return _max_length("email")(emails)
+
+    @pa.check("email", name=CHECK_NO_CONTROL)
+    def _email_no_control(cls, emails: Series[str]) -> Series[bool]:
+        return _no_control(emails)
+
     @pa.check("eventName", name=CHECK_NOT_EMPTY)
     def _event_name_not_empty(cls, names: Series[str]) -> Series[bool]:
         return _not_empty(names)
 
+    @pa.check("eventName", name=CHECK_MAX_LENGTH)
+    def _event_name_max_length(cls, names: Series[str]) -> Series[bool]:
+        return _max_length("eventName")(names)
+
+    @pa.check("eventName", name=CHECK_NO_CONTROL)
+    def _event_name_no_control(cls, names: Series[str]) -> Series[bool]:
+        return _no_control(names)
+
     @pa.check("targetApp", name=CHECK_NOT_EMPTY)
     def _target_app_not_empty(cls, apps: Series[str]) -> Series[bool]:
         return _not_empty(apps)
+
+    @pa.check("targetApp", name=CHECK_MAX_LENGTH)
+    def _target_app_max_length(cls, apps: Series[str]) -> Series[bool]:
+        return _max_length("targetApp")(apps)
+
+    @pa.check("targetApp", name=CHECK_NO_CONTROL)
+    def _target_app_no_control(cls, apps: Series[str]) -> Series[bool]:
+        return _no_control(apps)
 
     class Config:
         strict = False

@@ -7,7 +7,10 @@ which matters at millions of rows. Other storages fall back to Python's ``re``.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,7 +18,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["NormalizedText", "describe_value", "from_arrow", "is_missing", "normalize_text", "regex_mask"]
+__all__ = [
+    "NormalizedText",
+    "as_arrow_text",
+    "control_mask",
+    "describe_value",
+    "first_control",
+    "from_arrow",
+    "is_missing",
+    "length_at_most",
+    "normalize_text",
+    "regex_mask",
+    "unicode_name",
+]
 
 
 def _arrow_integers(kind: pa.DataType) -> pd.api.extensions.ExtensionDtype | None:
@@ -84,7 +99,7 @@ def is_missing(value: object) -> bool:
         return False
 
 
-def _to_str(values: pd.Series) -> pd.Series:
+def as_arrow_text(values: pd.Series) -> pd.Series:
     """Strings to pandas' pyarrow-backed ``str`` dtype; values pyarrow cannot encode become NA."""
     try:
         return values.astype(pd.StringDtype("pyarrow", na_value=np.nan))
@@ -135,7 +150,7 @@ def normalize_text(values: pd.Series, *, name: str, lower: bool = False) -> Norm
             problems.append((int(position), f"{name} {describe_value(values.iat[position])} is not text"))
         strings = pd.Series([None] * len(values), dtype=object)
     before = strings.notna().to_numpy()
-    result = _to_str(strings)
+    result = as_arrow_text(strings)
     for position in np.flatnonzero(before & result.isna().to_numpy()):
         problems.append((int(position), f"{name} contains characters that are not valid unicode"))
     result = _strip(result)
@@ -178,3 +193,104 @@ def _strip(values: pd.Series) -> pd.Series:
     if subset.str.strip().equals(subset):
         return values
     return values.str.strip()
+
+
+# -- control and format characters -----------------------------------------------------------
+# NUL, a tab, a zero-width space (U+200B), a BOM (U+FEFF), a bidi override: invisible in a
+# report, different bytes on the wire. "a\u200bna@x.com" would be sent as another user than
+# "ana@x.com", so text fields refuse them and the reason names the character.
+_CATEGORIES = {"Cc": "a control character", "Cf": "a format character"}
+_BLOCK = 1 << 20
+
+
+@functools.cache
+def _controls() -> tuple[tuple[int, int], ...]:
+    """The code point ranges of categories Cc and Cf (Python's Unicode tables, so that RE2 and
+    ``re`` agree). Format characters live below U+20000 and in the tag block; scanning those
+    takes 20 ms, once."""
+    points = [
+        c
+        for c in itertools.chain(range(0x20000), range(0xE0000, 0xE0080))
+        if unicodedata.category(chr(c)) in _CATEGORIES
+    ]
+    ranges: list[list[int]] = []
+    for c in points:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    return tuple((a, b) for a, b in ranges)
+
+
+@functools.cache
+def _control_pattern(engine: str) -> str:
+    """A character class of the control and format characters, escaped for RE2 or ``re``."""
+    escape = (lambda c: f"\\x{{{c:x}}}") if engine == "re2" else (lambda c: f"\\U{c:08x}")
+    parts = (escape(a) if a == b else f"{escape(a)}-{escape(b)}" for a, b in _controls())
+    return "[" + "".join(parts) + "]"
+
+
+def _suspects(chunk: pa.Array) -> np.ndarray:
+    """Rows of one Arrow string chunk holding a byte that is not printable ASCII: a superset of
+    those with a control or format character, found from the bytes without a regex."""
+    offsets_buffer, data_buffer = chunk.buffers()[1:3]
+    if data_buffer is None or len(chunk) == 0:
+        return np.array([], dtype=np.int64)
+    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    found = []
+    # By blocks of 1 MB, so the temporary arrays stay small whatever the column's size.
+    for start in range(0, len(data), _BLOCK):
+        block = data[start : start + _BLOCK]
+        # One pass: bytes below 0x20 wrap to 0xe0 and above, 0x7f and up stay at 0x5f and up.
+        odd = np.flatnonzero(np.subtract(block, 0x20, dtype=np.uint8) >= 0x5F)
+        if len(odd):
+            found.append(np.unique(np.searchsorted(offsets, odd + (offsets[0] + start), side="right") - 1))
+    return np.unique(np.concatenate(found)) if found else np.array([], dtype=np.int64)
+
+
+def length_at_most(values: pd.Series, limit: int) -> np.ndarray:
+    """Boolean array: is each string at most ``limit`` characters long? Missing values give True."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        short = pc.less_equal(pc.utf8_length(pa.array(values.array)), limit)
+        return pc.fill_null(short, True).to_numpy(zero_copy_only=False)
+    return ~(values.str.len() > limit).to_numpy(dtype=bool, na_value=False)
+
+
+def control_mask(values: pd.Series) -> np.ndarray:
+    """Boolean array: does each string contain a control or format character (Unicode Cc, Cf)?
+    Missing values give False."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        mask = np.zeros(len(values), dtype=bool)
+        start = 0
+        pattern = _control_pattern("re2")
+        for chunk in values.array.__arrow_array__().chunks:
+            suspects = _suspects(chunk)
+            if len(suspects):
+                found = pc.match_substring_regex(chunk.take(pa.array(suspects)), pattern)
+                mask[start + suspects] = pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+            start += len(chunk)
+        return mask
+    compiled = re.compile(_control_pattern("re"))
+    return np.fromiter(
+        (isinstance(v, str) and compiled.search(v) is not None for v in values),
+        dtype=bool,
+        count=len(values),
+    )
+
+
+def first_control(value: str) -> tuple[int, str] | None:
+    """The 0-based position and the character of the first control or format character."""
+    found = re.compile(_control_pattern("re")).search(value)
+    return None if found is None else (found.start(), found.group())
+
+
+def unicode_name(char: str) -> str:
+    """``'\u200b'`` -> ``'U+200B ZERO WIDTH SPACE'``; ``'\x00'`` -> ``'U+0000 (a control character)'``."""
+    name = unicodedata.name(char, None)
+    if name is None:
+        name = f"({_CATEGORIES.get(unicodedata.category(char), 'an unnamed character')})"
+    return f"U+{ord(char):04X} {name}"

@@ -9,24 +9,32 @@ Fractional milliseconds are floored, so the millisecond is the one the event hap
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from .text import describe_value, from_arrow, is_missing, regex_mask
+from .text import as_arrow_text, describe_value, from_arrow, is_missing, regex_mask, unicode_name
 
-__all__ = ["UNITS", "ParsedTimestamps", "parse_timestamps"]
+__all__ = ["UNITS", "ParsedTimestamps", "date_without_time", "parse_timestamps"]
 
 #: Milliseconds per unit, for epoch numbers.
 UNITS: dict[str, float] = {"s": 1_000.0, "ms": 1.0, "us": 1e-3, "ns": 1e-6}
 UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 _MS_LIMIT = 2**62  # beyond this, milliseconds do not fit comfortably in int64
 
-_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+# [0-9], never \d: Python's re (a string[python] column) takes full-width and Arabic-Indic
+# digits for \d, RE2 does not, and pd.to_numeric refuses them; they are explained instead.
+_NUMBER = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_INTEGER = r"[+-]?[0-9]+"
 # A time of day followed by an offset: "...T10:17:58.123+02:00", "... 10:17Z".
-_WITH_OFFSET = r".*[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)? ?(?:[zZ]|[+-]\d{2}(?::?\d{2})?)"
+_WITH_OFFSET = r".*[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)? ?(?:[zZ]|[+-][0-9]{2}(?::?[0-9]{2})?)"
+# A calendar date and nothing else ("2026-11-26", "2026/11/26", "2026-11"): pandas reads it as
+# midnight, which is a guess about the time, as much as a datetime.date is.
+_DATE_ONLY = r"[0-9]{4}[-/][0-9]{1,2}(?:[-/][0-9]{1,2})?(?: ?[zZ])?"
+_INT64 = (-(2**63), 2**63 - 1)
 # " UTC", " GMT" and a lower-case "z" (RFC 3339 allows it; _WITH_OFFSET accepts it) all become
 # "Z": pandas' ISO8601 parser only knows the upper-case letter.
 _UTC_SUFFIX = r"(.*\d) ?(?:UTC|GMT|z)"
@@ -111,11 +119,16 @@ class _Reader:
         self.store(positions, ms, missing)
 
     # -- numbers -----------------------------------------------------------------------------
-    def numbers(self, positions: np.ndarray, values: np.ndarray) -> None:
-        """Store epoch numbers (int or float arrays without missing values) in ``self.unit``."""
+    def numbers(self, positions: np.ndarray, values: np.ndarray, shown: pd.Series | None = None) -> None:
+        """Store epoch numbers (int or float arrays without missing values) in ``self.unit``.
+
+        ``shown`` (same length) is how each value is named in a reason when ``values`` does
+        not hold it as given (the text of a number); by default the value itself.
+        """
         if not self.out.number.flags.writeable:
             self.out.number = np.full(len(self.out.ms), np.nan)
         self.out.number[positions] = values.astype(np.float64)
+        original = values  # a uint64 above int64's range is named, not the 0 stored in its place
         if values.dtype.kind in "iu":
             if values.dtype.kind == "u":
                 too_big = values > np.iinfo(np.int64).max
@@ -141,29 +154,77 @@ class _Reader:
                 scaled = np.floor(values * UNITS[self.unit])
             bad = not_finite | ~(np.abs(np.nan_to_num(scaled, nan=np.inf)) < _MS_LIMIT)
             ms = np.where(bad, 0, scaled).astype(np.int64)
+
+        def name(i: int) -> str:
+            return describe_value(shown.iat[i]) if shown is not None else str(original[i].item())
+
         self.problem(
-            positions,
-            np.flatnonzero(not_finite),
-            lambda i: f"timestamp {self.out.number[positions[i]]} is not a finite number",
+            positions, np.flatnonzero(not_finite), lambda i: f"timestamp {name(i)} is not a finite number"
         )
-        self.problem(
-            positions,
-            np.flatnonzero(bad & ~not_finite),
-            lambda i: f"timestamp {values[i]} is out of range for {UNIT_NAMES[self.unit]}",
-        )
+        self.problem(positions, np.flatnonzero(bad & ~not_finite), lambda i: self._out_of_range(name(i)))
         self.store(positions, ms, bad)
+
+    def _out_of_range(self, shown: str) -> str:
+        return f"timestamp {shown} is out of range for {UNIT_NAMES[self.unit]}"
+
+    def _numeric_texts(self, positions: np.ndarray, texts: pd.Series) -> None:
+        """Epoch numbers written as text (ASCII digits only, see ``_NUMBER``)."""
+        # pd.to_numeric gives back the texts themselves, or a float, for integers beyond
+        # uint64: those few are read one by one, so a reason names them as written.
+        long = regex_mask(texts, r"[+-]?0*[0-9]{19,}")
+        if long.any():
+            fits = []
+            for i in np.flatnonzero(long):
+                if _INT64[0] <= int(texts.iat[i]) <= _INT64[1]:
+                    fits.append(i)
+                else:
+                    self.out.problems.append(
+                        (int(positions[i]), self._out_of_range(describe_value(texts.iat[i])))
+                    )
+            fits = np.asarray(fits, dtype=np.int64)
+            if len(fits):
+                chosen = texts.iloc[fits].reset_index(drop=True)
+                self.numbers(positions[fits], np.array([int(t) for t in chosen], dtype=np.int64), chosen)
+            positions, texts = positions[~long], texts[~long].reset_index(drop=True)
+        if len(texts):
+            self.numbers(positions, pd.to_numeric(texts).to_numpy(), texts)
 
     # -- strings -----------------------------------------------------------------------------
     def strings(self, positions: np.ndarray, values: pd.Series) -> None:
         """Store strings: epoch numbers written as text, or ISO-8601 date-times."""
-        values = values.reset_index(drop=True).str.strip()
+        values = values.reset_index(drop=True)
+        if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+            # One regex engine (RE2) for every storage; text pyarrow cannot encode (a lone
+            # surrogate) becomes NA here and is explained.
+            present = values.notna().to_numpy()
+            values = as_arrow_text(values)
+            broken = np.flatnonzero(present & values.isna().to_numpy())
+            self.problem(
+                positions, broken, lambda i: "timestamp contains characters that are not valid unicode"
+            )
+            if len(broken):
+                keep = np.flatnonzero(values.notna().to_numpy())
+                positions, values = positions[keep], values.iloc[keep].reset_index(drop=True)
+        values = values.str.strip()
         empty = (values.str.len() == 0).to_numpy()
         self.problem(positions, np.flatnonzero(empty), lambda i: "timestamp is missing (empty text)")
         numeric = regex_mask(values, _NUMBER) & ~empty
         if numeric.any():
-            numbers = pd.to_numeric(values[numeric]).to_numpy()
-            self.numbers(positions[numeric], numbers)
-        rest = ~numeric & ~empty
+            self._numeric_texts(positions[numeric], values[numeric].reset_index(drop=True))
+        date_only = regex_mask(values, _DATE_ONLY) & ~numeric & ~empty
+        if date_only.any():
+            local = np.flatnonzero(date_only)
+            dates = pd.to_datetime(values.iloc[local], format="ISO8601", errors="coerce").isna().to_numpy()
+            self.problem(
+                positions,
+                local,
+                lambda i: (
+                    _not_iso(values.iat[i])
+                    if dates[np.searchsorted(local, i)]
+                    else date_without_time(values.iat[i])
+                ),
+            )
+        rest = ~numeric & ~empty & ~date_only
         if not rest.any():
             return
         texts = values[rest].str.replace(_UTC_SUFFIX, r"\1Z", regex=True).reset_index(drop=True)
@@ -195,18 +256,15 @@ class _Reader:
                         )
                         retried.append(None)
                         continue
-                    retried.append(again_one)
-                except (ValueError, OverflowError, TypeError):
-                    self.out.problems.append(
-                        (
-                            int(positions[p]),
-                            f"timestamp {describe_value(texts.iat[p])} is not an ISO-8601 date-time",
-                        )
+                    retried.append(
+                        again_one.floor("us").as_unit("us") if again_one.unit == "ns" else again_one
                     )
+                except (ValueError, OverflowError, TypeError):
+                    self.out.problems.append((int(positions[p]), _not_iso(texts.iat[p])))
                     retried.append(None)
             ok = np.array([r is not None for r in retried])
             if ok.any():
-                again = pd.Series([r for r in retried if r is not None])
+                again = pd.Series([r for r in retried if r is not None], dtype=object)
                 again = pd.to_datetime(again, utc=True) if aware else pd.to_datetime(again)
                 self.datetimes(positions[failed[ok]], again, texts.iloc[failed[ok]])
             parsed = parsed[~parsed.isna()]
@@ -218,44 +276,63 @@ class _Reader:
         """Sort an object column's values by kind and read each kind in bulk."""
         groups: dict[str, list[int]] = {"str": [], "int": [], "float": [], "naive": [], "aware": []}
         for position, value in enumerate(values):
-            if isinstance(value, str):
-                groups["str"].append(position)
-            elif isinstance(value, bool | np.bool_):
-                self.out.problems.append((position, f"timestamp {value} is not a date-time"))
-            elif isinstance(value, int | np.integer):
-                groups["int" if -(2**63) <= value < 2**63 else "float"].append(position)
-            elif isinstance(value, numbers.Real | np.floating):
-                if value != value:  # NaN: missing, as in a float column, not "not a finite number"
-                    self.out.problems.append((position, "timestamp is missing"))
-                else:
-                    groups["float"].append(position)
-            elif isinstance(value, dt.datetime | np.datetime64) and not pd.isna(value):
-                naive = isinstance(value, np.datetime64) or value.tzinfo is None
-                groups["naive" if naive else "aware"].append(position)
-            elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-                self.out.problems.append((position, f"timestamp {value} is a date without a time of day"))
-            elif is_missing(value):
-                self.out.problems.append((position, "timestamp is missing"))
+            kind = self._kind(value)
+            if kind in groups:
+                groups[kind].append(position)
             else:
-                self.out.problems.append(
-                    (
-                        position,
-                        f"timestamp {describe_value(value)} is not a date-time, a number or ISO-8601 text",
-                    )
-                )
+                self.out.problems.append((position, kind))
         for kind, members in groups.items():
             if not members:
                 continue
             where = np.asarray(members, dtype=np.int64)
             chosen = values.iloc[where].reset_index(drop=True)
             if kind == "str":
-                self.strings(where, chosen.astype(pd.StringDtype("pyarrow", na_value=np.nan)))
+                self.strings(where, chosen)
             elif kind == "int":
                 self.numbers(where, np.array([int(v) for v in chosen], dtype=np.int64))
             elif kind == "float":
-                self.numbers(where, np.array([float(v) for v in chosen], dtype=np.float64))
+                self.numbers(where, np.array([float(v) for v in chosen], dtype=np.float64), chosen)
             else:
                 self._objects_as_datetimes(where, chosen, aware=kind == "aware")
+
+    def _kind(self, value: object) -> str:
+        """The group an object column's value is read with, or the reason it cannot be read."""
+        if isinstance(value, str):
+            return "str"
+        if isinstance(value, bool | np.bool_):
+            return f"timestamp {value} is not a date-time"
+        if isinstance(value, int | np.integer):
+            return "int" if _INT64[0] <= int(value) <= _INT64[1] else self._out_of_range(str(int(value)))
+        if isinstance(value, decimal.Decimal):
+            # NUMBER(38,0) from Snowflake or Oracle, most DB drivers' numerics: numbers.
+            if value.is_nan():
+                return "timestamp is missing"
+            if value.is_infinite():
+                return f"timestamp {value} is not a finite number"
+            if value != value.to_integral_value():
+                return "float"  # as a float is: floored to the millisecond
+            return "int" if _INT64[0] <= int(value) <= _INT64[1] else self._out_of_range(str(value))
+        if isinstance(value, numbers.Real | np.floating):
+            # NaN: missing, as in a float column, not "not a finite number"
+            return "timestamp is missing" if value != value else "float"
+        if isinstance(value, np.datetime64):
+            if np.isnat(value):
+                return "timestamp is missing"
+            if np.datetime_data(value.dtype)[0] in ("Y", "M", "W", "D"):
+                return date_without_time(str(value))
+            return "naive"
+        if isinstance(value, dt.datetime):
+            if pd.isna(value):
+                return "timestamp is missing"
+            return "naive" if value.tzinfo is None else "aware"
+        if isinstance(value, dt.date):
+            return date_without_time(str(value))
+        if is_missing(value):
+            return "timestamp is missing"
+        return (
+            f"timestamp {describe_value(value)} ({type(value).__name__}) "
+            "is not a date-time, a number or ISO-8601 text"
+        )
 
     def _objects_as_datetimes(self, positions: np.ndarray, values: pd.Series, aware: bool) -> None:
         try:
@@ -264,7 +341,12 @@ class _Reader:
             ok, stamps = [], []
             for p, value in enumerate(values):
                 try:
-                    stamps.append(pd.Timestamp(value))
+                    stamp = pd.Timestamp(value)
+                    # One resolution for all: next to datetime(9999, 12, 31), a "no end date"
+                    # sentinel, a nanosecond Timestamp made the second to_datetime fail too.
+                    # Microseconds hold every datetime; the nanoseconds dropped are below the
+                    # millisecond kept.
+                    stamps.append((stamp.floor("us") if stamp.unit == "ns" else stamp).as_unit("us"))
                     ok.append(p)
                 except (ValueError, OverflowError, TypeError):
                     self.out.problems.append((int(positions[p]), f"timestamp {value} is out of range"))
@@ -273,6 +355,23 @@ class _Reader:
             parsed = pd.to_datetime(pd.Series(stamps, dtype=object), utc=aware)
             positions, values = positions[ok], values.iloc[ok].reset_index(drop=True)
         self.datetimes(positions, parsed, values)
+
+
+def date_without_time(shown: str) -> str:
+    """The reason of a date without a time of day: a ``datetime.date`` and the text
+    ``"2026-11-26"`` get the same words (read as midnight, either would be a guess)."""
+    return f"timestamp {shown} is a date without a time of day; give the time it happened, with its zone"
+
+
+def _not_iso(text: str) -> str:
+    """Why a text is not a timestamp, naming a digit other than 0-9 when it has one."""
+    odd = next((c for c in text if c.isdigit() and not c.isascii()), None)
+    if odd is not None:
+        return (
+            f"timestamp {describe_value(text)} has the digit {odd!r} ({unicode_name(odd)}); "
+            "write numbers and dates with the digits 0-9"
+        )
+    return f"timestamp {describe_value(text)} is not an ISO-8601 date-time"
 
 
 def parse_timestamps(values: pd.Series, *, unit: str = "ms", tz: object = None) -> ParsedTimestamps:

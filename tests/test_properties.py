@@ -65,13 +65,43 @@ _EMAILS = st.one_of(
     st.emails().map(lambda e: e[:60]),
     st.sampled_from(["Ana@Example.com", " bob@x.io ", "bob@", "@x.com", "a@b@c.de", "no-at", "a b@c.de", ""]),
     st.builds(lambda a, b, c: f"{a}@{b}.{c}", _TEXT, _TEXT, _TEXT),
+    # An invisible character inside a plausible address; an address beyond 254 characters.
+    st.builds(
+        lambda e, c, at: e[:at] + c + e[at:],
+        st.emails().map(lambda e: e[:60]),
+        st.sampled_from(["\u200b", "\u200d", "\u2060", "\ufeff", "\x00", "\x1b", "\u202e"]),
+        st.integers(min_value=0, max_value=60),
+    ),
+    st.integers(min_value=250, max_value=400).map(lambda n: "a" * n + "@x.io"),
 )
 _EVENT_NAMES = st.one_of(
     st.sampled_from(["opened_file", "sso_login", " opened_file ", "opend_file", "", "  ", "Opened_File"]),
     _TEXT,
 )
 _APPS = st.one_of(st.sampled_from(["slack", " zoom ", "", " "]), _TEXT)
-_ODD = st.one_of(st.booleans(), st.just(dt.date(2026, 11, 26)), st.just(b"bytes"), st.just([1, 2]))
+_ODD = st.one_of(
+    st.booleans(),
+    st.just(dt.date(2026, 11, 26)),
+    st.just(b"bytes"),
+    st.just([1, 2]),
+    # Issue 9: values that used to raise or be misnamed.
+    st.decimals().filter(lambda d: not d.is_snan()),  # NaN, Infinity, huge, fractional
+    st.sampled_from(
+        [
+            dt.datetime(9999, 12, 31),  # "no end date" next to nanosecond Timestamps
+            np.uint64(2**64 - 1),
+            np.datetime64("9999-12-31", "s"),
+            np.datetime64("2026-11-26", "D"),
+            pd.Period("2026-11", "M"),
+            pd.Timedelta(minutes=5),
+            pd.Timestamp("2026-11-26 10:00:00.000000001"),
+            "０１２",
+            "١٧٩٥٦٨٧٢٠٠٠٠٠",
+            "2026-11-26",
+            "123456789012345678901234567890",
+        ]
+    ),
+)
 
 
 # Plausible values from small pools, so rows are often valid and triples often repeat.
@@ -126,6 +156,11 @@ def _series(values: list, how: str) -> pd.Series:
             return pd.Series(pd.arrays.ArrowExtensionArray(pa.array(values)))
         except (pa.ArrowException, TypeError, ValueError, OverflowError):  # mixed kinds: no arrow type
             return pd.Series(values, dtype=object)
+    if how == "python_string":  # string[python]: Python's re, where \d took any digit
+        try:
+            return pd.Series(values, dtype=object).astype("string[python]")
+        except (TypeError, ValueError):
+            return pd.Series(values, dtype=object)
     inferred = pd.Series(values)  # let pandas infer (datetime64, float64, str, bool, ...)
     if how == "nullable":  # Int64, Float64, boolean, string
         try:
@@ -135,7 +170,7 @@ def _series(values: list, how: str) -> pd.Series:
     return inferred
 
 
-HOWS = st.sampled_from(["object", "inferred", "categorical", "arrow", "nullable"])
+HOWS = st.sampled_from(["object", "inferred", "categorical", "arrow", "nullable", "python_string"])
 
 
 @st.composite
