@@ -15,9 +15,10 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
 
+from .answer import error_text, excerpt, json_body
 from .errors import AuthenticationError, ConfigurationError
 from .retry import RetryPolicy, parse_retry_after
-from .transport import Transport, TransportError, error_text, excerpt, json_body
+from .transport import Abandoned, Transport, TransportError
 
 __all__ = ["ClientCredentials", "Redactor", "Secret", "TokenProvider", "Tokens", "check_url", "refresh_delay"]
 
@@ -224,11 +225,12 @@ class Tokens:
     def renewable(self) -> bool:
         return self.provider is not None
 
-    def current(self, stale: int | None = None) -> tuple[str, int]:
+    def current(self, stale: int | None = None, abandon: threading.Event | None = None) -> tuple[str, int]:
         """The token and its generation; fetched when missing or near expiry, or when ``stale``
         is the generation that a 401 answered (unless another thread renewed it meanwhile).
 
-        Raises AuthenticationError when no token can be had.
+        Raises AuthenticationError when no token can be had, :class:`.transport.Abandoned` when
+        ``abandon`` was set during a request to the token endpoint.
         """
         with self._lock:
             expired = self._refresh_at is not None and self._clock() >= self._refresh_at
@@ -236,7 +238,7 @@ class Tokens:
             if self.provider is not None and (self._token is None or expired or refused):
                 self._token = None
                 started = self._clock()
-                token, lifetime = self._fetch()
+                token, lifetime = self._fetch(abandon)
                 self._redact.add(token)
                 self._token = Secret(token)
                 self._generation += 1
@@ -248,11 +250,13 @@ class Tokens:
             assert self._token is not None
             return self._token.reveal(), self._generation
 
-    def _fetch(self) -> tuple[str, float | None]:
+    def _fetch(self, abandon: threading.Event | None) -> tuple[str, float | None]:
         provider = self.provider
         if isinstance(provider, ClientCredentials):
             try:
-                response = self._transport.send("POST", **provider.request())
+                response = self._transport.send("POST", abandon=abandon, **provider.request())
+            except Abandoned:
+                raise
             except TransportError as exc:
                 message = f"token request: {exc}"
                 raise AuthenticationError(None, None, message, retryable=exc.retryable) from None
