@@ -176,6 +176,13 @@ def start_publisher(tmp_path: Path, server: Server, path: Path, how: str, *, jou
     return process, lines
 
 
+def finish(process: subprocess.Popen) -> str:
+    """Wait for the process to exit (its stdout is read by another thread); return its stderr."""
+    stderr = process.stderr.read()  # until the process closes it, at exit
+    process.wait(timeout=60)
+    return stderr
+
+
 def wait_for_requests(server: Server, process: subprocess.Popen, count: int) -> None:
     deadline = time.monotonic() + 60
     while server.snapshot()[0] < count:
@@ -196,7 +203,7 @@ def test_one_ctrl_c_ends_the_run_within_seconds_against_a_server_that_never_answ
     wait_for_requests(server, process, 4)  # every worker waits for an answer that never comes
     process.send_signal(signal.SIGINT)
     sent_at = time.monotonic()
-    _, stderr = process.communicate(timeout=60)
+    stderr = finish(process)
     assert time.monotonic() - sent_at < 10, stderr
     assert process.returncode == 0, stderr
     result = json.loads(lines.get(timeout=5))
@@ -230,7 +237,7 @@ def test_a_second_ctrl_c_abandons_at_once_and_nothing_is_sent_behind_the_statuss
     result = json.loads(lines.get(timeout=10))
     assert time.monotonic() - first < 10
     requests_when_reported, acknowledged = server.snapshot()
-    _, stderr = process.communicate(timeout=60)
+    stderr = finish(process)
     assert process.returncode == 0, stderr
     assert json.loads(lines.get(timeout=5)) == {"threads": []}
     assert result["interrupted"] is True
@@ -242,10 +249,9 @@ def test_a_second_ctrl_c_abandons_at_once_and_nothing_is_sent_behind_the_statuss
     assert sorted(sent["email"]) == acknowledged
     assert 0 < len(sent) < 2000
     assert set(status.loc[status["status"] != "sent", "reason"]) == {"interrupted"}
-    frame = pd.read_csv(path)
+    frame = pp.validate(pd.read_csv(path))  # the triples as sent: timestamps in ms
     with pp.Journal(journal, APP) as opened:
-        known = opened.sent_mask(pd.to_datetime(frame["timestamp"]).astype("int64") // 1_000_000,
-                                 frame["email"], frame["eventName"])  # fmt: skip
+        known = opened.sent_mask(frame["timestamp"], frame["email"], frame["eventName"])
     assert sorted(frame.loc[known, "email"]) == acknowledged
 
 
