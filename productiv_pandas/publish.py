@@ -94,8 +94,15 @@ def publish(
     Raises
     ------
     PublishInterrupted
-        On Ctrl-C; its ``.status`` holds the status frame so far (and the journal, if any,
-        every batch acknowledged until then).
+        On Ctrl-C, within a few seconds whatever the server does: requests in flight get
+        :data:`~productiv_pandas.workers.GRACE_SECONDS` to come back, then their connections are
+        closed (a second Ctrl-C closes them at once). Its ``.status`` holds the status frame:
+        rows acknowledged are ``sent`` (and in the journal, if any), every other row to send is
+        ``failed`` "interrupted" (publishing those again is harmless). No thread outlives the call.
+    ConfigurationError
+        Before anything is sent: a bad ``app_id``, ``client`` (a string, a number, an object
+        without ``post_events``, a closed client), ``batch_size``, ``max_workers``,
+        ``max_retries`` or ``max_split_requests``; the message names the argument.
     JournalError
         The journal file cannot be used (a ValueError, raised before anything is sent).
     """

@@ -177,8 +177,10 @@ def publish_file(
     Raises
     ------
     PublishInterrupted
-        On Ctrl-C. Requests in flight finish; the rows read so far have their status in
-        ``status_out`` (the interrupted chunk's unsent rows ``failed``, "interrupted"); the
+        On Ctrl-C, within a few seconds whatever the server does (requests in flight get a
+        short grace, then are abandoned, as in :func:`productiv_pandas.publish`); the rows
+        read so far have their status in ``status_out`` (the interrupted chunk's unsent rows
+        ``failed``, "interrupted"); the
         rest of the file was not read and has no status anywhere. The message says from
         which row; ``.report`` counts the rows with a status, ``.status`` is the interrupted
         chunk's status frame. Publishing again with the same journal sends only what is missing.

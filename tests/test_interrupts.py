@@ -136,7 +136,7 @@ PUBLISHER = textwrap.dedent(
             "reason": status["reason"].astype(object).where(status["reason"].notna(), None).tolist(),
             "email": status["email"].tolist(),
         }
-    alive = lambda: [t.name for t in threading.enumerate() if t.name.startswith("productiv-publish")]
+    alive = lambda: [t.name for t in threading.enumerate() if t.name.startswith("productiv-")]
     result["threads"] = alive()
     print(json.dumps(result), flush=True)
     time.sleep(float(linger))  # a worker that kept sending would reach the server meanwhile
