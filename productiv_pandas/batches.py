@@ -14,12 +14,9 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigurationError
+from .send_arguments import MAX_BATCH_SIZE, check_batch_size
 
 __all__ = ["MAX_BATCH_SIZE", "Batch", "make_batches"]
-
-#: The API's limit on events per request.
-MAX_BATCH_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -80,15 +77,7 @@ def make_batches(
 
     Raises ConfigurationError (a ValueError) at once when ``batch_size`` is not from 1 to 1000.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
-        raise ConfigurationError(
-            f"batch_size must be an integer from 1 to {MAX_BATCH_SIZE}, got {batch_size!r}"
-        )
-    if not 1 <= batch_size <= MAX_BATCH_SIZE:
-        raise ConfigurationError(
-            f"batch_size must be from 1 to {MAX_BATCH_SIZE} (the API's limit per request), got {batch_size}"
-        )
-    return _generate(wire, np.asarray(positions), int(batch_size))
+    return _generate(wire, np.asarray(positions), check_batch_size(batch_size))
 
 
 def _generate(wire: pd.DataFrame, positions: np.ndarray, batch_size: int) -> Iterator[Batch]:

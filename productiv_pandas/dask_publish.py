@@ -42,7 +42,8 @@ from .errors import (
 )
 from .options import PrepareOptions
 from .prepare import Prepared, warn_naive, warn_stale
-from .publish import DEFAULT_MAX_SPLIT_REQUESTS, MAX_BATCH_SIZE, _check_target, deliver_prepared
+from .publish import DEFAULT_MAX_SPLIT_REQUESTS, MAX_BATCH_SIZE, deliver_prepared
+from .send_arguments import check_send_arguments
 from .status import with_status
 
 __all__ = ["publish"]
@@ -103,6 +104,11 @@ def _factory_of(client, client_factory, max_workers: int):
             )
         return client_factory
     if client is not None:
+        if not isinstance(client, ProductivClient):  # the workers build theirs from its settings
+            raise ConfigurationError(
+                f"client must be a ProductivClient for a Dask DataFrame (got a {type(client).__name__}); "
+                "for another kind of client pass a zero-argument client_factory"
+            )
         return ClientFactory.of(client, pool_size=max_workers)
     return ProductivClient.from_env  # read where the partition runs: the worker's environment
 
@@ -157,7 +163,14 @@ def publish(
         ``journal`` (before anything is computed or sent).
     """
     _refuse_journal(journal)
-    _check_target(app_id, max_workers)
+    check_send_arguments(
+        app_id,
+        client=client,
+        batch_size=batch_size,
+        max_workers=max_workers,
+        max_retries=max_retries,
+        max_split_requests=max_split_requests,
+    )  # fmt: skip  (on the client, before anything is computed)
     frame = check_frame(frame)
     factory = _factory_of(client, client_factory, max_workers)
     prepare_options = PrepareOptions.from_kwargs((*_OWN, "journal"), **options)

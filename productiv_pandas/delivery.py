@@ -4,9 +4,10 @@ The error policy per answer (``Delivery.kind`` from the client, which already re
 5xx and network errors with backoff and renewed the token once on 401):
 
 - ``sent``: every row of the batch is ``sent``.
-- ``invalid`` (400/422): the API refused something in the batch. Split it in halves and send
-  each, recursively, so the refused rows are isolated and ``rejected`` with the server's
-  message while the rest still land. Splitting is capped at ``max_split_requests`` extra
+- ``invalid`` (400/422) and ``too_large`` (413: the body was more than the server takes): the
+  API refused something in the batch. Split it in halves and send each, recursively, so the
+  refused rows are isolated and ``rejected`` with the server's message (a single row still too
+  large: "HTTP 413: ...") while the rest still land. Splitting is capped at ``max_split_requests`` extra
   requests per batch (default 64: one bad row in 1000 costs 20); rows still grouped when the
   cap is reached are ``rejected`` as a group, and their reason says so.
 - ``forbidden``/``not_found`` (403/404) and ``auth`` (401 after a renewal): every other batch
@@ -16,6 +17,9 @@ The error policy per answer (``Delivery.kind`` from the client, which already re
   than the retry policy's ``max_retry_after``): also the same for every batch, so the run stops
   the same way; that batch's rows are ``failed`` (the API never refused them).
 - ``retry_exhausted`` and anything else: the batch's rows are ``failed`` with the last error.
+- ``cancelled`` (Ctrl-C: ``cancel`` set, or ``abandon`` set and the request in flight closed):
+  the batch's rows are ``failed`` "interrupted". Once ``cancel`` is set no request starts,
+  not even the next half of a split batch.
 
 A request the API accepts is recorded in the journal (when there is one) by the worker that
 got the answer, before it sends anything else, so a crash can only cost the requests in flight.
@@ -23,6 +27,7 @@ got the answer, before it sends anything else, so a crash can only cost the requ
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 
@@ -34,12 +39,27 @@ __all__ = ["DEFAULT_MAX_SPLIT_REQUESTS", "Run"]
 
 logger = logging.getLogger("productiv_pandas")
 
+#: Kinds of answers that refuse something in the batch, not the batch as such: split it.
+_REFUSED_IN_PART = ("invalid", "too_large")
+
 #: Extra requests a batch may spend isolating rows the API refused (one bad row in 1000 costs 20).
 DEFAULT_MAX_SPLIT_REQUESTS = 64
 
 
+def _takes_abandon(post_events) -> bool:
+    """Whether a client's post_events takes ``abandon`` (ProductivClient's does; a test double or
+    a wrapper of another make may not, and is then only cancelled)."""
+    try:
+        parameters = inspect.signature(post_events).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.name == "abandon" or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
 class Run:
-    """State shared by the workers of one publish: why it stopped, the cancel signal, the journal."""
+    """State shared by the workers of one publish: why it stopped, the journal, and two signals:
+    ``cancel`` (start nothing more; waits end at once) and ``abandon`` (the client closes the
+    connections of requests in flight, so their workers return at once)."""
 
     def __init__(
         self, client, app_id: str, max_retries: int | None, max_split_requests: int, ledger: Ledger | None
@@ -50,6 +70,10 @@ class Run:
         self.max_retries = max_retries
         self.max_split_requests = max_split_requests
         self.cancel = threading.Event()
+        self.abandon = threading.Event()
+        self._signals = {"cancel": self.cancel}
+        if _takes_abandon(client.post_events):
+            self._signals["abandon"] = self.abandon
         self._lock = threading.Lock()
         self.stop_cause: str | None = None
 
@@ -81,7 +105,7 @@ class Run:
             reason = f"not attempted: {self.stop_cause}"
             return [Outcome(batch.positions, "failed", reason, untried, None, prior_attempts)]
         answer = self.client.post_events(
-            self.app_id, batch.payload, cancel=self.cancel, max_retries=self.max_retries
+            self.app_id, batch.payload, max_retries=self.max_retries, **self._signals
         )
         said = answer.message or "no message"
         if answer.kind == "sent":
@@ -92,7 +116,7 @@ class Run:
             if failure is not None:
                 self.stop(failure)
             return sent
-        if answer.kind == "invalid":
+        if answer.kind in _REFUSED_IN_PART:
             if len(batch) > 1 and budget[0] >= 2:
                 budget[0] -= 2
                 attempts = prior_attempts + answer.attempts

@@ -8,30 +8,30 @@ With a journal (:mod:`.resume`), rows it holds are ``skipped`` ("already sent") 
 batch is made, and each request the API accepts is recorded, durably, by the worker that sent
 it before it sends another; a journal that cannot be written stops the run like a 403 does.
 
-Ctrl-C sets a cancel event the workers and the client's waits watch, waits for requests in
-flight (so acknowledged rows are recorded as ``sent``), marks the rest ``failed``
-("interrupted") and raises :class:`PublishInterrupted` carrying the status frame.
+Ctrl-C ends the run within a few seconds whatever the server does (:mod:`.workers`): nothing
+new starts, requests in flight get a short grace to come back (so acknowledged rows are
+``sent`` and journaled), then their connections are closed; every row not acknowledged is
+``failed`` ("interrupted") and :class:`PublishInterrupted` carries the status frame. A second
+Ctrl-C skips the grace. No worker thread outlives the call.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
-import queue
-import threading
-from collections.abc import Callable, Iterator
 
 import pandas as pd
 
-from .batches import MAX_BATCH_SIZE, Batch, make_batches
+from .batches import MAX_BATCH_SIZE, make_batches
 from .delivery import DEFAULT_MAX_SPLIT_REQUESTS, Run
-from .errors import ConfigurationError, PublishInterrupted
+from .errors import PublishInterrupted
 from .options import PrepareOptions
 from .outcomes import Outcome, StatusArrays
 from .prepare import Prepared, prepare_events
 from .progress import progress_bar, show_progress
 from .resume import Ledger, journal_for
+from .send_arguments import check_send_arguments
 from .status import uniform_status_frame
+from .workers import send_all
 
 __all__ = ["deliver_prepared", "deliver_until_stopped", "publish"]
 
@@ -39,10 +39,8 @@ logger = logging.getLogger("productiv_pandas")
 
 
 def _check_target(app_id: object, max_workers: object) -> None:
-    if not isinstance(app_id, str) or not app_id.strip():
-        raise ConfigurationError(f"app_id must be a non-empty string, got {app_id!r}")
-    if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
-        raise ConfigurationError(f"max_workers must be a positive integer, got {max_workers!r}")
+    """The checks publish_file makes before reading its file (see :func:`check_send_arguments`)."""
+    check_send_arguments(app_id, max_workers=max_workers)
 
 
 def publish(
@@ -96,12 +94,23 @@ def publish(
     Raises
     ------
     PublishInterrupted
-        On Ctrl-C; its ``.status`` holds the status frame so far (and the journal, if any,
-        every batch acknowledged until then).
+        On Ctrl-C, within a few seconds whatever the server does: requests in flight get
+        :data:`~productiv_pandas.workers.GRACE_SECONDS` to come back, then their connections are
+        closed (a second Ctrl-C closes them at once). Its ``.status`` holds the status frame:
+        rows acknowledged are ``sent`` (and in the journal, if any), every other row to send is
+        ``failed`` "interrupted" (publishing those again is harmless). No thread outlives the call.
+    ConfigurationError
+        Before anything is sent: a bad ``app_id``, ``client`` (a string, a number, an object
+        without ``post_events``, a closed client), ``batch_size``, ``max_workers``,
+        ``max_retries`` or ``max_split_requests``; the message names the argument.
     JournalError
         The journal file cannot be used (a ValueError, raised before anything is sent).
     """
-    _check_target(app_id, max_workers)  # before prepare, which may take a while
+    # Before prepare, which may take a while, and before anything is sent.
+    check_send_arguments(
+        app_id, client=client, batch_size=batch_size, max_workers=max_workers,
+        max_retries=max_retries, max_split_requests=max_split_requests,
+    )  # fmt: skip
     # publish's own names too, so a typo in one of them ("batch_sise") gets a suggestion.
     own = ("client", "journal", "batch_size", "max_workers", "max_retries", "max_split_requests", "progress")
     shaping = PrepareOptions.from_kwargs(own, **options)
@@ -158,8 +167,10 @@ def deliver_until_stopped(
     """:func:`deliver_prepared`, plus why the run stopped (403/404, refused credentials, a
     redirect, an unwritable journal...) or None: a caller sending chunk after chunk as one run
     (publish_file) stops there too, instead of asking again."""
-    _check_target(app_id, max_workers)
-    make_batches(prepared.status.iloc[:0], prepared.to_send[:0], batch_size)  # checks it before any I/O
+    check_send_arguments(
+        app_id, client=client, batch_size=batch_size, max_workers=max_workers,
+        max_retries=max_retries, max_split_requests=max_split_requests,
+    )  # fmt: skip
     if client is None:
         from .client import ProductivClient
 
@@ -186,7 +197,7 @@ def _deliver(run: Run, prepared: Prepared, batch_size: int, max_workers: int, sh
             arrays.apply(outcome)
             bar.update(len(outcome.positions))
 
-        _send_all(run, batches, max_workers, take)
+        send_all(run, batches, max_workers, take)
     except KeyboardInterrupt:
         arrays.settle("failed", "interrupted")
         raise PublishInterrupted(arrays.frame(prepared.status)) from None
@@ -203,69 +214,3 @@ def _deliver(run: Run, prepared: Prepared, batch_size: int, max_workers: int, sh
         ", ".join(f"{count} {name}" for name, count in counts.items() if count),
     )
     return result
-
-
-def _send_all(run: Run, batches: Iterator[Batch], max_workers: int, take: Callable[[Outcome], None]) -> None:
-    """Send ``batches`` from ``max_workers`` threads; ``take`` every outcome in this thread.
-
-    Hand-written rather than a ThreadPoolExecutor because a Ctrl-C may land anywhere in this
-    thread, and the executor loses track of a worker whose ``Thread.start()`` was interrupted
-    (so it outlives the call, and its batch's outcome is lost). Here every thread is known
-    before it starts, workers append outcomes to a list this thread only reads (never pops),
-    and at most ``2 * max_workers`` batches are in memory at once (a bounded queue).
-    """
-    pending: queue.Queue[Batch | None] = queue.Queue(maxsize=max_workers)
-    results: list[list[Outcome] | None] = []
-    arrived = threading.Event()
-
-    def work() -> None:
-        while (batch := pending.get()) is not None:
-            results.append(run.deliver(batch))  # deliver never raises; list.append is atomic
-            arrived.set()
-
-    def take_arrived(taken: int) -> int:
-        while taken < len(results):
-            for outcome in results[taken] or ():
-                take(outcome)  # interrupted halfway, it is taken again: harmless
-            results[taken] = None
-            taken += 1
-        return taken
-
-    workers: list[threading.Thread] = []
-    taken = 0
-    try:
-        for number in range(max_workers):
-            workers.append(threading.Thread(target=work, name=f"productiv-publish-{number}", daemon=True))
-            workers[-1].start()
-        for batch in itertools.chain(batches, [None] * max_workers):  # a None stops a worker
-            while True:
-                try:
-                    pending.put(batch, timeout=0.2)  # the timeout keeps Ctrl-C prompt
-                    break
-                except queue.Full:
-                    taken = take_arrived(taken)
-            taken = take_arrived(taken)
-        while any(worker.is_alive() for worker in workers):
-            arrived.wait(timeout=0.2)
-            arrived.clear()
-            taken = take_arrived(taken)
-        take_arrived(taken)
-    except BaseException:
-        run.cancel.set()  # requests in flight end promptly: the client's waits watch it
-        _stop(workers, pending)
-        take_arrived(taken)
-        raise
-
-
-def _stop(workers: list[threading.Thread], pending: queue.Queue) -> None:
-    """Drop the batches no worker took (their rows are settled "interrupted") and join all."""
-    while True:
-        try:
-            pending.get_nowait()
-        except queue.Empty:
-            break
-    for _ in workers:
-        pending.put_nowait(None)  # room for each: only this thread puts, and it just emptied it
-    for worker in workers:
-        if worker.ident is not None:  # started, even if start() itself was interrupted
-            worker.join()

@@ -26,17 +26,17 @@ from __future__ import annotations
 import contextlib
 import os
 
-import numpy as np
 import pandas as pd
 
-from .batches import MAX_BATCH_SIZE, make_batches
+from .batches import MAX_BATCH_SIZE
 from .errors import ConfigurationError, PublishInterrupted
 from .filerun import FileReport, FileRun, empty_status
 from .files import DEFAULT_CHUNKSIZE, StatusWriter
 from .prepare import Prepared
 from .progress import progress_bar, show_progress
-from .publish import DEFAULT_MAX_SPLIT_REQUESTS, _check_target, deliver_until_stopped
+from .publish import DEFAULT_MAX_SPLIT_REQUESTS, deliver_until_stopped
 from .resume import journal_for
+from .send_arguments import check_send_arguments
 from .status import with_status
 
 __all__ = ["DEFAULT_CHUNKSIZE", "FileReport", "publish_file", "validate_file"]
@@ -177,16 +177,24 @@ def publish_file(
     Raises
     ------
     PublishInterrupted
-        On Ctrl-C. Requests in flight finish; the rows read so far have their status in
-        ``status_out`` (the interrupted chunk's unsent rows ``failed``, "interrupted"); the
+        On Ctrl-C, within a few seconds whatever the server does (requests in flight get a
+        short grace, then are abandoned, as in :func:`productiv_pandas.publish`); the rows
+        read so far have their status in ``status_out`` (the interrupted chunk's unsent rows
+        ``failed``, "interrupted"); the
         rest of the file was not read and has no status anywhere. The message says from
         which row; ``.report`` counts the rows with a status, ``.status`` is the interrupted
         chunk's status frame. Publishing again with the same journal sends only what is missing.
     ConfigurationError, JournalError
         As for :func:`validate_file` and :func:`productiv_pandas.publish`, before anything is sent.
     """
-    _check_target(app_id, max_workers)
-    make_batches(empty_status(), np.empty(0, dtype=np.int64), batch_size)  # checks batch_size at once
+    check_send_arguments(
+        app_id,
+        client=client,
+        batch_size=batch_size,
+        max_workers=max_workers,
+        max_retries=max_retries,
+        max_split_requests=max_split_requests,
+    )  # fmt: skip  (before the file is read)
     writer = _writer(status_out, path)  # an unknown kind of status file fails here, before any work
     run = FileRun(path, chunksize, options)
     knobs = dict(batch_size=batch_size, max_workers=max_workers, max_retries=max_retries,

@@ -18,6 +18,7 @@ import pytest
 
 import productiv_pandas as pp
 from productiv_pandas.sandbox import Sandbox
+from productiv_pandas.sandbox import server as sandbox_server
 
 publish_module = importlib.import_module("productiv_pandas.publish")  # the attribute is the function
 
@@ -226,6 +227,23 @@ def test_split_requests_are_capped(sb, client):
         "(refused as a group of 4 rows: splitting stopped after 2 extra requests for this batch)"
     )
     assert_stored_is_sent(sb, status)
+
+
+def test_413_splits_the_batch_and_rejects_only_the_rows_too_large(sb, client, monkeypatch):
+    # The server's limit is not known in advance: a batch over it is halved until what fits is
+    # sent, and a single row still over it is rejected with the 413, like a 422's bad row.
+    monkeypatch.setattr(sandbox_server, "MAX_BODY_BYTES", 2_000)
+    frame = events(60)
+    huge = [7, 31, 32]
+    frame.loc[huge, "eventName"] = "sso_login"
+    frame["targetApp"] = pd.Series({i: f"app-{i}-" + "x" * 3_000 for i in huge}, dtype=object)
+    status = pp.publish(frame, APP, client=client, progress=False, batch_size=15)
+    assert status.loc[huge, "status"].tolist() == ["rejected"] * 3
+    assert status.loc[huge, "http_status"].tolist() == [413] * 3
+    assert status.loc[huge, "reason"].str.startswith("HTTP 413: body of ").all()
+    assert (status.drop(index=huge)["status"] == "sent").all()
+    assert_stored_is_sent(sb, status)
+    assert len(sb.events(APP)) == 57
 
 
 @pytest.mark.parametrize("size", [0, 1001, 2.5, True])
