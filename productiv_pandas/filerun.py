@@ -183,7 +183,10 @@ def _write_fallback(status: pd.DataFrame, path: Path) -> Path | None:
     """The status of a chunk ``path`` could not take, in a CSV in the temp folder (likely on
     another disk than a full one), or None if that failed too."""
     first, last = int(status.index[0]), int(status.index[-1])
-    handle, name = tempfile.mkstemp(prefix=f"{path.name}.rows-{first}-{last}.", suffix=".csv")
+    try:
+        handle, name = tempfile.mkstemp(prefix=f"{path.name}.rows-{first}-{last}.", suffix=".csv")
+    except OSError:
+        return None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as sink:
             status.to_csv(sink)
