@@ -1,53 +1,33 @@
 """Credentials: the access token, fixed or fetched with OAuth2 client credentials and renewed.
 
-Also where credentials may be sent (:func:`check_url`) and how they are kept out of every text
-(:class:`Secret`, :class:`Redactor`). The HTTP exchange goes through :mod:`.transport`.
+Also where credentials may be sent (:func:`check_url`). How they are kept out of every text
+(:class:`Secret`, :class:`Redactor`) and refused when they cannot be sent is in :mod:`.redaction`.
+The HTTP exchange goes through :mod:`.transport`, under the same deadline and ``abandon`` event
+as the events requests.
 """
 
 from __future__ import annotations
 
-import base64
 import ipaddress
 import logging
-import re
 import threading
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import urlsplit
 
+from .answer import error_text, excerpt, json_body
 from .errors import AuthenticationError, ConfigurationError
+from .redaction import Redactor, Secret, header_problem, invisible_problem
 from .retry import RetryPolicy, parse_retry_after
-from .transport import Transport, TransportError, error_text, excerpt, json_body
+from .transport import Abandoned, Transport, TransportError
 
 __all__ = ["ClientCredentials", "Redactor", "Secret", "TokenProvider", "Tokens", "check_url", "refresh_delay"]
+# Redactor and Secret live in .redaction; imported from here too.
 
 logger = logging.getLogger("productiv_pandas")
 
 #: Called whenever a token is needed: the token, or (token, seconds it lives or None).
 TokenProvider = Callable[[], "str | tuple[str, float | None]"]
-
-
-class Secret:
-    """A string that shows as ``'***'`` in reprs, tracebacks' locals and debuggers."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "'***'"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 class ClientCredentials:
@@ -69,6 +49,9 @@ class ClientCredentials:
             if not isinstance(value, str) or not value.strip():
                 shown = "a secret" if name == "client_secret" else repr(value)
                 raise ConfigurationError(f"{name} must be a non-empty string, got {shown}")
+        for name, value in (("client_id", client_id), ("client_secret", client_secret)):
+            if (problem := invisible_problem(value.strip())) is not None:
+                raise ConfigurationError(f"{name} cannot be used: {problem}")  # never quoted
         self.client_id = client_id.strip()
         self.client_secret = Secret(client_secret.strip())
         self.token_url = check_url(token_url or self.DEFAULT_TOKEN_URL, "token_url")
@@ -87,11 +70,15 @@ class ClientCredentials:
         }
         return {"url": self.token_url, "data": form}
 
-    def parse(self, body: dict[str, Any], status: int, quoted: str = "") -> tuple[str, float | None]:
+    def parse(
+        self, body: dict[str, Any], status: int, quoted: str = "", redact: Callable[[str], str] = str
+    ) -> tuple[str, float | None]:
         """The token and its lifetime in seconds (None when the answer gives none).
 
         ``quoted`` is the start of the answer (redacted), shown when it holds no token at all: a
         login page or a proxy's answer there usually means ``token_url`` is not the token endpoint.
+        A token that cannot go into an HTTP header is refused, not quoted. ``redact`` is applied
+        to anything else of the answer that a message quotes.
         """
         token = body.get("access_token")
         if not isinstance(token, str) or not token.strip():
@@ -102,10 +89,18 @@ class ClientCredentials:
                 f"the token endpoint answered HTTP {status} without an access_token{said} "
                 f"(is token_url {self.token_url!r} the OAuth2 token endpoint?)",
             )
+        problem = header_problem(token.strip())
+        if problem is not None:
+            raise AuthenticationError(
+                status,
+                None,
+                f"the token endpoint returned a token that cannot be sent in an HTTP header: {problem}",
+            )
         token_type = body.get("token_type")
         if isinstance(token_type, str) and token_type.lower() != "bearer":
+            shown = " ".join(redact(token_type).split())[:40]
             raise AuthenticationError(
-                status, None, f"the token endpoint issued a {token_type!r} token; expected a Bearer token"
+                status, None, f"the token endpoint issued a {shown!r} token; expected a Bearer token"
             )
         try:
             lifetime: float | None = float(body["expires_in"])
@@ -127,69 +122,6 @@ class ClientCredentials:
         return AuthenticationError(
             status, code, f"the token endpoint refused the client credentials (HTTP {status}): {message}"
         )
-
-
-class Redactor:
-    """Replaces the secrets it was told about with ``***`` in any text (server answers, errors).
-
-    Each secret is hidden in every form it travels in, since a server or proxy that echoes a
-    request quotes it as sent: as is, URL-encoded as in a form body or a query
-    (``quote_plus``, ``quote`` with and without ``/`` kept; escapes in either case), and, when
-    added with :meth:`add_basic`, as the base64 of ``client_id:secret`` of HTTP Basic auth.
-
-    Strings shorter than 8 characters are not redacted: they cannot be real secrets, and
-    replacing them would garble messages (a sandbox token "t" would eat every letter t).
-
-    Examples
-    --------
-    >>> redact = Redactor()
-    >>> redact.add("p@ss+w/rd=xyz!long", keep=True)
-    >>> redact("secret=p%40ss%2Bw%2Frd%3Dxyz%21long&next=p%40ss%2bw/rd%3dxyz%21long")
-    'secret=***&next=***'
-    """
-
-    def __init__(self) -> None:
-        # Tuples replaced whole, never mutated, so threads may read them without a lock; the
-        # pattern is rebuilt from them by the thread that adds a secret, and swapped in whole.
-        self._kept: tuple[str, ...] = ()
-        self._recent: tuple[str, ...] = ()
-        self._pattern: re.Pattern[str] | None = None
-
-    def add(self, secret: str, *, keep: bool = False) -> None:
-        """Hide ``secret`` from now on: for ever with ``keep``, else while it is among the newest 8."""
-        if len(secret) < 8 or secret in self._kept or secret in self._recent:
-            return
-        if keep:
-            self._kept = (*self._kept, secret)
-        else:  # tokens: a long run renews many, and only the last few can still come back
-            self._recent = (secret, *self._recent[:7])
-        self._pattern = _pattern_of(self._kept + self._recent)
-
-    def add_basic(self, client_id: str, secret: str) -> None:
-        """Hide ``base64(client_id:secret)``, the credentials of HTTP Basic auth, for ever."""
-        self.add(base64.b64encode(f"{client_id}:{secret}".encode()).decode("ascii"), keep=True)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({len(self._kept) + len(self._recent)} secrets)"
-
-    def __call__(self, text: str) -> str:
-        pattern = self._pattern
-        return text if pattern is None else pattern.sub("***", text)
-
-
-def _pattern_of(secrets: tuple[str, ...]) -> re.Pattern[str]:
-    """One regular expression matching every form of every secret, longest first."""
-    forms = {
-        form
-        for secret in secrets
-        for form in (secret, quote_plus(secret), quote(secret, safe=""), quote(secret))
-    }
-    # A percent escape may come back in lower case (%2b): match its hex digits in either case.
-    escaped = (
-        re.sub(r"%([0-9A-F]{2})", r"%(?i:\1)", re.escape(form))
-        for form in sorted(forms, key=len, reverse=True)
-    )
-    return re.compile("|".join(escaped))
 
 
 class Tokens:
@@ -224,11 +156,12 @@ class Tokens:
     def renewable(self) -> bool:
         return self.provider is not None
 
-    def current(self, stale: int | None = None) -> tuple[str, int]:
+    def current(self, stale: int | None = None, abandon: threading.Event | None = None) -> tuple[str, int]:
         """The token and its generation; fetched when missing or near expiry, or when ``stale``
         is the generation that a 401 answered (unless another thread renewed it meanwhile).
 
-        Raises AuthenticationError when no token can be had.
+        Raises AuthenticationError when no token can be had, :class:`.transport.Abandoned` when
+        ``abandon`` was set during a request to the token endpoint.
         """
         with self._lock:
             expired = self._refresh_at is not None and self._clock() >= self._refresh_at
@@ -236,7 +169,7 @@ class Tokens:
             if self.provider is not None and (self._token is None or expired or refused):
                 self._token = None
                 started = self._clock()
-                token, lifetime = self._fetch()
+                token, lifetime = self._fetch(abandon)
                 self._redact.add(token)
                 self._token = Secret(token)
                 self._generation += 1
@@ -248,17 +181,19 @@ class Tokens:
             assert self._token is not None
             return self._token.reveal(), self._generation
 
-    def _fetch(self) -> tuple[str, float | None]:
+    def _fetch(self, abandon: threading.Event | None) -> tuple[str, float | None]:
         provider = self.provider
         if isinstance(provider, ClientCredentials):
             try:
-                response = self._transport.send("POST", **provider.request())
+                response = self._transport.send("POST", abandon=abandon, **provider.request())
+            except Abandoned:
+                raise
             except TransportError as exc:
                 message = f"token request: {exc}"
                 raise AuthenticationError(None, None, message, retryable=exc.retryable) from None
             if 200 <= response.status_code < 300:
                 quoted = excerpt(response, self._redact) or "an empty body"
-                return provider.parse(json_body(response), response.status_code, quoted)
+                return provider.parse(json_body(response), response.status_code, quoted, self._redact)
             code, message = error_text(response, self._redact)
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             raise provider.refused(response.status_code, code, message, self._policy, retry_after)
@@ -276,6 +211,13 @@ class Tokens:
         token, lifetime = (answer, None) if isinstance(answer, str) else answer
         if not isinstance(token, str) or not token.strip():
             raise AuthenticationError(None, None, "token_provider returned no token")
+        problem = header_problem(token.strip())
+        if problem is not None:
+            raise AuthenticationError(
+                None,
+                None,
+                f"token_provider returned a token that cannot be sent in an HTTP header: {problem}",
+            )
         return token.strip(), lifetime
 
 

@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
 
-from .auth import ClientCredentials, Redactor, TokenProvider, Tokens, check_url
+from .answer import error_text, excerpt, json_body
+from .auth import ClientCredentials, TokenProvider, Tokens, check_url
 from .errors import AuthenticationError, ConfigurationError, ProductivError
+from .redaction import Redactor, header_problem, invisible_problem
 from .retry import RetryPolicy, parse_retry_after
-from .transport import Timeout, Transport, TransportError, error_text, excerpt, json_body
+from .transport import Abandoned, Timeout, Transport, TransportError
 
 __all__ = ["DEFAULT_BASE_URL", "DELIVERY_KINDS", "Delivery", "DeliveryKind", "ProductivClient"]
 
@@ -32,11 +34,11 @@ DEFAULT_BASE_URL = "https://public-api.productiv.com"
 EVENTS_PATH = "/services/push/v1/customer/apps/{app_id}/events"
 
 DeliveryKind = Literal[
-    "sent", "retry_exhausted", "retry_later", "auth", "forbidden", "not_found", "invalid", "redirected",
-    "cancelled", "other"
+    "sent", "retry_exhausted", "retry_later", "auth", "forbidden", "not_found", "invalid", "too_large",
+    "redirected", "cancelled", "other"
 ]  # fmt: skip
 DELIVERY_KINDS: tuple[str, ...] = DeliveryKind.__args__  # type: ignore[attr-defined]
-_FINAL_KINDS = {403: "forbidden", 404: "not_found", 400: "invalid", 422: "invalid"}
+_FINAL_KINDS = {403: "forbidden", 404: "not_found", 400: "invalid", 422: "invalid", 413: "too_large"}
 
 
 @dataclass(frozen=True)
@@ -49,11 +51,14 @@ class Delivery:
     ``RetryPolicy.max_retry_after``: not waited for, and not worth asking again soon);
     ``auth`` (401 again after renewing the token, a fixed token refused, or the token
     endpoint refused the credentials); ``forbidden`` (403); ``not_found`` (404); ``invalid``
-    (400 or 422: something in the batch was refused); ``redirected`` (3xx: never followed, so
+    (400 or 422: something in the batch was refused); ``too_large`` (413: the body is larger
+    than the server takes; not retried: a smaller batch may pass); ``redirected`` (3xx: never followed, so
     that the token goes nowhere else; the base URL is wrong); ``cancelled`` (the cancel event
-    was set); ``other`` (any other answer, final, including a 2xx without ``{"success": true}``).
+    was set; or the ``abandon`` event, and then ``message`` starts with "interrupted");
+    ``other`` (any other answer, final, including a 2xx without ``{"success": true}``).
 
-    ``attempts`` counts the requests sent to the events endpoint (0 when none was). A request
+    ``attempts`` counts the requests sent to the events endpoint (0 when none was), an
+    abandoned one included. A request
     the server hung up on without answering (typically a pooled keep-alive connection it had
     just closed) is sent again at once, once a call, without counting as a retry.
     """
@@ -87,7 +92,10 @@ class ProductivClient:
     base_url : str
         Where the API lives; ``http://`` only for loopback hosts (a local sandbox).
     timeout : float or (float, float)
-        Seconds to connect and to wait for each read; always set.
+        Seconds to connect and to wait for each read; always set. A whole request (connect,
+        send, headers and body) also ends when ``connect + read`` seconds have passed (twice a
+        single number): a server trickling its answer cannot hold it longer; that is a timeout,
+        retried like one.
     retry : RetryPolicy
         Retries of 429, 5xx, timeouts and connection errors.
     pool_size : int
@@ -129,6 +137,8 @@ class ProductivClient:
             )
         if access_token is not None and (not isinstance(access_token, str) or not access_token.strip()):
             raise ConfigurationError("access_token must be a non-empty string")
+        if access_token is not None and (problem := header_problem(access_token.strip())) is not None:
+            raise ConfigurationError(f"access_token cannot be sent in an HTTP header: {problem}")
         if not isinstance(retry, RetryPolicy):
             raise ConfigurationError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
         self.base_url = check_url(base_url, "base_url")
@@ -188,6 +198,12 @@ class ProductivClient:
         environment and go to the constructor.
         """
         env = {name: os.environ.get(f"PRODUCTIV_{name}", "").strip() or None for name in _ENV_NAMES}
+        for name in ("ACCESS_TOKEN", "CLIENT_ID", "CLIENT_SECRET"):
+            # Named, never quoted: a value with a line break (a multi-line variable) or any
+            # control character cannot be sent as it is. Surrounding whitespace is stripped.
+            value, check = env[name], header_problem if name == "ACCESS_TOKEN" else invisible_problem
+            if value is not None and (problem := check(value)) is not None:
+                raise ConfigurationError(f"PRODUCTIV_{name} cannot be used: {problem}")
         if kwargs.get("base_url") is None:
             kwargs["base_url"] = env["API_URL"] or DEFAULT_BASE_URL
         if env["ACCESS_TOKEN"]:
@@ -203,6 +219,11 @@ class ProductivClient:
             f"PRODUCTIV_CLIENT_ID and PRODUCTIV_CLIENT_SECRET{hint}; PRODUCTIV_API_URL and "
             "PRODUCTIV_TOKEN_URL are optional"
         )
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called: the client cannot send any more."""
+        return self._closed
 
     def close(self) -> None:
         """Close the pooled connections. The client cannot send afterwards."""
@@ -231,13 +252,19 @@ class ProductivClient:
         payload: bytes,
         *,
         cancel: threading.Event | None = None,
+        abandon: threading.Event | None = None,
         max_retries: int | None = None,
     ) -> Delivery:
         """Send one serialized ``{"events": [...]}`` body to app ``app_id``, retrying as the policy says.
 
         Never raises for an answer of the API or the network: the :class:`Delivery` says what
         happened. Waits (backoff, ``Retry-After``, a 429 seen by another thread) end at once
-        when ``cancel`` is set; a request in flight is not interrupted (its timeout bounds it).
+        when ``cancel`` is set, and no new request starts; a request in flight is not
+        interrupted by ``cancel`` (its deadline bounds it), so its answer still counts.
+        ``abandon`` (set from any thread) goes further: the request in flight, to the events or
+        the token endpoint, is aborted at once by closing its connection, nothing more is sent,
+        and the Delivery is ``cancelled`` with a message starting "interrupted" and no status
+        (whether the server stored the events is unknown; sending them again is harmless).
         ``max_retries`` overrides the policy's for this call.
         """
         if not isinstance(app_id, str) or not app_id.strip():
@@ -258,17 +285,23 @@ class ProductivClient:
         stale: int | None = None
         last: _Failure | None = None
         while True:
-            if (cancel is not None and cancel.is_set()) or self._wait_turn(cancel):
+            if abandon is not None and abandon.is_set():
+                return _interrupted(attempts, "before sending")
+            if (cancel is not None and cancel.is_set()) or self._wait_turn(cancel, abandon):
+                if abandon is not None and abandon.is_set():
+                    return _interrupted(attempts, "before sending")
                 return _cancelled(attempts, last)
             try:
-                token, generation = self._tokens.current(stale)
+                token, generation = self._tokens.current(stale, abandon)
+            except Abandoned:
+                return _interrupted(attempts, "while getting an access token")
             except AuthenticationError as exc:
                 if not exc.retryable:
                     return Delivery(False, exc.status, attempts, exc.code, exc.message, "auth")
                 last = _Failure(exc.status, exc.code, exc.message, exc.retry_after)
             else:
                 attempts += 1
-                outcome = self._post_once(url, payload, token, app_id, attempts)
+                outcome = self._post_once(url, payload, token, app_id, attempts, abandon)
                 if isinstance(outcome, Delivery):
                     return outcome
                 if outcome.unanswered and not resent:
@@ -305,17 +338,21 @@ class ProductivClient:
             logger.info(
                 "app %s: %s; retry %d of %d in %.2f s", app_id, _describe(last), retried, retries, delay
             )
-            if last.status != 429 and self._pause(delay, cancel):
+            if last.status != 429 and self._pause(delay, cancel, abandon):
+                if abandon is not None and abandon.is_set():
+                    return _interrupted(attempts, "while waiting to retry")
                 return _cancelled(attempts, last)
 
     def _post_once(
-        self, url: str, payload: bytes, token: str, app_id: str, attempt: int
+        self, url: str, payload: bytes, token: str, app_id: str, attempt: int, abandon: threading.Event | None
     ) -> Delivery | _Failure:
         """One request; a final answer as a Delivery, or a failure worth retrying (or a 401)."""
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
         started = time.monotonic()
         try:
-            response = self._transport.send("POST", url, data=payload, headers=headers)
+            response = self._transport.send("POST", url, data=payload, headers=headers, abandon=abandon)
+        except Abandoned:
+            return _interrupted(attempt, "while the request was in flight")
         except TransportError as exc:
             if exc.retryable:
                 return _Failure(None, None, str(exc), unanswered=exc.unanswered)
@@ -335,7 +372,7 @@ class ProductivClient:
         kind = "redirected" if 300 <= status < 400 else _FINAL_KINDS.get(status, "other")
         return Delivery(False, status, attempt, code, message, kind)
 
-    def _wait_turn(self, cancel: threading.Event | None) -> bool:
+    def _wait_turn(self, cancel: threading.Event | None, abandon: threading.Event | None) -> bool:
         """Wait until the shared "not before" instant set by a 429; True when cancelled meanwhile."""
         while True:
             with self._pace_lock:
@@ -343,7 +380,7 @@ class ProductivClient:
             remaining = not_before - self._clock()
             if remaining <= 0:
                 return False
-            if self._pause(remaining, cancel):
+            if self._pause(remaining, cancel, abandon):
                 return True
             with self._pace_lock:
                 if self._not_before <= not_before:  # nobody pushed it later while we waited
@@ -353,10 +390,18 @@ class ProductivClient:
         with self._pace_lock:
             self._not_before = max(self._not_before, self._clock() + seconds)
 
-    def _pause(self, seconds: float, cancel: threading.Event | None) -> bool:
-        """Sleep ``seconds``; with a cancel event, wake up as soon as it is set (then True)."""
-        if cancel is not None:
-            return cancel.wait(seconds)
+    def _pause(self, seconds: float, cancel: threading.Event | None, abandon: threading.Event | None) -> bool:
+        """Sleep ``seconds``; wake up as soon as ``cancel`` or ``abandon`` is set (then True)."""
+        if cancel is not None and abandon is not None:
+            # Two events cannot be waited on at once: wait on cancel, looking at abandon often.
+            end = time.monotonic() + seconds
+            while (left := end - time.monotonic()) > 0:
+                if cancel.wait(min(left, 0.05)) or abandon.is_set():
+                    return True
+            return cancel.is_set() or abandon.is_set()
+        event = cancel if cancel is not None else abandon
+        if event is not None:
+            return event.wait(seconds)
         if seconds > 0:
             self._sleep(seconds)
         return False
@@ -372,3 +417,10 @@ def _describe(failure: _Failure) -> str:
 def _cancelled(attempts: int, last: _Failure | None) -> Delivery:
     message = "cancelled" if last is None else f"cancelled while waiting to retry after: {_describe(last)}"
     return Delivery(False, None if last is None else last.status, attempts, None, message, "cancelled")
+
+
+def _interrupted(attempts: int, when: str) -> Delivery:
+    message = f"interrupted {when}: abandoned, its connection closed; nothing more was sent"
+    if when == "before sending":
+        message = "interrupted before sending: abandoned"
+    return Delivery(False, None, attempts, None, message, "cancelled")

@@ -1,24 +1,34 @@
 """The wire: one pooled ``requests`` session, and the one place its exceptions become ours.
 
 Knows nothing of the API's rules (what to retry, what a 404 means): it sends, and either hands
-back the HTTP answer or raises :class:`TransportError` with a message free of secrets.
+back the HTTP answer (an :class:`.answer.Answer`, its body read up to a cap) or raises
+:class:`TransportError` with a message free of secrets.
+
+Every request has a total deadline, ``connect + read`` timeout (twice the timeout when it is a
+single number): connecting, sending, the headers and the body together. The socket timeouts
+alone bound each read, so a server trickling a byte at a time would hold a request for ever.
+See :mod:`.inflight` for how the deadline (and ``abandon``) closes the connection under a
+blocked read.
 """
 
 from __future__ import annotations
 
 import http.client
 import http.cookiejar
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
+import urllib3.exceptions
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
+from .answer import Answer, read_body
 from .errors import ConfigurationError, ProductivError
+from .inflight import InFlight, WatchedAdapter, watched
 
-__all__ = ["Timeout", "Transport", "TransportError", "error_text", "excerpt", "json_body"]
+__all__ = ["Abandoned", "Timeout", "Transport", "TransportError", "deadline_of"]
 
 #: Seconds for the whole exchange, or (connect, read).
 Timeout = float | tuple[float, float]
@@ -39,6 +49,13 @@ class TransportError(ProductivError):
         self.unanswered = unanswered
 
 
+class Abandoned(TransportError):
+    """The caller's ``abandon`` event was set: the request's connection was closed under it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
 class Transport:
     """A pooled session, safe to share between threads, that never retries on its own.
 
@@ -47,7 +64,8 @@ class Transport:
     pool_size : int
         Connections kept open per host: at least the number of threads sending at once.
     timeout : float or (float, float)
-        Always set, so that a silent server cannot hang a run.
+        Always set, so that a silent server cannot hang a run; also gives each request's total
+        deadline (:func:`deadline_of`).
     redact : callable
         Applied to every message this module writes, to take secrets out.
     """
@@ -56,6 +74,7 @@ class Transport:
         if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
             raise ConfigurationError(f"pool_size must be a positive integer, got {pool_size!r}")
         self.timeout = check_timeout(timeout)
+        self.deadline = deadline_of(self.timeout)
         self._redact = redact
         session = requests.Session()
         # Read no environment (proxies, .netrc, CA bundle variables): configuration comes from
@@ -63,25 +82,82 @@ class Transport:
         session.trust_env = False
         session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         # No urllib3 retries: the client retries itself, with backoff, Retry-After and cancel.
-        adapter = HTTPAdapter(
+        adapter = WatchedAdapter(
             pool_connections=2, pool_maxsize=pool_size, max_retries=Retry(total=0, read=False)
         )
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         session.headers["User-Agent"] = f"productiv-pandas {requests.utils.default_user_agent()}"
         session.headers["Accept"] = "application/json"
+        # Only what read_body can inflate with a limit (requests would add br, zstd when installed).
+        session.headers["Accept-Encoding"] = "gzip, deflate"
         self._session = session
 
-    def send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """Send one request, follow no redirect; raise TransportError when no answer came."""
+    def send(self, method: str, url: str, *, abandon: threading.Event | None = None, **kwargs: Any) -> Answer:
+        """Send one request, follow no redirect, read its answer up to the cap.
+
+        Raises TransportError when no full answer came within the deadline, and
+        :class:`Abandoned` when ``abandon`` was set meanwhile (the connection is then closed).
+        """
+        with watched(self.deadline, abandon) as inflight:
+            inflight.check_abandon()
+            try:
+                if inflight.stopped is None:
+                    return self._exchange(method, url, inflight, kwargs)
+            except TransportError:
+                if inflight.stopped is None:
+                    raise
+            # Stopped: whatever the shutdown caused (a reset, an early end), say why it came.
+            raise self._stopped(inflight, method, url)
+
+    def _exchange(self, method: str, url: str, inflight: InFlight, kwargs: dict[str, Any]) -> Answer:
         try:
-            return self._session.request(method, url, timeout=self.timeout, allow_redirects=False, **kwargs)
-        except requests.Timeout as exc:
+            response = self._session.request(
+                method, url, timeout=self.timeout, allow_redirects=False, stream=True, **kwargs
+            )
+        except requests.RequestException as exc:
+            raise self._translate(exc, method, url) from None
+        raw = response.raw
+        complete = False
+        try:
+            encoding = response.headers.get("Content-Encoding", "")
+            body, truncated, note = read_body(raw, encoding)
+            complete = not truncated and note is None
+        except (OSError, urllib3.exceptions.HTTPError, http.client.HTTPException) as exc:
+            timed_out = any(isinstance(cause, ReadTimeoutError | TimeoutError) for cause in _causes(exc))
+            message = (
+                f"timed out waiting for the answer (timeout={self.timeout} s)"
+                if timed_out
+                else f"connection failed while reading the answer: {_root_cause(exc)}"
+            )
+            raise TransportError(self._redact(f"{message} ({method} {url})"), True) from None
+        finally:
+            if not complete or inflight.stopped is not None:
+                raw.close()  # unread data or a shut-down socket: not for the pool
+            raw.release_conn()
+        if inflight.stopped is not None:  # the shutdown may look like a normal end of the body
+            raise self._stopped(inflight, method, url)
+        headers = {name: value for name, value in response.headers.items()}
+        return Answer(response.status_code, response.reason or "", headers, body, truncated, note)
+
+    def _stopped(self, inflight: InFlight, method: str, url: str) -> TransportError:
+        if inflight.stopped == "abandoned":
+            return Abandoned(self._redact(f"interrupted: the request was abandoned ({method} {url})"))
+        return TransportError(
+            self._redact(
+                f"timed out: no complete answer within {inflight.seconds:g} s, the deadline of a "
+                f"request (connect + read timeout, timeout={self.timeout} s) ({method} {url})"
+            ),
+            True,
+        )
+
+    def _translate(self, exc: requests.RequestException, method: str, url: str) -> TransportError:
+        if isinstance(exc, requests.Timeout):
             what = "connecting" if isinstance(exc, requests.ConnectTimeout) else "waiting for the answer"
             message, retryable = f"timed out {what} (timeout={self.timeout} s)", True
-        except requests.exceptions.SSLError as exc:
+        elif isinstance(exc, requests.exceptions.SSLError):
             message, retryable = f"TLS error: {_root_cause(exc)}", False
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+        elif isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
             if any(isinstance(cause, ReadTimeoutError) for cause in _causes(exc)):
                 # requests reports a read timeout in the body as a ConnectionError.
                 message = f"timed out waiting for the answer (timeout={self.timeout} s)"
@@ -90,14 +166,24 @@ class Transport:
             unanswered = not isinstance(exc, requests.exceptions.ChunkedEncodingError) and any(
                 isinstance(cause, _UNANSWERED) for cause in _causes(exc)
             )
-            raise TransportError(self._redact(f"{message} ({method} {url})"), True, unanswered) from None
-        except requests.RequestException as exc:
+            return TransportError(self._redact(f"{message} ({method} {url})"), True, unanswered)
+        else:
             message, retryable = f"request failed: {_root_cause(exc)}", False
         # The exception of requests is not chained: it holds the request, headers included.
-        raise TransportError(self._redact(f"{message} ({method} {url})"), retryable) from None
+        return TransportError(self._redact(f"{message} ({method} {url})"), retryable)
 
     def close(self) -> None:
         self._session.close()
+
+
+def deadline_of(timeout: Timeout) -> float:
+    """Seconds a whole request may take: connect + read timeout (a single number counts twice).
+
+    >>> deadline_of((1, 2)), deadline_of(5.0)
+    (3, 10.0)
+    """
+    connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+    return connect + read
 
 
 def check_timeout(timeout: object) -> Timeout:
@@ -110,56 +196,6 @@ def check_timeout(timeout: object) -> Timeout:
             "(a timeout is always set, so that a silent server cannot hang a run)"
         )
     return timeout  # type: ignore[return-value]
-
-
-def json_body(response: requests.Response) -> dict[str, Any]:
-    """The answer's JSON object, or {} when it is not one."""
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _unchanged(text: str) -> str:
-    return text
-
-
-def excerpt(response: requests.Response, redact: Callable[[str], str] = _unchanged) -> str:
-    """The start of the body on one line, to quote in a message, with ``redact`` applied.
-
-    Redacted before it is cut, so that a secret the cut would split (and ``redact`` no longer
-    recognise) cannot show in part.
-    """
-    text = redact(response.content[:8192].decode("utf-8", "replace"))
-    return " ".join(text.split())[:200]
-
-
-def error_text(
-    response: requests.Response, redact: Callable[[str], str] = _unchanged
-) -> tuple[str | None, str]:
-    """``code`` and ``message`` of an error answer: Productiv's or OAuth's JSON, else the reason.
-
-    ``redact`` is applied to everything taken from the answer, before any of it is shortened.
-    A redirect (3xx) says where to: redirects are never followed, so that the token or the
-    client secret cannot be carried to another address, and the fix is the configured URL.
-    """
-    if 300 <= response.status_code < 400:
-        location = " ".join(redact(response.headers.get("Location") or "nowhere given").split())[:200]
-        return None, (
-            f"redirected to {location}, not followed so that no credentials go to another address; "
-            "set base_url (or token_url) to the address that answers"
-        )
-    body = json_body(response)
-    code = body.get("code", body.get("error"))
-    text = body.get("message") or body.get("error_description") or body.get("error")
-    if isinstance(text, str) and text.strip():
-        message = " ".join(redact(text).split())[:500]
-    else:
-        quoted = excerpt(response, redact)
-        reason = redact(response.reason or f"HTTP {response.status_code}")
-        message = f"{reason}: {quoted}" if quoted else reason
-    return (None if code is None else redact(str(code))), message
 
 
 #: The server hung up before answering (as a stale keep-alive connection does), not a refusal.
