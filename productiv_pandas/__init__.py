@@ -23,6 +23,7 @@ from .errors import (
     ProductivError,
     PublishInterrupted,
     StaleEventWarning,
+    StatusFileError,
 )
 from .journal import Journal
 from .prepare import prepare, validate
@@ -54,6 +55,7 @@ __all__ = [
     "PublishInterrupted",
     "RetryPolicy",
     "StaleEventWarning",
+    "StatusFileError",
     "UsageEvents",
     "__version__",
     "prepare",

@@ -5,13 +5,26 @@ scripts and cron jobs.
 :func:`~productiv_pandas.publish_file`), so their memory stays flat however big the file is;
 the per-row status goes to ``--status-out`` as it is made.
 
-Exit codes:
+Exit codes, the same on every command:
 
 - 0: every row was sent or deliberately left out (duplicate, stale under ``--on-stale skip``);
   for ``validate``: no row is invalid.
-- 1: some rows were invalid, rejected or failed (the summary and ``--status-out`` say which).
-- 2: usage or configuration errors (missing credentials, unreadable file, missing column),
-  with a one-line message and no traceback.
+- 1: some rows were not ok: for ``validate`` a row is invalid; for ``publish`` a row is
+  invalid, rejected or failed (the summary and ``--status-out`` say which). Only rows make 1.
+- 2: a usage or configuration error, as ONE line on stderr (``productiv-pandas: error: ...``),
+  no traceback: a bad option value (argparse's own errors included: they are made one line
+  too), a missing or unreadable file, missing or malformed credentials (``PRODUCTIV_*``), a
+  bad ``PRODUCTIV_API_URL``, a journal that cannot be used, two options naming one file, a
+  status file that could not be written (a full disk; the line says where each row's status
+  is). Every :class:`~productiv_pandas.ProductivError` and every ``OSError`` that reaches the
+  command line is one of these: they are about the user's input or machine, not the code.
+  Numbers are checked by the parser, before anything is read or sent.
+- 3: an internal error, a bug: one line naming the exception's type and where it was raised,
+  never its text, which might quote a credential; please report it.
+- 130: interrupted (Ctrl-C); the line says which rows have a status.
+
+An app id is any non-empty text: the client URL-quotes it (``acme/docs`` goes on the wire as
+``acme%2Fdocs``). The ``--sandbox`` rehearsal takes app ids without ``/`` and says so (exit 2).
 """
 
 from __future__ import annotations
@@ -19,138 +32,26 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import ConfigurationError
-from .files import DEFAULT_CHUNKSIZE
+from .cliargs import build_parser, one_line
+from .errors import ConfigurationError, ProductivError
 
 __all__ = ["main"]
 
-_EXAMPLES = {
-    "validate": """examples:
-  productiv-pandas validate export.csv --column user=email --column action=eventName \\
-      --column when=timestamp --tz America/New_York --status-out report.csv
-  productiv-pandas validate huge.csv.gz --chunksize 250000 --status-out report.parquet""",
-    "publish": """examples:
-  export PRODUCTIV_CLIENT_ID=... PRODUCTIV_CLIENT_SECRET=...
-  productiv-pandas publish export.parquet --app-id acme-docs --column user=email \\
-      --login-event sso_login --on-stale skip --status-out status.parquet
-  productiv-pandas publish export.csv --app-id acme-docs --sandbox   # a rehearsal, no credentials
-  # a long backfill: re-run the same command after a crash or Ctrl-C; the journal makes it
-  # skip the rows already sent ("skipped", "already sent") and send only the rest
-  productiv-pandas publish backfill.csv --app-id acme-docs --journal backfill.journal \\
-      --status-out status.parquet""",
-}
-
-
-def _add_shape_options(parser: argparse.ArgumentParser) -> None:
-    """The options of validate/prepare, mirrored from the Python API."""
-    parser.add_argument("file", type=Path, help="events file: .csv, .parquet or .jsonl")
-    parser.add_argument(
-        "--column", action="append", default=[], metavar="INPUT=API",
-        help="map an input column to an API field (timestamp, email, eventName, targetApp); repeatable",
-    )  # fmt: skip
-    parser.add_argument("--unit", choices=("ms", "s", "us", "ns"), default="ms",
-                        help="unit of numeric timestamps (default: ms)")  # fmt: skip
-    parser.add_argument("--tz", help="zone of timestamps written without an offset, e.g. Europe/Paris")
-    parser.add_argument("--login-event", action="append", default=[], metavar="NAME",
-                        help="an event name of category Login (needs targetApp); repeatable")  # fmt: skip
-    parser.add_argument("--allowed-events", type=Path, metavar="FILE",
-                        help="the app's event mapping: a text file with one event name per line")  # fmt: skip
-    parser.add_argument(
-        "--on-stale", choices=("warn", "skip", "ignore"), default="warn",
-                        help="events older than 12 hours: warn and send (default), skip, or send quietly",
-    )  # fmt: skip
-    parser.add_argument(
-        "--status-out", type=Path, metavar="FILE",
-        help="write the per-row status here (.csv or .parquet), indexed by file row number",
-    )  # fmt: skip
-    parser.add_argument(
-        "--chunksize", type=int, default=DEFAULT_CHUNKSIZE, metavar="ROWS",
-        help=f"rows read at a time; memory grows with it (default {DEFAULT_CHUNKSIZE:,})",
-    )  # fmt: skip
-
-
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="productiv-pandas",
-        description="Validate and publish usage events to Productiv's Publish Usage Events API.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    formatter = argparse.RawDescriptionHelpFormatter
-
-    validate = commands.add_parser(
-        "validate", help="check an events file row by row; nothing is sent",
-        description="Check every row of an events file and print a summary; nothing is sent.",
-        epilog=_EXAMPLES["validate"], formatter_class=formatter,
-    )  # fmt: skip
-    _add_shape_options(validate)
-    validate.set_defaults(run=_run_validate)
-
-    publish = commands.add_parser(
-        "publish", help="validate an events file and send its valid rows",
-        description="Validate an events file and send its valid rows to the app. Credentials come "
-        "from PRODUCTIV_ACCESS_TOKEN, or PRODUCTIV_CLIENT_ID and PRODUCTIV_CLIENT_SECRET "
-        "(PRODUCTIV_API_URL and PRODUCTIV_TOKEN_URL override the endpoints).",
-        epilog=_EXAMPLES["publish"], formatter_class=formatter,
-    )  # fmt: skip
-    _add_shape_options(publish)
-    publish.add_argument("--app-id", required=True, help="the Productiv app the events belong to")
-    publish.add_argument(
-        "--batch-size", type=int, default=1000, help="events per request, 1-1000 (default 1000)"
-    )
-    publish.add_argument("--workers", type=int, default=4, help="requests in flight at once (default 4)")
-    publish.add_argument(
-        "--max-retries", type=int, help="retries for 429, 5xx and network errors (default 5)"
-    )
-    publish.add_argument(
-        "--sandbox", action="store_true", help="publish to an in-process sandbox, not Productiv: a rehearsal"
-    )
-    publish.add_argument(
-        "--journal", type=Path, metavar="FILE",
-        help="remember the events the API accepted in this file (created if missing), so that running "
-        "the same command again sends only what is missing",
-    )  # fmt: skip
-    publish.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    publish.set_defaults(run=_run_publish)
-
-    demo = commands.add_parser(
-        "demo", help="publish the bundled sample to an in-process sandbox",
-        description="Publish data/'s sample export to an in-process sandbox and print what happened.",
-        epilog="example: productiv-pandas demo", formatter_class=formatter,
-    )  # fmt: skip
-    demo.set_defaults(run=_run_demo)
-
-    sandbox = commands.add_parser(
-        "sandbox", help="run a local Productiv-compatible API server in the foreground",
-        description="Run the local Productiv sandbox on 127.0.0.1 until Ctrl-C.",
-        epilog="example: productiv-pandas sandbox --port 8750 --app demo-app --app billing",
-        formatter_class=formatter,
-    )  # fmt: skip
-    sandbox.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
-    sandbox.add_argument(
-        "--app", action="append", default=[], metavar="ID", help="register an app (repeatable)"
-    )
-    sandbox.set_defaults(run=_run_sandbox)
-    return parser
-
 
 def _options(args: argparse.Namespace) -> dict:
-    columns = {}
-    for pair in args.column:
-        source, sep, target = pair.partition("=")
-        if not sep or not source or not target:
-            raise ConfigurationError(f"--column takes INPUT=API, e.g. --column user=email; got {pair!r}")
-        columns[source] = target
+    columns = dict(args.column)
     options: dict = {"columns": columns, "unit": args.unit, "tz": args.tz, "on_stale": args.on_stale}
     if args.login_event:
         options["login_events"] = set(args.login_event)
     if args.allowed_events is not None:
         try:
             lines = args.allowed_events.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
+        except (OSError, UnicodeDecodeError) as exc:
             raise ConfigurationError(
                 f"cannot read --allowed-events {str(args.allowed_events)!r}: {exc}"
             ) from None
@@ -194,8 +95,13 @@ def _run_publish(args: argparse.Namespace) -> int:
         from .sandbox import Sandbox
 
         with Sandbox(rate_limit=None) as sandbox:
-            sandbox.add_app(args.app_id, events=options.get("allowed_events"),
-                            login_events=options.get("login_events", ()))  # fmt: skip
+            try:
+                sandbox.add_app(args.app_id, events=options.get("allowed_events"),
+                                login_events=options.get("login_events", ()))  # fmt: skip
+            except ValueError as exc:  # the sandbox's own rules for app ids (no '/')
+                raise ConfigurationError(
+                    f"--sandbox cannot rehearse --app-id {args.app_id!r}: {exc}"
+                ) from None
             report = publish_file(args.file, args.app_id, client=sandbox.client(), **knobs, **options)
             stored = sandbox.stats()["events_stored"]
             print(f"sandbox: stored {stored:,} events (a rehearsal)", file=sys.stderr)
@@ -219,22 +125,36 @@ def _run_sandbox(args: argparse.Namespace) -> int:
     return serve_in_foreground(port=args.port, apps=args.app)
 
 
+_COMMANDS = {"validate": _run_validate, "publish": _run_publish, "demo": _run_demo, "sandbox": _run_sandbox}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    args = _build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     warnings.simplefilter("default")
     warnings.showwarning = _show_warning
     try:
-        return args.run(args)
-    except ConfigurationError as exc:
-        print(f"productiv-pandas: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt as exc:
+        return _COMMANDS[args.command](args)
+    except KeyboardInterrupt as exc:  # PublishInterrupted too (a ProductivError as well)
         # publish_file has already written the status of every row it read; its message says
         # which rows were not reached.
-        print(f"interrupted: {exc}" if str(exc) else "interrupted", file=sys.stderr)
+        print(f"interrupted: {one_line(exc)}" if str(exc) else "interrupted", file=sys.stderr)
         return 130
+    except (ProductivError, OSError) as exc:
+        # The user's input, environment or machine: our messages never quote a secret.
+        print(f"productiv-pandas: error: {one_line(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        # A bug. Its text is not shown: an exception from below (http.client, a codec) may
+        # quote a credential; the type and the place are enough to find it.
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        print(
+            f"productiv-pandas: internal error: {type(exc).__name__} at {Path(frame.filename).name}:"
+            f"{frame.lineno} (a bug in productiv-pandas: please report it)",
+            file=sys.stderr,
+        )
+        return 3
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -4,7 +4,8 @@ Hierarchy::
 
     ProductivError
     ├── ConfigurationError (also ValueError)   bad options, missing columns, bad credentials setup
-    │   └── JournalError                       the journal file is foreign, corrupted or of another app
+    │   ├── JournalError                       the journal file is foreign, corrupted or of another app
+    │   └── StatusFileError                    status_out could not be written mid-file (a full disk)
     ├── APIError                               the API answered with an error (status, code, message)
     │   └── AuthenticationError                no access token: the token endpoint refused or failed
     └── PublishInterrupted                     Ctrl-C during publish; ``.status`` holds the rows so far
@@ -31,6 +32,7 @@ __all__ = [
     "ProductivError",
     "PublishInterrupted",
     "StaleEventWarning",
+    "StatusFileError",
     "user_stacklevel",
 ]
 
@@ -53,6 +55,33 @@ class JournalError(ConfigurationError):
     events silently. The message says what to do (usually: another path, or delete the file
     to start over).
     """
+
+
+class StatusFileError(ConfigurationError):
+    """The status file (``status_out``) could not be written mid-file, e.g. the disk is full.
+
+    Its message says which rows' status is where; nothing it claims to be in a file is not.
+
+    Attributes
+    ----------
+    path : Path
+        The status file.
+    status : DataFrame
+        The status of the chunk that could not be written (rows already processed, and for
+        a publish possibly sent): the status that reached no file, unless ``fallback`` is set.
+    rows_in_file : int or None
+        How many rows the status file holds (rows 0 to ``rows_in_file - 1``), read back or cut
+        back to whole chunks; None when it could not be finished and cannot be read.
+    fallback : Path or None
+        Where ``status`` was written instead (a CSV in the temp folder), when that worked.
+    """
+
+    def __init__(self, path: Any, cause: BaseException, status: Any, rows_in_file: int | None) -> None:
+        self.path = path
+        self.status = status
+        self.rows_in_file = rows_in_file
+        self.fallback: Any = None
+        super().__init__(f"cannot write the status to {str(path)!r}: {cause}")
 
 
 class APIError(ProductivError):

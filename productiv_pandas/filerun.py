@@ -8,7 +8,9 @@ gives), so ``duplicate of row N`` names a file row, across chunks as within one.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, StatusFileError
 from .files import EventChunks, StatusWriter, open_chunks
 from .firstseen import FirstSeen, hash_keys
 from .options import PrepareOptions
@@ -24,7 +26,7 @@ from .prepare import Prepared, prepare_events, select_columns
 from .status import WIRE_COLUMNS, new_status_frame
 from .tally import Tally
 
-__all__ = ["FileReport", "FileRun", "empty_status"]
+__all__ = ["FileReport", "FileRun", "empty_status", "lost_status_message", "status_writer"]
 
 _KEPT = ("valid", "skipped")  # skipped by prepare means stale under on_stale="skip": still an event
 _DEDUPED = ("valid", "skipped", "duplicate")
@@ -80,6 +82,8 @@ class FileRun:
         self.text = tuple(name for field, name in sources.items() if field != "timestamp")
         self.seen = FirstSeen()
         self.tally = Tally(self.options)
+        #: Whether the rows are being sent (publish_file), for the messages.
+        self.sending = False
 
     def prepared(self) -> Iterator[Prepared]:
         """Each chunk prepared, its rows whose event an earlier chunk had marked ``duplicate``."""
@@ -113,10 +117,21 @@ class FileRun:
         return Prepared(status=status, to_send=np.flatnonzero((status["status"] == "valid").to_numpy()))
 
     def write(self, status: pd.DataFrame, writer: StatusWriter | None) -> None:
-        """Count a chunk's final status and append it to ``status_out``."""
+        """Count a chunk's final status and append it to ``status_out``.
+
+        When ``status_out`` cannot take it (a full disk), the chunk's status is written to a
+        CSV in the temp folder instead (``.fallback`` of the StatusFileError raised, which also
+        carries it as ``.status``); the message is :func:`lost_status_message`'s.
+        """
         self.tally.add(status)
-        if writer is not None:
+        if writer is None:
+            return
+        try:
             writer.write(status)
+        except StatusFileError as exc:
+            exc.fallback = _write_fallback(status, writer.path)
+            exc.args = (lost_status_message(exc, writer.kind, self.sending),)
+            raise
 
     def finish(self, writer: StatusWriter | None) -> None:
         if writer is not None and writer.rows == 0:
@@ -130,6 +145,80 @@ class FileRun:
             problems=self.tally.problems(),
             status_out=None if status_out is None else Path(status_out),
         )
+
+
+def status_writer(
+    status_out: str | os.PathLike | None, path: str | os.PathLike, journal: object = None
+) -> StatusWriter | contextlib.nullcontext:
+    """Checked before any work: a status file of an unknown kind, one that cannot be written,
+    or two arguments naming one file (however spelled: relative, absolute, via a symlink)
+    fail the call at once."""
+    events = os.path.realpath(path)
+    journal_path = getattr(journal, "path", journal)
+    if isinstance(journal_path, str | os.PathLike):
+        # SQLite would open the events file as a database (and refuse it, or worse, if empty);
+        # the status written over a journal leaves neither readable.
+        where = os.path.realpath(journal_path)
+        if where == events:
+            raise ConfigurationError(
+                f"journal {str(journal_path)!r} is the events file {str(path)!r}: keep the journal elsewhere"
+            )
+        if status_out is not None and os.path.realpath(status_out) in (where, where + "-wal", where + "-shm"):
+            raise ConfigurationError(
+                f"status_out {str(status_out)!r} and journal {str(journal_path)!r} are the same file: "
+                "give each its own path (--status-out, --journal)"
+            )
+    if status_out is None:
+        return contextlib.nullcontext()
+    if os.path.realpath(status_out) == events:
+        # Writing the status over the file being read would destroy it, and a CSV read and
+        # appended at once never ends.
+        raise ConfigurationError(
+            f"the status file {str(status_out)!r} is the events file itself: write the status elsewhere"
+        )
+    return StatusWriter(status_out)
+
+
+def _write_fallback(status: pd.DataFrame, path: Path) -> Path | None:
+    """The status of a chunk ``path`` could not take, in a CSV in the temp folder (likely on
+    another disk than a full one), or None if that failed too."""
+    first, last = int(status.index[0]), int(status.index[-1])
+    try:
+        handle, name = tempfile.mkstemp(prefix=f"{path.name}.rows-{first}-{last}.", suffix=".csv")
+    except OSError:
+        return None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as sink:
+            status.to_csv(sink)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        return None
+    return Path(name)
+
+
+def lost_status_message(exc: StatusFileError, kind: str, sending: bool) -> str:
+    """Where each row's status is after ``exc``: only what is on disk is said to be there."""
+    status = exc.status
+    first, last = int(status.index[0]), int(status.index[-1])
+    out = repr(str(exc.path))
+    if exc.rows_in_file is None and kind == "csv":
+        held = f"{out} holds the status of rows 0 to {first - 1:,} and may end with part of the next ones"
+    elif exc.rows_in_file is None:
+        held = f"{out} cannot be read (the status of rows 0 to {first - 1:,} is lost)"
+    elif exc.rows_in_file == 0:
+        held = f"{out} holds no row's status"
+    else:
+        held = f"{out} holds the status of rows 0 to {exc.rows_in_file - 1:,}"
+    if first == 0 and exc.rows_in_file is None:
+        held = f"{out} holds no complete row's status"
+    sent = int((status["status"] == "sent").sum())
+    chunk = f"rows {first:,} to {last:,}" + (f" ({sent:,} of them sent)" if sending else "")
+    if exc.fallback is not None:
+        where = f"the status of {chunk} was written to {str(exc.fallback)!r} instead"
+    else:
+        where = f"the status of {chunk} could not be written anywhere (in Python: this error's .status)"
+    return f"{exc.args[0]}; {held}; {where}; the rows from row {last + 1:,} on were not read"
 
 
 def _sources(chunks: EventChunks, options: PrepareOptions) -> dict[str, str]:

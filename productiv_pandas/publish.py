@@ -38,11 +38,6 @@ __all__ = ["deliver_prepared", "deliver_until_stopped", "publish"]
 logger = logging.getLogger("productiv_pandas")
 
 
-def _check_target(app_id: object, max_workers: object) -> None:
-    """The checks publish_file makes before reading its file (see :func:`check_send_arguments`)."""
-    check_send_arguments(app_id, max_workers=max_workers)
-
-
 def publish(
     frame: pd.DataFrame,
     app_id: str,

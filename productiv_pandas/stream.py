@@ -29,9 +29,9 @@ import os
 import pandas as pd
 
 from .batches import MAX_BATCH_SIZE
-from .errors import ConfigurationError, PublishInterrupted
-from .filerun import FileReport, FileRun, empty_status
-from .files import DEFAULT_CHUNKSIZE, StatusWriter
+from .errors import ConfigurationError, PublishInterrupted, StatusFileError
+from .filerun import FileReport, FileRun, empty_status, status_writer
+from .files import DEFAULT_CHUNKSIZE
 from .prepare import Prepared
 from .progress import progress_bar, show_progress
 from .publish import DEFAULT_MAX_SPLIT_REQUESTS, deliver_until_stopped
@@ -77,7 +77,13 @@ def validate_file(
     ------
     ConfigurationError
         A missing or unreadable file, a required column missing (before any row is read), a
-        bad option.
+        bad option, ``status_out`` naming the events file.
+    StatusFileError
+        ``status_out`` could not be written mid-file (a full disk). Nothing is lost and nothing
+        is claimed that is not on disk: the file is cut back to whole chunks (or, for a Parquet
+        file that cannot be finished, said to be unreadable), the message names the rows it
+        holds, and the chunk it could not take is written to a CSV in the temp folder, named in
+        the message and in ``.fallback`` (and kept as ``.status``). Reading stops there.
 
     Warns
     -----
@@ -96,29 +102,13 @@ def validate_file(
     >>> pd.read_csv(report.status_out, index_col=0)["reason"].tolist()[1:]
     ["email 'b@' has no domain", 'duplicate of row 0']
     """
-    with _writer(status_out, path) as writer:
+    with status_writer(status_out, path) as writer:
         run = FileRun(path, chunksize, options)
         for prepared in run.prepared():
             run.write(prepared.status, writer)
         run.finish(writer)
     run.tally.warn()
     return run.report(status_out)
-
-
-def _writer(
-    status_out: str | os.PathLike | None, path: str | os.PathLike
-) -> StatusWriter | contextlib.nullcontext:
-    """Checked before any work: a status file of an unknown kind, or one that cannot be
-    written, fails the call at once."""
-    if status_out is None:
-        return contextlib.nullcontext()
-    if os.path.realpath(status_out) == os.path.realpath(path):
-        # Writing the status over the file being read would destroy it, and a CSV read and
-        # appended at once never ends.
-        raise ConfigurationError(
-            f"the status file {str(status_out)!r} is the events file itself: write the status elsewhere"
-        )
-    return StatusWriter(status_out)
 
 
 def publish_file(
@@ -185,7 +175,13 @@ def publish_file(
         which row; ``.report`` counts the rows with a status, ``.status`` is the interrupted
         chunk's status frame. Publishing again with the same journal sends only what is missing.
     ConfigurationError, JournalError
-        As for :func:`validate_file` and :func:`productiv_pandas.publish`, before anything is sent.
+        As for :func:`validate_file` and :func:`productiv_pandas.publish`, before anything is
+        sent; also when two of ``path``, ``status_out`` and ``journal`` are the same file
+        (however spelled: relative or absolute, through a symlink).
+    StatusFileError
+        As for :func:`validate_file`: the rows of the chunk that could not be written were
+        sent (the message counts them) and their status is in the fallback file; the journal,
+        if any, has recorded them, so publishing again with it sends only the rest.
     """
     check_send_arguments(
         app_id,
@@ -195,8 +191,9 @@ def publish_file(
         max_retries=max_retries,
         max_split_requests=max_split_requests,
     )  # fmt: skip  (before the file is read)
-    writer = _writer(status_out, path)  # an unknown kind of status file fails here, before any work
+    writer = status_writer(status_out, path, journal)  # a bad status file or journal path: before any work
     run = FileRun(path, chunksize, options)
+    run.sending = True
     knobs = dict(batch_size=batch_size, max_workers=max_workers, max_retries=max_retries,
                  max_split_requests=max_split_requests)  # fmt: skip
     with contextlib.ExitStack() as stack:
@@ -221,6 +218,9 @@ def publish_file(
             raise _interrupted(run, status, status_out, opened) from None
         except KeyboardInterrupt:
             raise _interrupted(run, empty_status(), status_out, opened) from None
+        except StatusFileError as exc:
+            exc.args = (f"{exc}. {_again_after_full_disk(opened)}",)
+            raise
         except ConfigurationError as exc:
             if run.tally.rows:  # a bad line mid-file: say what the rows before it became
                 exc.args = (_stopped_midway(exc, run, status_out, opened),)
@@ -254,6 +254,18 @@ class _Sender:
             status = status.assign(batch=batch + self.next_batch)
             self.next_batch = int(status["batch"].max()) + 1
         return status
+
+
+def _again_after_full_disk(journal) -> str:
+    if journal is not None:
+        return (
+            "The journal holds every row sent: make room and publish again with the same journal "
+            "to send only the rest"
+        )
+    return (
+        "Make room and publish again: rows already sent are sent again (the API keeps one of each); "
+        "journal=/--journal would skip them"
+    )
 
 
 def _not_attempted(prepared: Prepared, cause: str) -> pd.DataFrame:

@@ -187,7 +187,7 @@ def test_refused_api_rows_exit_1(clean_csv):
         (["publish", "{clean}", "--app-id", "acme", *MAPPING], "PRODUCTIV_ACCESS_TOKEN"),
         (["validate", "{missing}", *MAPPING], "no such file"),
         (["validate", "{clean}"], "missing required column(s)"),
-        (["validate", "{clean}", "--column", "when"], "--column takes INPUT=API"),
+        (["validate", "{clean}", "--column", "when"], "argument --column: takes INPUT=API"),
         (["validate", "{clean}", *MAPPING, "--tz", "Mars/Base"], "unknown timezone"),
         (["validate", "{clean}", *MAPPING, "--status-out", "{tmp}/x.xlsx"], "cannot tell the format"),
         (["validate", "{tmp}/export.txt", *MAPPING], "cannot tell the format"),
@@ -207,7 +207,7 @@ def test_refused_api_rows_exit_1(clean_csv):
         ),
         (
             ["publish", "{clean}", "--app-id", "acme", "--sandbox", "--batch-size", "5000", *MAPPING],
-            "batch_size",
+            "argument --batch-size: expected a whole number from 1 to 1,000, got 5000",
         ),
     ],
 )
