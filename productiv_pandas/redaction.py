@@ -56,13 +56,14 @@ def header_problem(value: str) -> str | None:
     A header value is Latin-1 text without control characters (RFC 9110): a line break would
     end the header (or smuggle another), and requests refuses the rest with an error quoting
     the whole value. Leading and trailing whitespace is stripped by the callers before this.
+    The character itself is never named (not even its code point): it is part of the secret.
 
     >>> header_problem("abc") is None
     True
     >>> header_problem("ab\\ncd")
     'it contains a line break (CR or LF) at position 3'
     >>> header_problem("ab\\u200bcd")
-    'it contains a character outside Latin-1 (U+200B) at position 3'
+    'it contains a character outside Latin-1 at position 3'
     """
     for at, char in enumerate(value, 1):
         if char in "\r\n":
@@ -70,9 +71,9 @@ def header_problem(value: str) -> str | None:
         if char == "\0":
             return f"it contains a NUL character at position {at}"
         if unicodedata.category(char) == "Cc":
-            return f"it contains a control character (U+{ord(char):04X}) at position {at}"
+            return f"it contains a control character at position {at}"
         if ord(char) > 0xFF:
-            return f"it contains a character outside Latin-1 (U+{ord(char):04X}) at position {at}"
+            return f"it contains a character outside Latin-1 at position {at}"
     return None
 
 
@@ -84,11 +85,11 @@ def invisible_problem(value: str) -> str | None:
     zero-width space pasted along) is a mistake the token endpoint would answer with a refusal.
 
     >>> invisible_problem("s3cr3t\\nsecond line")
-    'it contains a control or invisible character (U+000A) at position 7'
+    'it contains a control or invisible character at position 7'
     """
     for at, char in enumerate(value, 1):
         if not char.isprintable():
-            return f"it contains a control or invisible character (U+{ord(char):04X}) at position {at}"
+            return f"it contains a control or invisible character at position {at}"
     return None
 
 
@@ -119,8 +120,8 @@ class Redactor:
 
     def add(self, secret: str, *, keep: bool = False) -> None:
         """Hide ``secret`` from now on: for ever with ``keep``, else while it is among the newest 8."""
-        if not secret or secret in self._kept or secret in self._recent:
-            return
+        if not secret.strip() or secret in self._kept or secret in self._recent:
+            return  # blank: never a credential (they are stripped, and empty ones refused)
         if keep:
             self._kept = (*self._kept, secret)
         else:  # tokens: a long run renews many, and only the last few can still come back
