@@ -4,8 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The second environment: the lowest versions pyproject.toml declares for pandas, numpy,
+# pandera, pyarrow and requests, pinned by .ci/floor_requirements.py (read from pyproject.toml).
+FLOOR_VENV := .venv-floor
+FLOOR_STAMP := $(FLOOR_VENV)/.installed
 
-.PHONY: demo test lint format lab bench clean
+.PHONY: demo test test-floor lint format lab bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,12 +17,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+$(FLOOR_STAMP): pyproject.toml .ci/floor_requirements.py
+	rm -rf $(FLOOR_VENV)
+	$(PYTHON) -m venv $(FLOOR_VENV)
+	$(FLOOR_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PYTHON) .ci/floor_requirements.py > $(FLOOR_VENV)/floors.txt
+	$(FLOOR_VENV)/bin/python -m pip install --quiet -e '.[dev]' -c $(FLOOR_VENV)/floors.txt
+	touch $(FLOOR_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/productiv-pandas demo
 
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# PP_TEST_FLOOR makes tests/test_versions.py check that the floors, not newer versions, ran.
+test-floor: $(FLOOR_STAMP)
+	$(FLOOR_VENV)/bin/python -m pip freeze | grep -iE '^(pandas|numpy|pandera|pyarrow|requests|dask)=='
+	PP_TEST_FLOOR=1 $(FLOOR_VENV)/bin/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -36,4 +53,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_validate.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info out
+	rm -rf $(VENV) $(FLOOR_VENV) .pytest_cache .ruff_cache build *.egg-info out

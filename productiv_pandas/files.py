@@ -180,7 +180,10 @@ class EventChunks:
             except (OSError, ValueError, UnicodeDecodeError) as exc:
                 if isinstance(exc, ConfigurationError):
                     raise
-                raise _unreadable(self.path, self.kind, exc, f" from row {offset:,} on") from exc
+                # Before the first row the whole file is unreadable: where pandas notices (the
+                # header read or the first chunk) varies by version, the message must not.
+                where = f" from row {offset:,} on" if offset else ""
+                raise _unreadable(self.path, self.kind, exc, where) from exc
             if frame is None:
                 return
             frame.index = pd.RangeIndex(offset, offset + len(frame))

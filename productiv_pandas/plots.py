@@ -21,6 +21,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from ._compat import fixed_interval
 from .options import STALE_AFTER
 from .reason_kinds import REASON_STATUSES, count_kinds
 from .schema import MIN_TIMESTAMP_MS
@@ -151,7 +152,7 @@ def plot_timeline(
     codes = _status_codes(status, ("timestamp",))
     now = _utc(now)
     try:
-        step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
+        step = fixed_interval(freq)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"freq must be a fixed interval such as 'h', '15min' or 'D', got {freq!r}") from exc
     ms = status["timestamp"].astype("Int64")

@@ -28,6 +28,7 @@ import pyarrow as pa_arrow
 import pyarrow.compute as pc
 from pandera.typing import Series
 
+from ._compat import register_pandera_backends
 from .text import control_mask, length_at_most
 
 __all__ = [
@@ -284,6 +285,7 @@ def failed_checks(
     dtypes and nullability are not checked: the caller builds ``frame`` with the schema's
     dtypes. ``frame`` must have a RangeIndex, so that index labels are positions.
     """
+    register_pandera_backends(schema, frame)
     for name, column in schema.columns.items():
         if name not in frame.columns:  # an optional column that is absent is not checked
             continue

@@ -133,7 +133,7 @@ def test_a_millisecond_now_judges_recent_events_as_recent() -> None:
     ("now", "message"),
     [
         (True, "now True is not a point in time"),
-        (np.True_, "now np.True_ is not a point in time"),
+        (np.True_, f"now {np.True_!r} is not a point in time"),  # numpy 1.x: True, 2.x: np.True_
         (float("inf"), "now inf is not a point in time"),
         (10**20, "now 100000000000000000000 is not a point in time"),
         (float("nan"), "now must be a point in time, got nan"),

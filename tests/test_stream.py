@@ -423,7 +423,7 @@ def test_a_header_naming_a_column_twice_is_refused_not_read_from_the_first(tmp_p
         (
             "latin1.csv",
             "timestamp,email,eventName\n1,jos\xe9@x.io,open\n".encode("latin-1"),
-            "cannot read '{path}' as csv from row 0 on: it is not UTF-8 text (byte 0xe9); save it as "
+            "cannot read '{path}' as csv: it is not UTF-8 text (byte 0xe9); save it as "
             "UTF-8, e.g. iconv -f latin1 -t utf-8 latin1.csv > utf8-latin1.csv",
         ),
         (
