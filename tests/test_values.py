@@ -696,3 +696,19 @@ def test_a_parquet_or_doubly_compressed_file_named_csv_is_named_not_sent_to_icon
     with pytest.raises(pp.ConfigurationError, match="compressed twice") as raised:
         pp.validate_file(twice, **OPTIONS)
     assert "iconv" not in str(raised.value)
+
+
+def test_dask_with_a_signaling_nan_decimal_is_a_configuration_error_or_missing() -> None:
+    import dask
+    import dask.dataframe as dd
+
+    frame = frame_of([pd.Timestamp("2026-11-26 10:00"), decimal.Decimal("sNaN")])
+
+    with dask.config.set({"dataframe.convert-string": True}):
+        ddf = dd.from_pandas(frame, npartitions=1)
+    with pytest.raises(pp.ConfigurationError, match=r"signaling NaN Decimal\('sNaN'\)"):
+        ddf.productiv.validate(**OPTIONS)
+    with dask.config.set({"dataframe.convert-string": False}, scheduler="synchronous"):
+        status = dd.from_pandas(frame, npartitions=1).productiv.validate(**OPTIONS).compute()
+
+    assert reasons(status) == [None, "timestamp is missing"]
