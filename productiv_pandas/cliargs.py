@@ -64,6 +64,10 @@ def _text(what: str, *, no_slash: bool = False) -> Callable[[str], str]:
     def parse(text: str) -> str:
         if not text.strip():
             raise argparse.ArgumentTypeError(f"{what} must not be empty")
+        if what == "app id" and text in (".", ".."):
+            raise argparse.ArgumentTypeError(
+                f"app_id {text!r} is not an app id: a URL reads it as a path step"
+            )
         if no_slash and "/" in text:
             raise argparse.ArgumentTypeError(f"the sandbox takes {what}s without '/', got {text!r}")
         return text

@@ -28,6 +28,7 @@ Choices, and why:
 from __future__ import annotations
 
 import dataclasses
+import decimal
 
 import dask
 import dask.dataframe as dd
@@ -142,6 +143,13 @@ def lazy_status(
             "Dask could not convert a text column to pyarrow strings: a value holds a character "
             f"that cannot be encoded ({exc.reason}, e.g. a lone surrogate from a broken export); "
             "clean it, or build the frame with dask.config.set({'dataframe.convert-string': False})"
+        ) from exc
+    except decimal.InvalidOperation as exc:
+        # The same conversion meets a Decimal("sNaN"), on which pandas' isna raises.
+        raise ConfigurationError(
+            "Dask could not convert a column to pyarrow strings: it holds a signaling NaN "
+            "Decimal('sNaN'); replace it with None, or build the frame with "
+            "dask.config.set({'dataframe.convert-string': False})"
         ) from exc
     results = [
         dask.delayed(_prepare_partition, nout=2)(part, inner, number, count_naive)

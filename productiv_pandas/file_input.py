@@ -20,6 +20,7 @@ import json
 import lzma
 import math
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +28,15 @@ import pandas as pd
 
 from .errors import ConfigurationError
 
-__all__ = ["BadLine", "compression_of", "json_chunks", "open_text", "sniff_compression"]
+__all__ = [
+    "READ_ERRORS",
+    "BadLine",
+    "compression_of",
+    "json_chunks",
+    "open_text",
+    "sniff_compression",
+    "what_is_inside",
+]
 
 #: How a compressed file starts, whatever its name says: a ``.csv`` that is really gzip is
 #: read as gzip instead of being taken for latin-1 text. Names are pandas' ``compression=``.
@@ -36,6 +45,7 @@ _MAGIC = (
     (b"BZh", "bz2"),
     (b"\xfd7zXZ\x00", "xz"),
     (b"PK\x03\x04", "zip"),
+    (b"PK\x05\x06", "zip"),  # an empty archive
     (b"\x28\xb5\x2f\xfd", "zstd"),
 )
 
@@ -48,6 +58,24 @@ def sniff_compression(path: str | Path) -> str | None:
             head = handle.read(6)
     except OSError:
         return None
+    return next((name for magic, name in _MAGIC if head.startswith(magic)), None)
+
+
+def what_is_inside(path: str | Path) -> str | None:
+    """What a file's (decompressed) content starts with when it is not text: ``"gzip"``...
+    (compressed twice), ``"parquet"``; None when it looks like text or cannot be read. For the
+    message of a file that is not UTF-8, so a Parquet or doubly compressed file named ``.csv``
+    is not sent to ``iconv``."""
+    try:
+        compression = sniff_compression(path)
+        if compression == "zstd":
+            return None
+        with open_text(Path(path), compression) as handle:
+            head = handle.buffer.read(6) if hasattr(handle, "buffer") else b""
+    except Exception:  # only for a message: the caller's error stands
+        return None
+    if head.startswith(b"PAR1"):
+        return "parquet"
     return next((name for magic, name in _MAGIC if head.startswith(magic)), None)
 
 
@@ -91,6 +119,19 @@ def open_text(path: Path, compression: str | None) -> Iterator[io.TextIOBase]:
         else:
             opener = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(compression or "", open)
             yield stack.enter_context(opener(path, "rt", encoding="utf-8"))
+
+
+#: What reading a file can raise besides OSError/ValueError: a compressed stream cut short
+#: (EOFError), a corrupt one (zlib.error, lzma.LZMAError, zipfile.BadZipFile).
+READ_ERRORS = (
+    OSError,
+    ValueError,
+    UnicodeDecodeError,
+    EOFError,
+    zlib.error,
+    lzma.LZMAError,
+    zipfile.BadZipFile,
+)
 
 
 class BadLine(ValueError):

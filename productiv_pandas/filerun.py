@@ -147,6 +147,17 @@ class FileRun:
         )
 
 
+def _same_file(first: str | os.PathLike, second: str | os.PathLike) -> bool:
+    """Do two paths name one file: the same real path, or, both existing, the same inode (a
+    hard link, another mount of the same folder)?"""
+    if os.path.realpath(first) == os.path.realpath(second):
+        return True
+    try:
+        return os.path.samefile(first, second)
+    except (OSError, ValueError):  # one does not exist (yet): then only the spelling can tell
+        return False
+
+
 def status_writer(
     status_out: str | os.PathLike | None, path: str | os.PathLike, journal: object = None
 ) -> StatusWriter | contextlib.nullcontext:
@@ -159,18 +170,20 @@ def status_writer(
         # SQLite would open the events file as a database (and refuse it, or worse, if empty);
         # the status written over a journal leaves neither readable.
         where = os.path.realpath(journal_path)
-        if where == events:
+        if _same_file(journal_path, path):
             raise ConfigurationError(
                 f"journal {str(journal_path)!r} is the events file {str(path)!r}: keep the journal elsewhere"
             )
-        if status_out is not None and os.path.realpath(status_out) in (where, where + "-wal", where + "-shm"):
+        if status_out is not None and any(
+            _same_file(status_out, where + suffix) for suffix in ("", "-wal", "-shm")
+        ):
             raise ConfigurationError(
                 f"status_out {str(status_out)!r} and journal {str(journal_path)!r} are the same file: "
                 "give each its own path (--status-out, --journal)"
             )
     if status_out is None:
         return contextlib.nullcontext()
-    if os.path.realpath(status_out) == events:
+    if _same_file(status_out, events):
         # Writing the status over the file being read would destroy it, and a CSV read and
         # appended at once never ends.
         raise ConfigurationError(

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigurationError, StatusFileError
-from .file_input import BadLine, compression_of, json_chunks
+from .file_input import READ_ERRORS, BadLine, compression_of, json_chunks, what_is_inside
 
 __all__ = [
     "DEFAULT_CHUNKSIZE",
@@ -80,7 +80,22 @@ def _unreadable(path: str | Path, kind: str, exc: BaseException, where: str = ""
         return ConfigurationError(f"no such file: {str(path)!r}")
     if isinstance(exc, pd.errors.EmptyDataError):
         return ConfigurationError(f"{str(path)!r} is empty: an events file starts with a header line")
+    if isinstance(exc, EOFError):
+        return ConfigurationError(
+            f"cannot read {str(path)!r} as {kind}{where}: the compressed file is cut short "
+            "(truncated, e.g. by an interrupted copy); copy it again"
+        )
     if isinstance(exc, UnicodeDecodeError):
+        inside = what_is_inside(path)
+        if inside == "parquet":
+            return ConfigurationError(
+                f"cannot read {str(path)!r} as {kind}: it is a Parquet file; name it .parquet"
+            )
+        if inside is not None:
+            return ConfigurationError(
+                f"cannot read {str(path)!r} as {kind}: it is compressed twice (a {inside} file inside "
+                "the compressed file); decompress it first"
+            )
         # Excel and older tools save latin-1/cp1252 (or UTF-16) text; the codec's position is
         # within a buffer, not the file, so name the byte and the cure instead.
         source = "utf-16" if bytes(exc.object[:2]) in (b"\xff\xfe", b"\xfe\xff") else "latin1"
@@ -132,7 +147,7 @@ def read_events(path: str | Path) -> pd.DataFrame:
             return pd.read_parquet(path)
         frames = list(json_chunks(Path(path), DEFAULT_CHUNKSIZE, compression))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+    except READ_ERRORS as exc:
         raise _unreadable(path, kind, exc) from (None if isinstance(exc, FileNotFoundError) else exc)
 
 
@@ -177,7 +192,7 @@ class EventChunks:
         while True:
             try:
                 frame = next(chunks, None)
-            except (OSError, ValueError, UnicodeDecodeError) as exc:
+            except READ_ERRORS as exc:
                 if isinstance(exc, ConfigurationError):
                     raise
                 # Before the first row the whole file is unreadable: where pandas notices (the
@@ -257,7 +272,7 @@ def open_chunks(path: str | Path, chunksize: int) -> EventChunks:
             first = next(chunks, None)
         columns = [] if first is None else list(first.columns)
         return EventChunks(path, kind, int(chunksize), columns, compression=compression)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+    except READ_ERRORS as exc:
         raise _unreadable(path, kind, exc) from (None if isinstance(exc, FileNotFoundError) else exc)
 
 

@@ -9,6 +9,7 @@ MultiIndex); the index is put back on the status frame at the end. The input is 
 
 from __future__ import annotations
 
+import decimal
 import difflib
 import warnings
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from .errors import ConfigurationError, NaiveTimestampWarning, StaleEventWarning
 from .options import API_FIELDS, STALE_AFTER, PrepareOptions
 from .reasons import ORDER, ReasonBook, explain_failures, format_label
 from .status import STATUS_DTYPE, STATUSES, WIRE_COLUMNS, new_status_frame, sparse_text
-from .text import NormalizedText, normalize_text
+from .text import NormalizedText, normalize_text, quiet_signaling_nans
 from .timestamps import parse_timestamps
 
 __all__ = ["Prepared", "prepare", "prepare_events", "select_columns", "validate", "warn_naive", "warn_stale"]
@@ -229,8 +230,14 @@ def prepare_events(frame: pd.DataFrame, options: PrepareOptions) -> Prepared:
     sources = select_columns(frame, dict(options.columns))
     n = len(frame)
     book = ReasonBook(n)
-    times, checked = _read(sources, n, options, book)
-    explain_failures(_failures(checked, options), checked, times.number, options, book)
+    try:
+        times, checked = _read(sources, n, options, book)
+    except decimal.InvalidOperation:
+        # A signaling NaN Decimal makes pandas' own isna raise: it is a NaN, so missing.
+        sources = {name: quiet_signaling_nans(values) for name, values in sources.items()}
+        book = ReasonBook(n)
+        times, checked = _read(sources, n, options, book)
+    explain_failures(_failures(checked, options), checked, times.number, options, book, exact=times.exact)
     invalid, invalid_reasons = book.build()
     # Status as category codes: an array of a million status names would be a million objects.
     status = np.full(n, VALID, dtype=np.int8)

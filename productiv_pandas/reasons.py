@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -134,8 +134,12 @@ def explain_email(value: str) -> str:
     return f"email {describe_value(value)} " + " and ".join(problems)
 
 
-def explain_time(ms: int, number: float, *, unit: str, too_early: bool, limit_ms: int, tolerance) -> str:
-    """Why a timestamp is out of range; names the likely unit when the input was a number."""
+def explain_time(
+    ms: int, number: float, *, unit: str, too_early: bool, limit_ms: int, tolerance, shown: str | None = None
+) -> str:
+    """Why a timestamp is out of range; names the likely unit when the input was a number.
+
+    ``shown`` is the number as written when ``number`` (a float) does not hold it exactly."""
     when = format_ms(ms)
     problem = (
         "is before 2000-01-01"
@@ -144,7 +148,9 @@ def explain_time(ms: int, number: float, *, unit: str, too_early: bool, limit_ms
     )
     if np.isnan(number):
         return f"timestamp {when} {problem}"
-    text = f"timestamp {_format_number(number)} read as {UNIT_NAMES[unit]} is {when}, which {problem}"
+    text = (
+        f"timestamp {shown or _format_number(number)} read as {UNIT_NAMES[unit]} is {when}, which {problem}"
+    )
     for other, per_ms in UNITS.items():
         if other == unit:
             continue
@@ -189,13 +195,17 @@ def explain_failures(
     number: np.ndarray,
     options: PrepareOptions,
     book: ReasonBook,
+    *,
+    exact: Mapping[int, str] | None = None,
 ) -> None:
     """Put a reason in ``book`` for every failed check, in the words of :func:`explain_email` & co.
 
     ``failures`` yields ``(column, check, positions)`` (see ``schema.failed_checks``); only the
     failing rows' values of ``checked`` become Python objects. ``number`` holds the raw epoch
-    numbers, so a timestamp's reason can name the likely unit.
+    numbers, so a timestamp's reason can name the likely unit; ``exact`` the integers a float
+    does not hold exactly, as text by position.
     """
+    exact = exact or {}
     limit_ms = options.now_ms + int(options.future_tolerance / pd.Timedelta(milliseconds=1))
     # One reason per row, column and check: eventName and targetApp share check names.
     seen: set[tuple[int, str | None, str]] = set()
@@ -212,7 +222,7 @@ def explain_failures(
                 text = explain_time(
                     int(value), number[position], unit=options.unit,
                     too_early=check == s.CHECK_NOT_BEFORE_2000, limit_ms=limit_ms,
-                    tolerance=options.future_tolerance,
+                    tolerance=options.future_tolerance, shown=exact.get(position),
                 )  # fmt: skip
             elif check == s.CHECK_PLAUSIBLE_EMAIL:
                 if value not in explained:

@@ -88,6 +88,10 @@ def check_send_arguments(
     """
     if not isinstance(app_id, str) or not app_id.strip():
         raise ConfigurationError(f"app_id must be a non-empty string, got {app_id!r}")
+    if app_id in (".", ".."):
+        # Quoting leaves dots alone, and a URL resolves ".." as a step up: the events would be
+        # posted to another path than the app's.
+        raise ConfigurationError(f"app_id {app_id!r} is not an app id: a URL reads it as a path step")
     if not _is_integer(max_workers) or max_workers < 1:  # type: ignore[operator]
         raise ConfigurationError(f"max_workers must be a positive integer, got {_shown(max_workers)}")
     check_batch_size(batch_size)

@@ -7,6 +7,7 @@ which matters at millions of rows. Other storages fall back to Python's ``re``.
 
 from __future__ import annotations
 
+import decimal
 import functools
 import itertools
 import re
@@ -28,6 +29,7 @@ __all__ = [
     "is_missing",
     "length_at_most",
     "normalize_text",
+    "quiet_signaling_nans",
     "regex_mask",
     "unicode_name",
 ]
@@ -97,6 +99,17 @@ def is_missing(value: object) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):  # array-likes: pd.isna returns an array
         return False
+
+
+def quiet_signaling_nans(values: pd.Series) -> pd.Series:
+    """``values`` with each signaling NaN ``Decimal("sNaN")`` (on which pandas' ``isna`` raises
+    ``InvalidOperation``) replaced by a quiet ``Decimal("NaN")``; other values kept as they are."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return quiet_signaling_nans(values.astype(object))
+    if not pd.api.types.is_object_dtype(values.dtype):
+        return values
+    quiet = decimal.Decimal("NaN")
+    return values.map(lambda v: quiet if isinstance(v, decimal.Decimal) and v.is_snan() else v)
 
 
 def as_arrow_text(values: pd.Series) -> pd.Series:

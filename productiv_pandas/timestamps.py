@@ -53,6 +53,9 @@ class ParsedTimestamps:
     number: np.ndarray
     problems: list[tuple[int, str]] = field(default_factory=list)
     naive_read_as_utc: int = 0
+    #: Integers a float64 does not hold exactly (beyond 2**53), as text by position, so a
+    #: reason names 1111111111111111111 rather than 1111111111111111168.
+    exact: dict[int, str] = field(default_factory=dict)
 
 
 class _Reader:
@@ -92,7 +95,7 @@ class _Reader:
             if self.tz is None:
                 self.out.naive_read_as_utc += int((~missing).sum())
             else:
-                localized = values.dt.tz_localize(self.tz, ambiguous="NaT", nonexistent="NaT")
+                localized = _localize(values, self.tz)
                 lost = np.flatnonzero(localized.isna().to_numpy() & ~missing)
                 self.problem(
                     positions,
@@ -103,8 +106,7 @@ class _Reader:
                     ),
                 )
                 missing = missing | localized.isna().to_numpy()
-                values = localized.dt.tz_convert("UTC")
-            values = values.dt.tz_localize(None) if values.dt.tz is not None else values
+                values = localized
         else:
             values = values.dt.tz_convert(None)  # UTC wall time, sharing the ticks (no copy)
         unit = values.dt.unit
@@ -130,6 +132,9 @@ class _Reader:
         self.out.number[positions] = values.astype(np.float64)
         original = values  # a uint64 above int64's range is named, not the 0 stored in its place
         if values.dtype.kind in "iu":
+            inexact = np.flatnonzero((values > 2**53) | (values < -(2**53)))
+            for i in inexact:
+                self.out.exact[int(positions[i])] = str(values[i].item())
             if values.dtype.kind == "u":
                 too_big = values > np.iinfo(np.int64).max
                 values = np.where(too_big, 0, values).astype(np.int64)
@@ -301,6 +306,8 @@ class _Reader:
             return "str"
         if isinstance(value, bool | np.bool_):
             return f"timestamp {value} is not a date-time"
+        if isinstance(value, np.timedelta64):  # a subclass of np.signedinteger, but a duration
+            return "timestamp is missing" if np.isnat(value) else _not_a_time(value)
         if isinstance(value, int | np.integer):
             return "int" if _INT64[0] <= int(value) <= _INT64[1] else self._out_of_range(str(int(value)))
         if isinstance(value, decimal.Decimal):
@@ -329,10 +336,7 @@ class _Reader:
             return date_without_time(str(value))
         if is_missing(value):
             return "timestamp is missing"
-        return (
-            f"timestamp {describe_value(value)} ({type(value).__name__}) "
-            "is not a date-time, a number or ISO-8601 text"
-        )
+        return _not_a_time(value)
 
     def _objects_as_datetimes(self, positions: np.ndarray, values: pd.Series, aware: bool) -> None:
         try:
@@ -357,10 +361,37 @@ class _Reader:
         self.datetimes(positions, parsed, values)
 
 
+# pandas localizes through Python's datetime, which ends with the year 9999: a naive "no end
+# date" sentinel late on 9999-12-31 in a zone west of UTC (or 0001-01-01 east of it) raised
+# NotImplementedError. Such values take the offset their zone has a day inside that range.
+_LOCALIZABLE = (pd.Timestamp("0001-01-02"), pd.Timestamp("9999-12-30"))
+
+
+def _localize(values: pd.Series, tz: object) -> pd.Series:
+    """Naive wall times in ``tz`` to naive UTC (same unit); NaT where the time does not exist
+    or is ambiguous."""
+    try:
+        return values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert(None)
+    except (NotImplementedError, OverflowError, ValueError):
+        pass
+    low, high = _LOCALIZABLE
+    extreme = ((values < low) | (values > high)).to_numpy()
+    clipped = values.clip(low, high)
+    utc = clipped.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert(None)
+    return utc.where(~extreme, values + (utc - clipped))
+
+
 def date_without_time(shown: str) -> str:
     """The reason of a date without a time of day: a ``datetime.date`` and the text
     ``"2026-11-26"`` get the same words (read as midnight, either would be a guess)."""
     return f"timestamp {shown} is a date without a time of day; give the time it happened, with its zone"
+
+
+def _not_a_time(value: object) -> str:
+    return (
+        f"timestamp {describe_value(value)} ({type(value).__name__}) "
+        "is not a date-time, a number or ISO-8601 text"
+    )
 
 
 def _not_iso(text: str) -> str:

@@ -118,6 +118,15 @@ PUBLISH = ["publish", "{clean}", "--app-id", "acme", "--sandbox", *MAPPING]
             ["publish", "{clean}", "--app-id", "acme/docs", "--sandbox", *MAPPING],
             "--sandbox cannot rehearse --app-id 'acme/docs'",
         ),
+        # ".." is left alone by URL quoting, and a URL resolves it to another path than the app's
+        (
+            ["publish", "{clean}", "--app-id", "..", *MAPPING],
+            "argument --app-id: app_id '..' is not an app id",
+        ),
+        (
+            ["publish", "{clean}", "--app-id", ".", "--sandbox", *MAPPING],
+            "argument --app-id: app_id '.' is not an app id",
+        ),
         # journal errors
         (
             [*PUBLISH, "--journal", "{tmp}/run.csv", "--status-out", "{tmp}/folder.csv/../run.csv"],

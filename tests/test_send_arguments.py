@@ -146,3 +146,16 @@ def test_numpy_integers_are_integers():
         APP, batch_size=np.int64(10), max_workers=np.int32(2), max_retries=np.int8(0),
         max_split_requests=np.uint16(4),
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("app_id", [".", ".."])
+def test_a_dot_app_id_is_refused_on_the_frame_and_file_paths(sb, tmp_path, app_id):
+    # URL quoting leaves dots alone: ".." would post the events to another path than the app's.
+    path = tmp_path / "events.csv"
+    events(3).to_csv(path, index=False)
+    with sb.client() as client:
+        with pytest.raises(pp.ConfigurationError, match="is not an app id"):
+            pp.publish(events(3), app_id, client=client, progress=False)
+        with pytest.raises(pp.ConfigurationError, match="is not an app id"):
+            pp.publish_file(path, app_id, client=client, progress=False)
+    assert sb.stats()["event_requests"] == 0

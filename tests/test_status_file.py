@@ -87,6 +87,25 @@ def test_a_journal_that_is_the_status_file_is_refused_before_anything_is_sent(
         assert not status_out.exists()  # nothing was created either
 
 
+@pytest.mark.parametrize("other", ["journal", "events"])
+def test_a_hard_link_is_the_same_file_however_it_is_named(sb, events, tmp_path, other):
+    # Same inode, different names: realpath cannot tell; the status written over it would
+    # destroy the journal or the events file being read.
+    journal = tmp_path / "run.journal"
+    pp.Journal(journal, APP).close()
+    target = journal if other == "journal" else events
+    status_out = tmp_path / "status.csv"
+    os.link(target, status_out)
+    before = target.read_bytes()
+
+    with sb.client() as client, pytest.raises(pp.ConfigurationError) as caught:
+        pp.publish_file(events, APP, client=client, status_out=status_out, journal=journal, progress=False)
+
+    assert "same file" in str(caught.value) or "is the events file itself" in str(caught.value)
+    assert target.read_bytes() == before
+    assert sb.stats()["event_requests"] == 0
+
+
 def test_a_status_file_named_like_the_journals_wal_is_refused(sb, events, tmp_path):
     with sb.client() as client, pytest.raises(pp.ConfigurationError, match="are the same file"):
         pp.publish_file(
