@@ -192,8 +192,14 @@ class Tokens:
                 message = f"token request: {exc}"
                 raise AuthenticationError(None, None, message, retryable=exc.retryable) from None
             if 200 <= response.status_code < 300:
+                body = json_body(response)
+                token = body.get("access_token")
+                if isinstance(token, str) and token.strip():
+                    # A secret from now on, even if refused below: whatever a message quotes of
+                    # this answer (an odd token_type echoing it) or of later ones goes through it.
+                    self._redact.add(token.strip())
                 quoted = excerpt(response, self._redact) or "an empty body"
-                return provider.parse(json_body(response), response.status_code, quoted, self._redact)
+                return provider.parse(body, response.status_code, quoted, self._redact)
             code, message = error_text(response, self._redact)
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             raise provider.refused(response.status_code, code, message, self._policy, retry_after)

@@ -10,6 +10,7 @@ a repr, a log line, an exception or a delivery message.
 from __future__ import annotations
 
 import logging
+import numbers
 import os
 import random as _random
 import threading
@@ -274,8 +275,10 @@ class ProductivClient:
                 f"payload must be the serialized JSON body as bytes, got {type(payload).__name__}"
             )
         retries = self.retry.max_retries if max_retries is None else max_retries
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        # Integers of any make (numpy's too, as publish's checks let through), but not bools.
+        if isinstance(retries, bool) or not isinstance(retries, numbers.Integral) or retries < 0:
             raise ConfigurationError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+        retries = int(retries)
         if self._closed:
             raise ProductivError("this ProductivClient is closed; create a new one to send")
         url = self.base_url + EVENTS_PATH.format(app_id=quote(app_id, safe=""))
@@ -324,7 +327,7 @@ class ProductivClient:
                 # Given up at once, and the other threads are not held back either: pausing them
                 # max_retry_after each would stall a run for hours on requests bound to fail.
                 message = (
-                    f"{last.message} (the server asked to wait {last.retry_after:.0f} s, more than "
+                    f"{last.message} (the server asked to wait {_seconds(last.retry_after)} s, more than "
                     f"RetryPolicy.max_retry_after={self.retry.max_retry_after:g} s)"
                 )
                 return Delivery(False, last.status, attempts, last.code, message, "retry_later")
@@ -408,6 +411,15 @@ class ProductivClient:
 
 
 _ENV_NAMES = ("ACCESS_TOKEN", "CLIENT_ID", "CLIENT_SECRET", "API_URL", "TOKEN_URL")
+
+
+def _seconds(seconds: float) -> str:
+    """Seconds as a message shows them: whole up to a year or so, beyond that in 3 digits.
+
+    >>> _seconds(600.4), _seconds(2.5e11), _seconds(1e308)
+    ('600', '2.5e+11', '1e+308')
+    """
+    return f"{seconds:.0f}" if seconds < 1e8 else f"{seconds:.3g}"
 
 
 def _describe(failure: _Failure) -> str:

@@ -31,7 +31,7 @@ from .progress import progress_bar, show_progress
 from .resume import Ledger, journal_for
 from .send_arguments import check_send_arguments
 from .status import uniform_status_frame
-from .workers import send_all
+from .workers import one_interrupt, send_all
 
 __all__ = ["deliver_prepared", "deliver_until_stopped", "publish"]
 
@@ -109,16 +109,17 @@ def publish(
     # publish's own names too, so a typo in one of them ("batch_sise") gets a suggestion.
     own = ("client", "journal", "batch_size", "max_workers", "max_retries", "max_split_requests", "progress")
     shaping = PrepareOptions.from_kwargs(own, **options)
-    try:
-        prepared = prepare_events(frame, shaping)
-    except KeyboardInterrupt:
-        # Nothing was sent yet; every row gets its status all the same, as the contract says.
-        raise PublishInterrupted(uniform_status_frame(frame.index, "failed", "interrupted")) from None
-    return deliver_prepared(
-        prepared, app_id, client=client, journal=journal, batch_size=batch_size,
-        max_workers=max_workers, max_retries=max_retries,
-        max_split_requests=max_split_requests, progress=progress,
-    )  # fmt: skip
+    with one_interrupt():  # a second Ctrl-C cannot cut short the handling of the first
+        try:
+            prepared = prepare_events(frame, shaping)
+        except KeyboardInterrupt:
+            # Nothing was sent yet; every row gets its status all the same, as the contract says.
+            raise PublishInterrupted(uniform_status_frame(frame.index, "failed", "interrupted")) from None
+        return deliver_prepared(
+            prepared, app_id, client=client, journal=journal, batch_size=batch_size,
+            max_workers=max_workers, max_retries=max_retries,
+            max_split_requests=max_split_requests, progress=progress,
+        )  # fmt: skip
 
 
 def deliver_prepared(
@@ -179,6 +180,13 @@ def deliver_until_stopped(
 
 def _deliver(run: Run, prepared: Prepared, batch_size: int, max_workers: int, show_bar: bool) -> pd.DataFrame:
     """deliver_prepared's work, once its arguments are checked and its journal is open."""
+    with one_interrupt(run.abandon):  # a second Ctrl-C abandons, never cuts the settling short
+        return _deliver_all(run, prepared, batch_size, max_workers, show_bar)
+
+
+def _deliver_all(
+    run: Run, prepared: Prepared, batch_size: int, max_workers: int, show_bar: bool
+) -> pd.DataFrame:
     arrays = StatusArrays(prepared.status)
     bar = None
     try:  # from here on a Ctrl-C settles every row still to send, even before the first request

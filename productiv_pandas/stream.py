@@ -38,6 +38,7 @@ from .publish import DEFAULT_MAX_SPLIT_REQUESTS, deliver_until_stopped
 from .resume import journal_for
 from .send_arguments import check_send_arguments
 from .status import with_status
+from .workers import one_interrupt
 
 __all__ = ["DEFAULT_CHUNKSIZE", "FileReport", "publish_file", "validate_file"]
 
@@ -196,7 +197,9 @@ def publish_file(
     run.sending = True
     knobs = dict(batch_size=batch_size, max_workers=max_workers, max_retries=max_retries,
                  max_split_requests=max_split_requests)  # fmt: skip
-    with contextlib.ExitStack() as stack:
+    # one_interrupt: a second Ctrl-C abandons requests in flight, and never cuts short the
+    # writing of the status file or the closing of the journal that follow the first.
+    with one_interrupt(), contextlib.ExitStack() as stack:
         writer = stack.enter_context(writer)
         opened = stack.enter_context(journal_for(journal, app_id))
         if client is None:

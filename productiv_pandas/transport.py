@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import http.client
 import http.cookiejar
+import numbers
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -71,8 +72,9 @@ class Transport:
     """
 
     def __init__(self, pool_size: int, timeout: Timeout, redact: Callable[[str], str]) -> None:
-        if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
+        if isinstance(pool_size, bool) or not isinstance(pool_size, numbers.Integral) or pool_size < 1:
             raise ConfigurationError(f"pool_size must be a positive integer, got {pool_size!r}")
+        pool_size = int(pool_size)  # numpy's integers too (a Dask partition passes max_workers)
         self.timeout = check_timeout(timeout)
         self.deadline = deadline_of(self.timeout)
         self._redact = redact

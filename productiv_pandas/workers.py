@@ -13,6 +13,10 @@ A Ctrl-C (or any exception in the main thread) stops the run in three steps, eac
 
 A second Ctrl-C during step 2 abandons at once (step 3) instead of raising, so it can never
 leave a worker unjoined that goes on sending behind the status frame's and the journal's back.
+Nor can it cut short what follows the first one (settling every row's status, writing the
+status file, closing the journal): publish and publish_file run under :func:`one_interrupt`,
+whose handler raises KeyboardInterrupt for the first Ctrl-C only, and turns the next ones (for
+:data:`REARM_SECONDS`) into setting ``run.abandon``.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from .batches import Batch
 from .delivery import Run
 from .outcomes import Outcome
 
-__all__ = ["ABANDON_WAIT_SECONDS", "GRACE_SECONDS", "send_all"]
+__all__ = ["ABANDON_WAIT_SECONDS", "GRACE_SECONDS", "REARM_SECONDS", "one_interrupt", "send_all"]
 
 logger = logging.getLogger("productiv_pandas")
 
@@ -38,6 +42,10 @@ logger = logging.getLogger("productiv_pandas")
 GRACE_SECONDS = 1.5
 #: After abandoning them (their connections closed), how long the workers get to return.
 ABANDON_WAIT_SECONDS = 2.0
+#: After a Ctrl-C, how long further ones abandon requests rather than raise: time enough to stop
+#: (the grace and the wait above) and settle; a Ctrl-C after that raises again, so that no code
+#: that swallowed the first KeyboardInterrupt could make Ctrl-C useless.
+REARM_SECONDS = GRACE_SECONDS + ABANDON_WAIT_SECONDS + 3.0
 
 
 def send_all(run: Run, batches: Iterator[Batch], max_workers: int, take: Callable[[Outcome], None]) -> None:
@@ -159,3 +167,66 @@ def _further_interrupts_abandon(run: Run) -> Iterator[None]:
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
+
+
+class _OneInterrupt:
+    """The SIGINT handler of :func:`one_interrupt`: the first Ctrl-C raises, the next ones abandon."""
+
+    def __init__(self) -> None:
+        self.first: float | None = None
+        self.abandon: list[threading.Event] = []
+
+    def __call__(self, signum: int, frame: object) -> None:
+        now = time.monotonic()
+        if self.first is None or now - self.first > REARM_SECONDS:
+            self.first = now
+            raise KeyboardInterrupt
+        for event in list(self.abandon):
+            event.set()
+
+
+_installed: _OneInterrupt | None = None  # only touched by the main thread
+
+
+@contextlib.contextmanager
+def one_interrupt(abandon: threading.Event | None = None) -> Iterator[None]:
+    """Within it, only the first Ctrl-C raises KeyboardInterrupt; further ones set ``abandon``.
+
+    So the handling of the first (settling every row's status, writing the status file, closing
+    the journal) is never cut short by a second, which closes the connections of the requests
+    still in flight instead. Nested uses share the outermost handler, each adding its
+    ``abandon`` event while it runs. Only in the main thread and only over Python's own
+    handler: a handler the caller installed is left alone.
+    """
+    global _installed
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    outer = _installed
+    if outer is not None and signal.getsignal(signal.SIGINT) is outer:
+        if abandon is not None:
+            outer.abandon.append(abandon)
+        try:
+            yield
+        finally:
+            if abandon is not None:
+                with contextlib.suppress(ValueError):
+                    outer.abandon.remove(abandon)
+        return
+    try:
+        own = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    except (ValueError, TypeError):
+        own = False
+    if not own:
+        yield
+        return
+    handler = _OneInterrupt()
+    if abandon is not None:
+        handler.abandon.append(abandon)
+    previous = signal.signal(signal.SIGINT, handler)
+    _installed = handler
+    try:
+        yield
+    finally:
+        _installed = outer
+        signal.signal(signal.SIGINT, previous)

@@ -535,3 +535,25 @@ def test_a_blank_secret_redacts_nothing():
     redact = Redactor()
     redact.add(" \t ")
     assert redact("said:   | ok") == "said:   | ok"
+
+
+@pytest.mark.parametrize("token_type", ["{token}", "MAC {token}", "{escaped}"])
+def test_a_token_type_echoing_the_issued_token_never_quotes_it(serve, caplog, token_type):
+    # The token is a secret as soon as it is read off the answer, before the answer is checked.
+    issued = "issued/token+s3cr3t-0123456789"
+    shown = token_type.format(token=issued, escaped=issued.replace("/", "\\/"))
+    body = json.dumps({"access_token": issued, "token_type": shown}).encode()
+    server = serve(lambda conn, *_: conn.sendall(answer("200 OK", body)))
+    caplog.set_level(logging.DEBUG)
+    client = ProductivClient.from_client_credentials(
+        "client-id", "client-secret", token_url=f"{server.url}/oauth2/token", base_url=server.url, retry=FAST
+    )
+    with client:
+        delivery = client.post_events("app-1", PAYLOAD)
+        status = pp.publish(events(3), "app-1", client=client, progress=False, max_workers=1)
+    assert (delivery.kind, delivery.status, delivery.attempts) == ("auth", 200, 0)
+    assert delivery.message.startswith("the token endpoint issued a '")
+    assert delivery.message.endswith(" token; expected a Bearer token")
+    assert (status["status"] == "failed").all()
+    for text in (repr(delivery), status.to_csv(), caplog.text):
+        assert "s3cr3t" not in text

@@ -271,3 +271,112 @@ def test_the_cli_exits_130_promptly_on_ctrl_c_against_a_server_that_never_answer
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert TOKEN not in stderr
+
+
+# --- a second Ctrl-C while the first is handled, in this process ------------------------------
+
+
+class _InterruptingClient:
+    """A client double: its first request sends the process a Ctrl-C, then waits until abandoned."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.abandoned = threading.Event()
+
+    def post_events(self, app_id, payload, *, cancel=None, abandon=None, max_retries=None):
+        from productiv_pandas.client import Delivery
+
+        self.calls += 1
+        if self.calls == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        if abandon.wait(30):
+            self.abandoned.set()
+        return Delivery(False, None, 1, None, "interrupted while the request was in flight", "cancelled")
+
+
+def _ctrl_c_again_while(monkeypatch, owner, name: str) -> list[str]:
+    """Patch ``owner.name`` to get a Ctrl-C (SIGINT to this process) each time it is called."""
+    original, calls = getattr(owner, name), []
+
+    def interrupted(*args, **kwargs):
+        calls.append(name)
+        signal.raise_signal(signal.SIGINT)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, interrupted)
+    return calls
+
+
+def _productiv_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("productiv-")]
+
+
+@pytest.mark.timeout(60)
+def test_a_second_ctrl_c_while_the_statuses_are_settled_still_gives_the_status_frame(monkeypatch):
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    from productiv_pandas.outcomes import StatusArrays
+
+    again = _ctrl_c_again_while(monkeypatch, StatusArrays, "settle")
+    client = _InterruptingClient()
+    frame = pd.read_csv(events_file_in_memory(120))
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt) as caught:
+        pp.publish(frame, APP, client=client, batch_size=10, max_workers=2, progress=False)
+    assert time.monotonic() - started < 20
+    assert isinstance(caught.value, pp.PublishInterrupted)  # not a bare KeyboardInterrupt
+    assert again == ["settle"]
+    status = caught.value.status
+    assert status.index.tolist() == list(range(120))
+    assert set(status["status"]) == {"failed"}
+    assert set(status["reason"]) == {"interrupted"}
+    assert _productiv_threads() == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+
+@pytest.mark.timeout(60)
+def test_a_second_ctrl_c_while_the_status_file_is_written_still_writes_it(monkeypatch, tmp_path):
+    from productiv_pandas.filerun import FileRun
+
+    again = _ctrl_c_again_while(monkeypatch, FileRun, "write")
+    path = events_file(tmp_path, 120)
+    out = tmp_path / "status.csv"
+    with pytest.raises(KeyboardInterrupt) as caught:
+        pp.publish_file(
+            path, APP, client=_InterruptingClient(), status_out=out, batch_size=10, max_workers=2,
+            progress=False,
+        )  # fmt: skip
+    assert isinstance(caught.value, pp.PublishInterrupted)
+    assert again == ["write"]
+    written = pd.read_csv(out, index_col=0)
+    assert written.index.tolist() == list(range(120))
+    assert set(written["reason"]) == {"interrupted"}
+    assert _productiv_threads() == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_ctrl_c_after_the_rearm_time_raises_again():
+    from productiv_pandas import workers
+
+    def ctrl_c_long_after_a_first_one() -> None:
+        handler = signal.getsignal(signal.SIGINT)
+        handler.first = time.monotonic() - workers.REARM_SECONDS - 1  # a first Ctrl-C long ago
+        signal.raise_signal(signal.SIGINT)
+        time.sleep(1)  # the handler raises here
+
+    with workers.one_interrupt(), pytest.raises(KeyboardInterrupt):
+        ctrl_c_long_after_a_first_one()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def events_file_in_memory(n: int):
+    import io
+
+    now = pd.Timestamp.now(tz="UTC").floor("s")
+    frame = pd.DataFrame(
+        {
+            "timestamp": [(now - pd.Timedelta(seconds=10 + i)).isoformat() for i in range(n)],
+            "email": [f"user{i}@example.com" for i in range(n)],
+            "eventName": ["opened_file"] * n,
+        }
+    )
+    return io.StringIO(frame.to_csv(index=False))

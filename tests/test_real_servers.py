@@ -362,3 +362,21 @@ def test_a_token_endpoint_answering_a_login_page_says_so_and_stops(serve):
         ("failed", f"not attempted: the credentials were refused ({said})", None, None),
     ]
     assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("Fri, 31 Dec 9999 23:59:59 GMT", "2.5"),  # a date in year 9999: about 2.5e+11 s
+        ("1" + "0" * 308, "1e+308"),  # digits only, as RFC 9110 writes delay-seconds
+        ("99999999999999999999999", "1e+23"),
+    ],
+)
+def test_a_huge_retry_after_stops_the_run_in_a_short_message(serve, value, shown):
+    server = serve(fixed(answer("429 Too Many Requests", b"", f"Retry-After: {value}")))
+    status = publish(server, 2, batch_size=1, max_workers=1)
+    reason = status["reason"].iloc[0]
+    assert reason.startswith(f"HTTP 429: Too Many Requests (the server asked to wait {shown}")
+    assert reason.endswith(" s, more than RetryPolicy.max_retry_after=300 s)")
+    assert len(reason) < 120
+    assert len(server.requests) == 1

@@ -159,3 +159,36 @@ def test_a_dot_app_id_is_refused_on_the_frame_and_file_paths(sb, tmp_path, app_i
         with pytest.raises(pp.ConfigurationError, match="is not an app id"):
             pp.publish_file(path, app_id, client=client, progress=False)
     assert sb.stats()["event_requests"] == 0
+
+
+NUMPY_KNOBS = {
+    "batch_size": "int64",
+    "max_workers": "int64",
+    "max_retries": "int32",
+    "max_split_requests": "uint16",
+}
+
+
+@pytest.mark.parametrize("path", ["frame", "file", "dask"])
+def test_numpy_integers_send_every_row_on_every_path(sb, caplog, tmp_path, path):
+    # They pass the checks up front; the client (and a Dask worker's client, sized by
+    # max_workers) must take them too, not turn every row into "internal error".
+    np = pytest.importorskip("numpy")
+    knobs = {name: getattr(np, kind)(2) for name, kind in NUMPY_KNOBS.items()}
+    with caplog.at_level(logging.DEBUG, logger="productiv_pandas"):
+        if path == "frame":
+            status = pp.publish(events(5), APP, client=sb.client(), progress=False, **knobs)
+        elif path == "file":
+            events(5).to_csv(tmp_path / "events.csv", index=False)
+            out = tmp_path / "status.csv"
+            pp.publish_file(
+                tmp_path / "events.csv", APP, client=sb.client(), status_out=out, progress=False, **knobs
+            )
+            status = pd.read_csv(out)
+        else:
+            dd = pytest.importorskip("dask.dataframe")
+            ddf = dd.from_pandas(events(6).iloc[:5], npartitions=2)
+            status = ddf.productiv.publish(APP, client=sb.client(), **knobs).compute()
+    assert status["status"].tolist() == ["sent"] * 5
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(sb.events(APP)) == 5
