@@ -362,20 +362,18 @@ class _Reader:
 
 
 # pandas localizes through Python's datetime, which ends with the year 9999: a naive "no end
-# date" sentinel late on 9999-12-31 in a zone west of UTC (or 0001-01-01 east of it) raised
-# NotImplementedError. Such values take the offset their zone has a day inside that range.
+# date" sentinel late on 9999-12-31 in a zone west of UTC (or 0001-01-01 east of it) cannot be
+# localized. Values outside this range take the offset their zone has a day inside it.
 _LOCALIZABLE = (pd.Timestamp("0001-01-02"), pd.Timestamp("9999-12-30"))
 
 
 def _localize(values: pd.Series, tz: object) -> pd.Series:
     """Naive wall times in ``tz`` to naive UTC (same unit); NaT where the time does not exist
     or is ambiguous."""
-    try:
-        return values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert(None)
-    except (NotImplementedError, OverflowError, ValueError):
-        pass
     low, high = _LOCALIZABLE
     extreme = ((values < low) | (values > high)).to_numpy()
+    if not extreme.any():
+        return values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert(None)
     clipped = values.clip(low, high)
     utc = clipped.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert(None)
     return utc.where(~extreme, values + (utc - clipped))
