@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_real_servers import RawServer
 
 import productiv_pandas as pp
 
@@ -37,31 +38,18 @@ OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 17\r
 SCRIPT = Path(sys.executable).with_name("productiv-pandas")
 
 
-class Server:
-    """Records each request's events; ``policy(number)`` says "ok", "hang" or "trickle"."""
+class Server(RawServer):
+    """Records each request's events; ``policy(number)`` says "ok", "hang" or "trickle".
+
+    RawServer's socket, accept loop and close; its own way of serving, since it reads bodies.
+    """
 
     def __init__(self, policy: Callable[[int], str]) -> None:
-        self.policy = policy
-        self.requests: list[list[dict]] = []
-        self.acknowledged: list[dict] = []  # events of the requests answered {"success": true}
-        self._lock = threading.Lock()
         self._closed = threading.Event()
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self._connections: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._sock.getsockname()[1]}"
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            self._connections.append(conn)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+        super().__init__(handler=None)  # type: ignore[arg-type]
+        self.policy = policy
+        self.requests: list[list[dict]] = []  # type: ignore[assignment]  (events, not headers)
+        self.acknowledged: list[dict] = []  # events of the requests answered {"success": true}
 
     def _serve(self, conn: socket.socket) -> None:
         with conn, conn.makefile("rb") as reader, contextlib.suppress(OSError, ValueError):
@@ -92,10 +80,7 @@ class Server:
 
     def close(self) -> None:
         self._closed.set()
-        self._sock.close()
-        for conn in self._connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
+        super().close()
 
 
 @pytest.fixture
