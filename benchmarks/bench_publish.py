@@ -42,11 +42,11 @@ import pandas as pd
 import requests
 
 import productiv_pandas as pp
-from productiv_pandas.batches import make_batches
-from productiv_pandas.options import PrepareOptions
-from productiv_pandas.prepare import prepare_events
-from productiv_pandas.publish import deliver_prepared
+from productiv_pandas.preparation._options import PrepareOptions
+from productiv_pandas.preparation._prepare import prepare_events
 from productiv_pandas.sandbox import Sandbox
+from productiv_pandas.sending._batches import make_batches
+from productiv_pandas.sending._publish import deliver_prepared
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_validate import measure_peak  # a sibling script, not a package

@@ -13,7 +13,8 @@ from __future__ import annotations
 from importlib.util import find_spec as _find_spec
 
 from . import accessor as _accessor  # noqa: F401  (registers df.productiv)
-from .client import Delivery, ProductivClient
+from .client._client import Delivery, ProductivClient
+from .client._retry import RetryPolicy
 from .errors import (
     APIError,
     AuthenticationError,
@@ -25,16 +26,15 @@ from .errors import (
     StaleEventWarning,
     StatusFileError,
 )
-from .journal import Journal
-from .prepare import prepare, validate
-from .publish import publish
-from .retry import RetryPolicy
-from .schema import UsageEvents
+from .files._stream import FileReport, publish_file, validate_file
+from .journal._store import Journal
+from .preparation._prepare import prepare, validate
+from .preparation._schema import UsageEvents
+from .sending._publish import publish
 from .status import STATUSES
-from .stream import FileReport, publish_file, validate_file
 
 if _find_spec("dask") is not None:  # the optional Dask extra; without it, nothing imports dask
-    from .dask_accessor import register as _register_dask
+    from ._dask.accessor import register as _register_dask
 
     _register_dask()  # ddf.productiv; dask_accessor says why this happens at import time
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import prepare as _prepare
-from . import publish as _publish
+from .preparation import _prepare as _prepare
+from .sending import _publish as _publish
 
 __all__ = ["ProductivAccessor"]
 

@@ -22,9 +22,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from ._compat import fixed_interval
-from .options import STALE_AFTER
-from .reason_kinds import REASON_STATUSES, count_kinds
-from .schema import MIN_TIMESTAMP_MS
+from ._reason_kinds import REASON_STATUSES, count_kinds
+from .preparation._options import STALE_AFTER
+from .preparation._schema import MIN_TIMESTAMP_MS
 from .status import STATUS_DTYPE, STATUSES
 
 __all__ = [

@@ -29,10 +29,10 @@ import pandas as pd
 import pytest
 
 import productiv_pandas
-from productiv_pandas.auth import ClientCredentials, Redactor
-from productiv_pandas.client import DELIVERY_KINDS, Delivery, ProductivClient
+from productiv_pandas.client._auth import ClientCredentials, Redactor
+from productiv_pandas.client._client import DELIVERY_KINDS, Delivery, ProductivClient
+from productiv_pandas.client._retry import RetryPolicy
 from productiv_pandas.errors import APIError, AuthenticationError, ConfigurationError, ProductivError
-from productiv_pandas.retry import RetryPolicy
 
 MARK = "s3cr3t"  # every secret below contains it; no log line, message or repr may
 ACCESS_TOKEN = f"fixed-token-{MARK}"
@@ -1073,7 +1073,7 @@ def test_the_client_imports_nothing_of_pandas():
         package = types.ModuleType("productiv_pandas")
         package.__path__ = [{str(package_dir)!r}]
         sys.modules["productiv_pandas"] = package
-        import productiv_pandas.client as client
+        import productiv_pandas.client._client as client
         with client.ProductivClient("t", base_url="http://127.0.0.1:9") as c:
             print(repr(c))
         """
@@ -1086,10 +1086,10 @@ def test_the_client_imports_nothing_of_pandas():
 def test_docstring_examples_run():
     import doctest
 
-    import productiv_pandas.auth
-    import productiv_pandas.client
+    import productiv_pandas.client._auth
+    import productiv_pandas.client._client
 
-    for module in (productiv_pandas.client, productiv_pandas.auth):
+    for module in (productiv_pandas.client._client, productiv_pandas.client._auth):
         result = doctest.testmod(module)
         assert result.attempted > 0, module.__name__
         assert result.failed == 0, module.__name__

@@ -7,7 +7,7 @@ import pickle
 import pytest
 
 import productiv_pandas as pp
-from productiv_pandas.client_factory import ClientFactory
+from productiv_pandas.client._factory import ClientFactory
 from productiv_pandas.sandbox import Sandbox
 
 FAST = pp.RetryPolicy(max_retries=2, backoff_base=0.01, backoff_max=0.05)

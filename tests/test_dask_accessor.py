@@ -18,8 +18,8 @@ dd = pytest.importorskip("dask.dataframe")
 import dask  # noqa: E402  (after the skip: without dask there is nothing to test here)
 
 import productiv_pandas as pp  # noqa: E402
-from productiv_pandas import dask_frames  # noqa: E402
-from productiv_pandas.prepare import prepare_events  # noqa: E402
+from productiv_pandas._dask import frames as dask_frames  # noqa: E402
+from productiv_pandas.preparation._prepare import prepare_events  # noqa: E402
 from productiv_pandas.status import STATUS_COLUMNS  # noqa: E402
 
 APP = "acme"

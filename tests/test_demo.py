@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from productiv_pandas.demo import CHARTS, DEFAULT_OUT_DIR, run_demo
-from productiv_pandas.prepare import validate
+from productiv_pandas.cli._demo import CHARTS, DEFAULT_OUT_DIR, run_demo
+from productiv_pandas.preparation._prepare import validate
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: The module (the package re-exports its function under the same name); the demo imports
 #: ``publish`` from it when it runs, so a test can wrap it there.
-PUBLISH_MODULE = importlib.import_module("productiv_pandas.publish")
+PUBLISH_MODULE = importlib.import_module("productiv_pandas.sending._publish")
 
 
 def _printed_table(out: str) -> dict[str, tuple[int, str]]:
@@ -94,7 +94,7 @@ def test_demo_renders_with_agg_whatever_backend_the_environment_names(tmp_path):
     # must still get its charts: the demo picks Agg before pyplot loads.
     script = (
         "import sys, matplotlib\n"
-        "from productiv_pandas.demo import run_demo\n"
+        "from productiv_pandas.cli._demo import run_demo\n"
         "code = run_demo(out_dir=sys.argv[1])\n"
         "print('backend:', matplotlib.get_backend())\n"
         "sys.exit(code)\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from productiv_pandas.duplicates import find_duplicates
+from productiv_pandas.preparation._duplicates import find_duplicates
 
 
 def keys(ms: list[int], email: list[str], event: list[str]) -> list:

@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 from test_real_servers import OK, RawServer, answer, events, outcomes
 
 import productiv_pandas as pp
-from productiv_pandas.client import Delivery, ProductivClient
-from productiv_pandas.redaction import Redactor
+from productiv_pandas.client._client import Delivery, ProductivClient
+from productiv_pandas.client._redaction import Redactor
 
 TOKEN = "fixed-token-s3cr3t-value"
 PAYLOAD = b'{"events":[{"timestamp":1566340678676,"email":"a@b.com","eventName":"opened_file"}]}'

@@ -269,7 +269,7 @@ class _InterruptingClient:
         self.abandoned = threading.Event()
 
     def post_events(self, app_id, payload, *, cancel=None, abandon=None, max_retries=None):
-        from productiv_pandas.client import Delivery
+        from productiv_pandas.client._client import Delivery
 
         self.calls += 1
         if self.calls == 1:
@@ -299,7 +299,7 @@ def _productiv_threads() -> list[str]:
 @pytest.mark.timeout(60)
 def test_a_second_ctrl_c_while_the_statuses_are_settled_still_gives_the_status_frame(monkeypatch):
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    from productiv_pandas.outcomes import StatusArrays
+    from productiv_pandas.sending._outcomes import StatusArrays
 
     again = _ctrl_c_again_while(monkeypatch, StatusArrays, "settle")
     client = _InterruptingClient()
@@ -320,7 +320,7 @@ def test_a_second_ctrl_c_while_the_statuses_are_settled_still_gives_the_status_f
 
 @pytest.mark.timeout(60)
 def test_a_second_ctrl_c_while_the_status_file_is_written_still_writes_it(monkeypatch, tmp_path):
-    from productiv_pandas.filerun import FileRun
+    from productiv_pandas.files._run import FileRun
 
     again = _ctrl_c_again_while(monkeypatch, FileRun, "write")
     path = events_file(tmp_path, 120)
@@ -340,7 +340,7 @@ def test_a_second_ctrl_c_while_the_status_file_is_written_still_writes_it(monkey
 
 
 def test_a_ctrl_c_after_the_rearm_time_raises_again():
-    from productiv_pandas import workers
+    from productiv_pandas.sending import _workers as workers
 
     def ctrl_c_long_after_a_first_one() -> None:
         handler = signal.getsignal(signal.SIGINT)

@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 
 import productiv_pandas as pp
-from productiv_pandas.journal import Journal
-from productiv_pandas.options import PrepareOptions
-from productiv_pandas.prepare import prepare_events
-from productiv_pandas.publish import deliver_prepared
+from productiv_pandas.journal._store import Journal
+from productiv_pandas.preparation._options import PrepareOptions
+from productiv_pandas.preparation._prepare import prepare_events
+from productiv_pandas.sending._publish import deliver_prepared
 
 APP = "acme"
 CATALOG = {"opened_file", "shared_doc"}

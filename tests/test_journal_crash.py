@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from productiv_pandas.journal import Journal
+from productiv_pandas.journal._store import Journal
 from productiv_pandas.sandbox import Sandbox
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX SIGKILL")

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import productiv_pandas as pp
-from productiv_pandas.options import OPTION_NAMES, PrepareOptions
+from productiv_pandas.preparation._options import OPTION_NAMES, PrepareOptions
 
 NOW = pd.Timestamp("2026-11-26 12:00", tz="UTC")
 NOW_MS = 1_795_694_400_000

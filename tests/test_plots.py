@@ -21,7 +21,8 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
 import productiv_pandas as pp
-from productiv_pandas import plots, reason_kinds
+from productiv_pandas import _reason_kinds as reason_kinds
+from productiv_pandas import plots
 from productiv_pandas.status import STATUSES
 
 NOW = pd.Timestamp("2024-05-01 12:00", tz="UTC")

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import productiv_pandas as pp
-from productiv_pandas import schema
+from productiv_pandas.preparation import _schema as schema
 from productiv_pandas.status import STATUS_COLUMNS, STATUSES, WIRE_COLUMNS
 
 NOW = pd.Timestamp("2026-11-26 12:00", tz="UTC")

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import productiv_pandas as pp
-from productiv_pandas import schema
+from productiv_pandas.preparation import _schema as schema
 from productiv_pandas.status import STATUSES, WIRE_COLUMNS
 
 NOW = pd.Timestamp("2026-11-26 12:00", tz="UTC")

@@ -20,7 +20,7 @@ import productiv_pandas as pp
 from productiv_pandas.sandbox import Sandbox
 from productiv_pandas.sandbox import server as sandbox_server
 
-publish_module = importlib.import_module("productiv_pandas.publish")  # the attribute is the function
+publish_module = importlib.import_module("productiv_pandas.sending._publish")  # the attribute is the function
 
 APP = "acme"
 CATALOG = {"opened_file", "shared_doc", "sso_login"}

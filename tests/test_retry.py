@@ -12,9 +12,9 @@ from email.utils import format_datetime
 import numpy as np
 import pytest
 
-import productiv_pandas.retry
+import productiv_pandas.client._retry
+from productiv_pandas.client._retry import RetryPolicy, StatusSet, parse_retry_after
 from productiv_pandas.errors import ConfigurationError
-from productiv_pandas.retry import RetryPolicy, StatusSet, parse_retry_after
 
 
 def test_defaults():
@@ -173,6 +173,6 @@ def test_parse_retry_after_naive_reference_is_utc():
 
 
 def test_docstring_examples_run():
-    result = doctest.testmod(productiv_pandas.retry)
+    result = doctest.testmod(productiv_pandas.client._retry)
     assert result.attempted > 0
     assert result.failed == 0

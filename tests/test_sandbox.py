@@ -694,9 +694,9 @@ def test_client_is_built_from_the_sandbox_credentials(sb, monkeypatch):
             calls.append((args, kwargs))
             return cls()
 
-    module = types.ModuleType("productiv_pandas.client")
+    module = types.ModuleType("productiv_pandas.client._client")
     module.ProductivClient = FakeClient
-    monkeypatch.setitem(sys.modules, "productiv_pandas.client", module)
+    monkeypatch.setitem(sys.modules, "productiv_pandas.client._client", module)
     assert isinstance(sb.client(timeout=3), FakeClient)
     assert calls == [
         ((sb.client_id, sb.client_secret), {"token_url": sb.token_url, "base_url": sb.url, "timeout": 3})

@@ -8,8 +8,8 @@ import pandera.pandas as pa
 import pytest
 
 import productiv_pandas as pp
-from productiv_pandas import schema
-from productiv_pandas.schema import MIN_TIMESTAMP_MS, wire_schema
+from productiv_pandas.preparation import _schema as schema
+from productiv_pandas.preparation._schema import MIN_TIMESTAMP_MS, wire_schema
 
 NOW = pd.Timestamp("2026-11-26 12:00", tz="UTC")
 NOW_MS = 1_795_694_400_000

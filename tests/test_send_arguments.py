@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import productiv_pandas as pp
-from productiv_pandas.send_arguments import check_send_arguments
+from productiv_pandas.sending._arguments import check_send_arguments
 
 APP = "acme"
 TOKEN = "my-access-token-0123456789"

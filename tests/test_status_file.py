@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 import productiv_pandas as pp
-from productiv_pandas import files
+from productiv_pandas.files import _formats as files
 
 APP = "acme"
 

@@ -8,8 +8,8 @@ import pyarrow as pa
 import pytest
 
 import productiv_pandas as pp
-from productiv_pandas.schema import EMAIL_PATTERN, is_plausible_email
-from productiv_pandas.text import describe_value, normalize_text, regex_mask
+from productiv_pandas.preparation._schema import EMAIL_PATTERN, is_plausible_email
+from productiv_pandas.preparation._text import describe_value, normalize_text, regex_mask
 
 NOW = pd.Timestamp("2026-11-26 12:00", tz="UTC")
 TEN_UTC = "2026-11-26T10:00:00Z"

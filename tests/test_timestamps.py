@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 
 import productiv_pandas as pp
-from productiv_pandas.timestamps import parse_timestamps
+from productiv_pandas.preparation._timestamps import parse_timestamps
 
 NOW = pd.Timestamp("2026-11-26 12:00", tz="UTC")
 TEN_UTC_MS = 1_795_687_200_000  # 2026-11-26 10:00:00 UTC, two hours before NOW

@@ -185,7 +185,7 @@ class Sandbox:
 
     def client(self, **kwargs: Any):
         """A ``ProductivClient`` pointed at this sandbox with valid credentials."""
-        from ..client import ProductivClient
+        from ..client._client import ProductivClient
 
         return ProductivClient.from_client_credentials(
             self.client_id, self.client_secret, token_url=self.token_url, base_url=self.url, **kwargs

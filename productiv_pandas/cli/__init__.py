@@ -1,0 +1,166 @@
+"""The ``productiv-pandas`` command line (also ``python -m productiv_pandas``), for backfill
+scripts and cron jobs.
+
+``validate`` and ``publish`` read the file in chunks (:func:`~productiv_pandas.validate_file`,
+:func:`~productiv_pandas.publish_file`), so their memory stays flat however big the file is;
+the per-row status goes to ``--status-out`` as it is made.
+
+Exit codes, the same on every command:
+
+- 0: every row was sent or deliberately left out (duplicate, stale under ``--on-stale skip``);
+  for ``validate``: no row is invalid.
+- 1: some rows were not ok: for ``validate`` a row is invalid; for ``publish`` a row is
+  invalid, rejected or failed (the summary and ``--status-out`` say which). Only rows make 1.
+- 2: a usage or configuration error, as ONE line on stderr (``productiv-pandas: error: ...``),
+  no traceback: a bad option value (argparse's own errors included: they are made one line
+  too), a missing or unreadable file, missing or malformed credentials (``PRODUCTIV_*``), a
+  bad ``PRODUCTIV_API_URL``, a journal that cannot be used, two options naming one file, a
+  status file that could not be written (a full disk; the line says where each row's status
+  is). Every :class:`~productiv_pandas.ProductivError` and every ``OSError`` that reaches the
+  command line is one of these: they are about the user's input or machine, not the code.
+  Numbers are checked by the parser, before anything is read or sent.
+- 3: an internal error, a bug: one line naming the exception's type and where it was raised,
+  never its text, which might quote a credential; please report it.
+- 130: interrupted (Ctrl-C); the line says which rows have a status.
+
+An app id is any non-empty text: the client URL-quotes it (``acme/docs`` goes on the wire as
+``acme%2Fdocs``). The ``--sandbox`` rehearsal takes app ids without ``/`` and says so (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import ConfigurationError, ProductivError
+from ._args import build_parser, one_line
+
+__all__ = ["main"]
+
+
+def _options(args: argparse.Namespace) -> dict:
+    columns = dict(args.column)
+    options: dict = {"columns": columns, "unit": args.unit, "tz": args.tz, "on_stale": args.on_stale}
+    if args.login_event:
+        options["login_events"] = set(args.login_event)
+    if args.allowed_events is not None:
+        try:
+            lines = args.allowed_events.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigurationError(
+                f"cannot read --allowed-events {str(args.allowed_events)!r}: {exc}"
+            ) from None
+        options["allowed_events"] = {line.strip() for line in lines if line.strip()}
+    return options
+
+
+def _print_summary(report, stream=sys.stdout) -> None:
+    counts = report.counts[report.counts > 0]
+    print(f"{report.rows:,} rows", file=stream)
+    for name, count in counts.items():
+        print(f"  {name:<10}{count:>10,}  {count / max(report.rows, 1):6.1%}", file=stream)
+    if len(report.problems):
+        print("most frequent problems:", file=stream)
+        for kind, row in report.problems.head(10).iterrows():
+            print(f"  {int(row.sum()):>8,}  {kind}", file=stream)
+
+
+def _finish(report, args: argparse.Namespace, bad: tuple[str, ...]) -> int:
+    if args.status_out is not None:
+        print(f"status written to {args.status_out}", file=sys.stderr)
+    _print_summary(report)
+    return 1 if report.counts[list(bad)].sum() else 0
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    from ..files._stream import validate_file
+
+    report = validate_file(args.file, status_out=args.status_out, chunksize=args.chunksize, **_options(args))
+    return _finish(report, args, bad=("invalid",))
+
+
+def _run_publish(args: argparse.Namespace) -> int:
+    from ..files._stream import publish_file
+
+    options = _options(args)
+    knobs = dict(status_out=args.status_out, chunksize=args.chunksize, journal=args.journal,
+                 batch_size=args.batch_size, max_workers=args.workers, max_retries=args.max_retries,
+                 progress=False if args.no_progress else None)  # fmt: skip
+    if args.sandbox:
+        from ..sandbox import Sandbox
+
+        with Sandbox(rate_limit=None) as sandbox:
+            try:
+                sandbox.add_app(args.app_id, events=options.get("allowed_events"),
+                                login_events=options.get("login_events", ()))  # fmt: skip
+            except ValueError as exc:  # the sandbox's own rules for app ids (no '/')
+                raise ConfigurationError(
+                    f"--sandbox cannot rehearse --app-id {args.app_id!r}: {exc}"
+                ) from None
+            report = publish_file(args.file, args.app_id, client=sandbox.client(), **knobs, **options)
+            stored = sandbox.stats()["events_stored"]
+            print(f"sandbox: stored {stored:,} events (a rehearsal)", file=sys.stderr)
+    else:
+        from ..client._client import ProductivClient
+
+        with ProductivClient.from_env() as client:
+            report = publish_file(args.file, args.app_id, client=client, **knobs, **options)
+    return _finish(report, args, bad=("invalid", "rejected", "failed"))
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from ._demo import run_demo
+
+    return run_demo()
+
+
+def _run_sandbox(args: argparse.Namespace) -> int:
+    from ..sandbox import serve_in_foreground
+
+    return serve_in_foreground(port=args.port, apps=args.app)
+
+
+_COMMANDS = {"validate": _run_validate, "publish": _run_publish, "demo": _run_demo, "sandbox": _run_sandbox}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    warnings.simplefilter("default")
+    warnings.showwarning = _show_warning
+    try:
+        return _COMMANDS[args.command](args)
+    except KeyboardInterrupt as exc:  # PublishInterrupted too (a ProductivError as well)
+        # publish_file has already written the status of every row it read; its message says
+        # which rows were not reached.
+        print(f"interrupted: {one_line(exc)}" if str(exc) else "interrupted", file=sys.stderr)
+        return 130
+    except (ProductivError, OSError) as exc:
+        # The user's input, environment or machine: our messages never quote a secret.
+        print(f"productiv-pandas: error: {one_line(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        # A bug. Its text is not shown: an exception from below (http.client, a codec) may
+        # quote a credential; the type and the place are enough to find it.
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        print(
+            f"productiv-pandas: internal error: {type(exc).__name__} at {Path(frame.filename).name}:"
+            f"{frame.lineno} (a bug in productiv-pandas: please report it)",
+            file=sys.stderr,
+        )
+        return 3
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line on stderr: a script's log is no place for source lines."""
+    print(f"warning: {category.__name__}: {message}", file=sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""The parser of the ``productiv-pandas`` command line (:mod:`.cli` runs the commands): its
+options, mirrored from the Python API, and their types, which refuse a bad number, an empty app
+id or a malformed ``--column`` before anything is read or sent. Every usage error is one line
+on stderr and exit code 2, as every configuration error of :mod:`.cli` is.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+from ..files._formats import DEFAULT_CHUNKSIZE
+from ..sending._batches import MAX_BATCH_SIZE
+
+__all__ = ["build_parser", "one_line"]
+
+_EXAMPLES = {
+    "validate": """examples:
+  productiv-pandas validate export.csv --column user=email --column action=eventName \\
+      --column when=timestamp --tz America/New_York --status-out report.csv
+  productiv-pandas validate huge.csv.gz --chunksize 250000 --status-out report.parquet""",
+    "publish": """examples:
+  export PRODUCTIV_CLIENT_ID=... PRODUCTIV_CLIENT_SECRET=...
+  productiv-pandas publish export.parquet --app-id acme-docs --column user=email \\
+      --login-event sso_login --on-stale skip --status-out status.parquet
+  productiv-pandas publish export.csv --app-id acme-docs --sandbox   # a rehearsal, no credentials
+  # a long backfill: re-run the same command after a crash or Ctrl-C; the journal makes it
+  # skip the rows already sent ("skipped", "already sent") and send only the rest
+  productiv-pandas publish backfill.csv --app-id acme-docs --journal backfill.journal \\
+      --status-out status.parquet""",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors as one line (and exit 2), like every other error here."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"productiv-pandas: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
+def one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _integer(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``, refused in words otherwise."""
+    wanted = f"a whole number from {low:,} to {high:,}" if high is not None else f"a whole number >= {low}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {value}")
+        return value
+
+    return parse
+
+
+def _text(what: str, *, no_slash: bool = False) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"{what} must not be empty")
+        if what == "app id" and text in (".", ".."):
+            raise argparse.ArgumentTypeError(
+                f"app_id {text!r} is not an app id: a URL reads it as a path step"
+            )
+        if no_slash and "/" in text:
+            raise argparse.ArgumentTypeError(f"the sandbox takes {what}s without '/', got {text!r}")
+        return text
+
+    return parse
+
+
+def _path(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a file path, got an empty one")
+    return Path(text)
+
+
+def _column(text: str) -> tuple[str, str]:
+    source, sep, target = text.partition("=")
+    if not sep or not source or not target:
+        raise argparse.ArgumentTypeError(f"takes INPUT=API, e.g. --column user=email; got {text!r}")
+    return source, target
+
+
+def _add_shape_options(parser: argparse.ArgumentParser) -> None:
+    """The options of validate/prepare, mirrored from the Python API."""
+    parser.add_argument("file", type=_path, help="events file: .csv, .parquet or .jsonl")
+    parser.add_argument(
+        "--column", action="append", default=[], metavar="INPUT=API", type=_column,
+        help="map an input column to an API field (timestamp, email, eventName, targetApp); repeatable",
+    )  # fmt: skip
+    parser.add_argument("--unit", choices=("ms", "s", "us", "ns"), default="ms",
+                        help="unit of numeric timestamps (default: ms)")  # fmt: skip
+    parser.add_argument("--tz", help="zone of timestamps written without an offset, e.g. Europe/Paris")
+    parser.add_argument("--login-event", action="append", default=[], metavar="NAME",
+                        help="an event name of category Login (needs targetApp); repeatable")  # fmt: skip
+    parser.add_argument("--allowed-events", type=_path, metavar="FILE",
+                        help="the app's event mapping: a text file with one event name per line")  # fmt: skip
+    parser.add_argument(
+        "--on-stale", choices=("warn", "skip", "ignore"), default="warn",
+                        help="events older than 12 hours: warn and send (default), skip, or send quietly",
+    )  # fmt: skip
+    parser.add_argument(
+        "--status-out", type=_path, metavar="FILE",
+        help="write the per-row status here (.csv or .parquet), indexed by file row number",
+    )  # fmt: skip
+    parser.add_argument(
+        "--chunksize", type=_integer(1), default=DEFAULT_CHUNKSIZE, metavar="ROWS",
+        help=f"rows read at a time; memory grows with it (default {DEFAULT_CHUNKSIZE:,})",
+    )  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="productiv-pandas",
+        description="Validate and publish usage events to Productiv's Publish Usage Events API.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    formatter = argparse.RawDescriptionHelpFormatter
+
+    validate = commands.add_parser(
+        "validate", help="check an events file row by row; nothing is sent",
+        description="Check every row of an events file and print a summary; nothing is sent.",
+        epilog=_EXAMPLES["validate"], formatter_class=formatter,
+    )  # fmt: skip
+    _add_shape_options(validate)
+
+    publish = commands.add_parser(
+        "publish", help="validate an events file and send its valid rows",
+        description="Validate an events file and send its valid rows to the app. Credentials come "
+        "from PRODUCTIV_ACCESS_TOKEN, or PRODUCTIV_CLIENT_ID and PRODUCTIV_CLIENT_SECRET "
+        "(PRODUCTIV_API_URL and PRODUCTIV_TOKEN_URL override the endpoints).",
+        epilog=_EXAMPLES["publish"], formatter_class=formatter,
+    )  # fmt: skip
+    _add_shape_options(publish)
+    publish.add_argument(
+        "--app-id", required=True, type=_text("app id"), help="the Productiv app the events belong to"
+    )
+    publish.add_argument(
+        "--batch-size", type=_integer(1, MAX_BATCH_SIZE), default=MAX_BATCH_SIZE,
+        help=f"events per request, 1-{MAX_BATCH_SIZE} (default {MAX_BATCH_SIZE})",
+    )  # fmt: skip
+    publish.add_argument(
+        "--workers", type=_integer(1), default=4, help="requests in flight at once (default 4)"
+    )
+    publish.add_argument(
+        "--max-retries", type=_integer(0), help="retries for 429, 5xx and network errors (default 5)"
+    )
+    publish.add_argument(
+        "--sandbox", action="store_true", help="publish to an in-process sandbox, not Productiv: a rehearsal"
+    )
+    publish.add_argument(
+        "--journal", type=_path, metavar="FILE",
+        help="remember the events the API accepted in this file (created if missing), so that running "
+        "the same command again sends only what is missing",
+    )  # fmt: skip
+    publish.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+    commands.add_parser(
+        "demo", help="publish the bundled sample to an in-process sandbox",
+        description="Publish data/'s sample export to an in-process sandbox and print what happened.",
+        epilog="example: productiv-pandas demo", formatter_class=formatter,
+    )  # fmt: skip
+
+    sandbox = commands.add_parser(
+        "sandbox", help="run a local Productiv-compatible API server in the foreground",
+        description="Run the local Productiv sandbox on 127.0.0.1 until Ctrl-C.",
+        epilog="example: productiv-pandas sandbox --port 8750 --app demo-app --app billing",
+        formatter_class=formatter,
+    )  # fmt: skip
+    sandbox.add_argument(
+        "--port", type=_integer(0, 65535), default=0, help="port to listen on (default: any free port)"
+    )
+    sandbox.add_argument(
+        "--app", action="append", default=[], metavar="ID", type=_text("app id", no_slash=True),
+        help="register an app (repeatable)",
+    )  # fmt: skip
+    return parser

@@ -1,0 +1,139 @@
+"""``make demo`` / ``productiv-pandas demo``: publish the sample export to an in-process sandbox.
+
+It shows the whole job in a few seconds without credentials: validate, publish, the per-status
+table, a few example reasons, and the charts of the status frame written as PNG files into the
+checkout's git-ignored ``out/`` folder (the README shows a copy of the dashboard).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import warnings
+from pathlib import Path
+from types import ModuleType
+
+import pandas as pd
+
+from .._reason_kinds import reason_kind
+
+__all__ = ["CHARTS", "DEFAULT_OUT_DIR", "DEMO_APP", "load_sample_module", "run_demo", "write_charts"]
+
+DEMO_APP = "acme-workspace"
+_CHECKOUT = Path(__file__).resolve().parents[2]
+_SAMPLE_SCRIPT = _CHECKOUT / "data" / "make_sample.py"
+#: Where the demo writes its charts unless told otherwise: ``out/`` of the checkout (git-ignored).
+DEFAULT_OUT_DIR = _CHECKOUT / "out"
+#: The charts the demo writes, by file name: the ``kind`` of :func:`productiv_pandas.plots.plot`.
+CHARTS = {"dashboard.png": "dashboard", "status.png": "status", "timeline.png": "timeline",
+          "reasons.png": "reasons"}  # fmt: skip
+
+
+def load_sample_module() -> ModuleType:
+    """The project's ``data/make_sample.py`` as a module (it lives beside the package)."""
+    if not _SAMPLE_SCRIPT.exists():
+        raise FileNotFoundError(
+            f"{_SAMPLE_SCRIPT} not found: the demo runs from a checkout of productiv_pandas "
+            "(pip install -e .), where data/ sits beside the package"
+        )
+    spec = importlib.util.spec_from_file_location("productiv_sample", _SAMPLE_SCRIPT)
+    if spec is None or spec.loader is None:  # only if the path stops being a .py file
+        raise ImportError(f"cannot load {_SAMPLE_SCRIPT} as a module")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _summary(status: pd.DataFrame) -> pd.DataFrame:
+    counts = status["status"].value_counts(sort=False)
+    table = pd.DataFrame({"rows": counts, "share": (counts / max(len(status), 1)).map("{:.1%}".format)})
+    return table[table["rows"] > 0]
+
+
+def write_charts(status: pd.DataFrame, out_dir: str | os.PathLike) -> list[Path]:
+    """Draw each chart of :data:`CHARTS` for ``status`` and save it as a PNG in ``out_dir``.
+
+    The demo runs in a terminal or CI, where there may be no display: unless pyplot is
+    already loaded (a notebook calling the demo keeps its own backend), matplotlib is switched
+    to Agg, which only renders to files. Returns the paths written, in :data:`CHARTS` order.
+    """
+    import matplotlib
+
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from ..plots import plot
+
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, kind in CHARTS.items():
+        drawn = plot(status, kind=kind)
+        figure = drawn if isinstance(drawn, Figure) else drawn.figure  # the dashboard is a Figure
+        try:
+            figure.savefig(folder / name, dpi=100)
+        finally:
+            plt.close(figure)  # figures from pyplot live until closed
+        written.append(folder / name)
+    return written
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is inside it (``out/dashboard.png``)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def run_demo(out_dir: str | os.PathLike | None = None) -> int:
+    """Publish ``data/``'s sample to an in-process sandbox, print what happened, write the charts.
+
+    Parameters
+    ----------
+    out_dir : path, optional
+        Where the PNG charts go (created if needed); default :data:`DEFAULT_OUT_DIR`, the
+        checkout's git-ignored ``out/``.
+
+    Returns
+    -------
+    int
+        0, the command's exit code.
+    """
+    from ..sandbox import Sandbox
+    from ..sending._publish import publish
+
+    sample = load_sample_module()
+    frame = sample.load_sample()
+    # The export's naive times are New York wall time; stale rows are left out on purpose.
+    options = dict(sample.SAMPLE_OPTIONS, tz=sample.SAMPLE_TZ, on_stale="skip")
+    print(f"sample export: {len(frame):,} rows, columns {list(frame.columns)}")
+    with Sandbox(rate_limit=None) as sandbox:
+        sandbox.add_app(
+            DEMO_APP, events=options.get("allowed_events"), login_events=options.get("login_events", ())
+        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            status = publish(frame, DEMO_APP, client=sandbox.client(), progress=False, **options)
+        for warning in caught:
+            print(f"warning: {warning.category.__name__}: {warning.message}")
+        stored = len(sandbox.events(DEMO_APP))
+    print()
+    print(_summary(status).to_string())
+    print(f"\nthe sandbox stored {stored:,} events")
+    print("\nexample reasons, one per kind of problem:")
+    not_sent = status[status["status"] != "sent"]
+    width = max((len(kind) for kind in not_sent["reason"].map(reason_kind)), default=0)
+    for name, group in not_sent.groupby("status", observed=True):
+        kinds = group["reason"].map(reason_kind)
+        for kind, rows in group.groupby(kinds, sort=False):
+            example = f"e.g. row {rows.index[0]}: {rows['reason'].iat[0]}"
+            print(f"  {name:<9} {len(rows):>5} x {kind:<{width}}  {example}")
+    charts = write_charts(status, DEFAULT_OUT_DIR if out_dir is None else out_dir)
+    print("\ncharts of the status frame:")
+    for path in charts:
+        print(f"  {_shown(path)}")
+    return 0

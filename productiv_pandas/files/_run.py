@@ -1,0 +1,257 @@
+"""One pass over an events file, chunk by chunk, for :mod:`.stream`: each chunk prepared with
+one set of options, the events an earlier chunk already had marked ``duplicate``, everything
+counted.
+
+The status index is the row's 0-based row number in the file (what ``read_csv``'s RangeIndex
+gives), so ``duplicate of row N`` names a file row, across chunks as within one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigurationError, StatusFileError
+from ..preparation._options import PrepareOptions
+from ..preparation._prepare import Prepared, prepare_events, select_columns
+from ..status import WIRE_COLUMNS, new_status_frame
+from ._formats import EventChunks, StatusWriter, open_chunks
+from ._seen import FirstSeen, hash_keys
+from ._tally import Tally
+
+__all__ = ["FileReport", "FileRun", "empty_status", "lost_status_message", "status_writer"]
+
+_KEPT = ("valid", "skipped")  # skipped by prepare means stale under on_stale="skip": still an event
+_DEDUPED = ("valid", "skipped", "duplicate")
+
+
+@dataclass(frozen=True, eq=False)
+class FileReport:
+    """What became of a file's rows: counts only; the per-row status went to ``status_out``.
+
+    Attributes
+    ----------
+    path : Path
+        The events file.
+    rows : int
+        Rows read (every one has exactly one status).
+    counts : Series
+        Rows per status, in :data:`~productiv_pandas.STATUSES` order, zeros included.
+    problems : DataFrame
+        Rows per kind of problem (index) and status (``invalid``, ``rejected``, ``failed``),
+        most frequent first, as :func:`productiv_pandas.reason_kinds.count_kinds` counts them.
+    status_out : Path or None
+        Where the per-row status was written.
+    """
+
+    path: Path
+    rows: int
+    counts: pd.Series = field(repr=False)
+    problems: pd.DataFrame = field(repr=False)
+    status_out: Path | None = None
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{name} {count:,}" for name, count in self.counts.items() if count)
+        out = f"; status in {str(self.status_out)!r}" if self.status_out is not None else ""
+        return f"<FileReport {str(self.path)!r}: {self.rows:,} rows: {counts or 'none'}{out}>"
+
+
+def empty_status() -> pd.DataFrame:
+    """A status frame without rows: what a file without rows gets in ``status_out``."""
+    none = np.array([], dtype=object)
+    return new_status_frame(
+        pd.RangeIndex(0), pd.DataFrame({name: none for name in WIRE_COLUMNS}), none, none, none.astype(bool)
+    )
+
+
+class FileRun:
+    """One pass over one file: its chunks prepared with cross-chunk de-duplication, and a tally."""
+
+    def __init__(self, path: str | os.PathLike, chunksize: int, options: dict) -> None:
+        self.options = PrepareOptions.from_kwargs(**options)  # once: every chunk judged at one `now`
+        self.chunks: EventChunks = open_chunks(path, chunksize)
+        sources = _sources(self.chunks, self.options)
+        self.usecols = list(dict.fromkeys(sources.values()))
+        self.text = tuple(name for field, name in sources.items() if field != "timestamp")
+        self.seen = FirstSeen()
+        self.tally = Tally(self.options)
+        #: Whether the rows are being sent (publish_file), for the messages.
+        self.sending = False
+
+    def prepared(self) -> Iterator[Prepared]:
+        """Each chunk prepared, its rows whose event an earlier chunk had marked ``duplicate``."""
+        for frame in self.chunks.frames(self.usecols, self.text):
+            yield self.prepare(frame)
+
+    def prepare(self, frame: pd.DataFrame) -> Prepared:
+        with self.tally.collecting_warnings():
+            prepared = prepare_events(frame, self.options)
+        status = prepared.status
+        deduped = np.flatnonzero(status["status"].isin(_DEDUPED).to_numpy())
+        if len(deduped):
+            hashes = hash_keys(status.iloc[deduped])
+            first = self.seen.find(hashes)
+            earlier = first >= 0
+            if earlier.any():
+                codes = status["status"].to_numpy(dtype=object)
+                reason = status["reason"].to_numpy(dtype=object, na_value=None)
+                where = deduped[earlier]
+                codes[where] = "duplicate"
+                reason[where] = [f"duplicate of row {row}" for row in first[earlier].tolist()]
+                status = status.assign(
+                    status=pd.Categorical(codes, dtype=status["status"].dtype),
+                    reason=pd.array(reason, dtype=status["reason"].dtype),
+                )
+            # Each chunk's first sighting of an event: prepare already made the chunk's
+            # later sightings duplicates of it.
+            new = ~earlier & status["status"].iloc[deduped].isin(_KEPT).to_numpy()
+            self.seen.add(hashes[new], status.index.to_numpy()[deduped[new]])
+        self.tally.prepared(status)
+        return Prepared(status=status, to_send=np.flatnonzero((status["status"] == "valid").to_numpy()))
+
+    def write(self, status: pd.DataFrame, writer: StatusWriter | None) -> None:
+        """Count a chunk's final status and append it to ``status_out``.
+
+        When ``status_out`` cannot take it (a full disk), the chunk's status is written to a
+        CSV in the temp folder instead (``.fallback`` of the StatusFileError raised, which also
+        carries it as ``.status``); the message is :func:`lost_status_message`'s.
+        """
+        self.tally.add(status)
+        if writer is None:
+            return
+        try:
+            writer.write(status)
+        except StatusFileError as exc:
+            exc.fallback = _write_fallback(status, writer.path)
+            exc.args = (lost_status_message(exc, writer.kind, self.sending),)
+            raise
+
+    def finish(self, writer: StatusWriter | None) -> None:
+        if writer is not None and writer.rows == 0:
+            writer.write(empty_status())
+
+    def report(self, status_out: str | os.PathLike | None) -> FileReport:
+        return FileReport(
+            path=self.chunks.path,
+            rows=self.tally.rows,
+            counts=self.tally.counts(),
+            problems=self.tally.problems(),
+            status_out=None if status_out is None else Path(status_out),
+        )
+
+
+def _same_file(first: str | os.PathLike, second: str | os.PathLike) -> bool:
+    """Do two paths name one file: the same real path, or, both existing, the same inode (a
+    hard link, another mount of the same folder)?"""
+    if os.path.realpath(first) == os.path.realpath(second):
+        return True
+    try:
+        return os.path.samefile(first, second)
+    except (OSError, ValueError):  # one does not exist (yet): then only the spelling can tell
+        return False
+
+
+def status_writer(
+    status_out: str | os.PathLike | None, path: str | os.PathLike, journal: object = None
+) -> StatusWriter | contextlib.nullcontext:
+    """Checked before any work: a status file of an unknown kind, one that cannot be written,
+    or two arguments naming one file (however spelled: relative, absolute, via a symlink)
+    fail the call at once."""
+    events = os.path.realpath(path)
+    journal_path = getattr(journal, "path", journal)
+    if isinstance(journal_path, str | os.PathLike):
+        # SQLite would open the events file as a database (and refuse it, or worse, if empty);
+        # the status written over a journal leaves neither readable.
+        where = os.path.realpath(journal_path)
+        if _same_file(journal_path, path):
+            raise ConfigurationError(
+                f"journal {str(journal_path)!r} is the events file {str(path)!r}: keep the journal elsewhere"
+            )
+        if status_out is not None and any(
+            _same_file(status_out, where + suffix) for suffix in ("", "-wal", "-shm")
+        ):
+            raise ConfigurationError(
+                f"status_out {str(status_out)!r} and journal {str(journal_path)!r} are the same file: "
+                "give each its own path (--status-out, --journal)"
+            )
+    if status_out is None:
+        return contextlib.nullcontext()
+    if _same_file(status_out, events):
+        # Writing the status over the file being read would destroy it, and a CSV read and
+        # appended at once never ends.
+        raise ConfigurationError(
+            f"the status file {str(status_out)!r} is the events file itself: write the status elsewhere"
+        )
+    return StatusWriter(status_out)
+
+
+def _write_fallback(status: pd.DataFrame, path: Path) -> Path | None:
+    """The status of a chunk ``path`` could not take, in a CSV in the temp folder (likely on
+    another disk than a full one), or None if that failed too."""
+    first, last = int(status.index[0]), int(status.index[-1])
+    try:
+        handle, name = tempfile.mkstemp(prefix=f"{path.name}.rows-{first}-{last}.", suffix=".csv")
+    except OSError:
+        return None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as sink:
+            status.to_csv(sink)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        return None
+    return Path(name)
+
+
+def lost_status_message(exc: StatusFileError, kind: str, sending: bool) -> str:
+    """Where each row's status is after ``exc``: only what is on disk is said to be there."""
+    status = exc.status
+    first, last = int(status.index[0]), int(status.index[-1])
+    out = repr(str(exc.path))
+    if exc.rows_in_file is None and kind == "csv":
+        held = f"{out} holds the status of rows 0 to {first - 1:,} and may end with part of the next ones"
+    elif exc.rows_in_file is None:
+        held = f"{out} cannot be read (the status of rows 0 to {first - 1:,} is lost)"
+    elif exc.rows_in_file == 0:
+        held = f"{out} holds no row's status"
+    else:
+        held = f"{out} holds the status of rows 0 to {exc.rows_in_file - 1:,}"
+    if first == 0 and exc.rows_in_file is None:
+        held = f"{out} holds no complete row's status"
+    sent = int((status["status"] == "sent").sum())
+    chunk = f"rows {first:,} to {last:,}" + (f" ({sent:,} of them sent)" if sending else "")
+    if exc.fallback is not None:
+        where = f"the status of {chunk} was written to {str(exc.fallback)!r} instead"
+    else:
+        where = f"the status of {chunk} could not be written anywhere (in Python: this error's .status)"
+    return f"{exc.args[0]}; {held}; {where}; the rows from row {last + 1:,} on were not read"
+
+
+def _sources(chunks: EventChunks, options: PrepareOptions) -> dict[str, str]:
+    """The file's column feeding each API field, checked before any chunk is read.
+
+    Raises ConfigurationError naming the missing fields and the file's columns.
+    """
+    header = list(chunks.columns)
+    if chunks.kind == "jsonl":
+        # Only the first chunk's keys are known; targetApp is optional and may start later.
+        target = next((src for src, api in options.columns.items() if api == "targetApp"), "targetApp")
+        if target not in header:
+            header.append(target)
+    picked = select_columns(pd.DataFrame(columns=header), dict(options.columns))
+    sources = {field: str(series.name) for field, series in picked.items()}
+    if twice := [name for name in sources.values() if name in chunks.repeated]:
+        # pandas reads the second one as 'name.1': name the way to pick either.
+        raise ConfigurationError(
+            f"{str(chunks.path)!r} has more than one column named {twice[0]!r}; rename one in its "
+            f"header, or pick the second with columns={{{twice[0] + '.1'!r}: ...}} (--column "
+            f"{twice[0]}.1=...)"
+        )
+    return sources

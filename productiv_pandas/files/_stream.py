@@ -1,0 +1,311 @@
+"""Files bigger than memory: validate or publish a CSV, Parquet or JSON Lines file chunk by chunk.
+
+    open the file -> for each chunk: prepare (one set of options, one ``now``) -> mark events
+    an earlier chunk already had ``duplicate`` -> [send] -> append its status to ``status_out``
+
+Memory holds one chunk at a time, whatever the file's size, plus the de-duplication key set:
+16 bytes a distinct event (:mod:`.firstseen`; 155 MB for ten million). The status frame of a
+whole file would defeat that bound, so these functions return a small :class:`FileReport`
+(counts) and write the per-row status to ``status_out`` as each chunk is done.
+
+The result is what :func:`~productiv_pandas.validate` gives on the whole file read at once,
+statuses, reasons and warnings included, with these differences by design:
+
+- the status index is the row's 0-based row number in the file (what ``read_csv``'s
+  RangeIndex gives; a Parquet file's stored index is not used), so ``duplicate of row N``
+  names a file row, across chunks as within one;
+- a CSV's email, eventName and targetApp columns are read as text, whatever they look like
+  (see :meth:`~productiv_pandas.files.EventChunks.frames`), where ``read_csv`` alone would
+  make event names such as ``1001`` numbers, which prepare refuses as "not text";
+- two distinct events in different chunks whose 64-bit key hashes collide would make the later
+  one a ``duplicate``: odds of about 3 in a million for a file of ten million events.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import pandas as pd
+
+from ..errors import ConfigurationError, PublishInterrupted, StatusFileError
+from ..journal._ledger import journal_for
+from ..preparation._prepare import Prepared
+from ..sending._arguments import check_send_arguments
+from ..sending._batches import MAX_BATCH_SIZE
+from ..sending._progress import progress_bar, show_progress
+from ..sending._publish import DEFAULT_MAX_SPLIT_REQUESTS, deliver_until_stopped
+from ..sending._workers import one_interrupt
+from ..status import with_status
+from ._formats import DEFAULT_CHUNKSIZE
+from ._run import FileReport, FileRun, empty_status, status_writer
+
+__all__ = ["DEFAULT_CHUNKSIZE", "FileReport", "publish_file", "validate_file"]
+
+
+def validate_file(
+    path: str | os.PathLike,
+    *,
+    status_out: str | os.PathLike | None = None,
+    chunksize: int = DEFAULT_CHUNKSIZE,
+    **options,
+) -> FileReport:
+    """Check every row of an events file without sending anything, one chunk at a time.
+
+    The file-sized :func:`productiv_pandas.validate`: same options, same checks, same
+    statuses, with de-duplication across the whole file, and memory flat in the file's size.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        ``.csv`` (optionally compressed), ``.parquet``/``.pq`` or ``.jsonl``/``.ndjson``.
+    status_out : str or PathLike, optional
+        Write the per-row status here (``.csv`` or ``.parquet``), chunk by chunk, indexed by
+        file row number. Without it only the counts remain.
+    chunksize : int
+        Rows read at a time.
+    **options
+        ``columns``, ``unit``, ``tz``, ``login_events``, ``allowed_events``, ``on_stale``,
+        ``now``, ``future_tolerance``, as for :func:`productiv_pandas.validate`.
+
+    Returns
+    -------
+    FileReport
+        Rows per status and per kind of problem. The status frame itself is not returned:
+        for a file bigger than memory it would not fit; ``status_out`` holds it.
+
+    Raises
+    ------
+    ConfigurationError
+        A missing or unreadable file, a required column missing (before any row is read), a
+        bad option, ``status_out`` naming the events file.
+    StatusFileError
+        ``status_out`` could not be written mid-file (a full disk). Nothing is lost and nothing
+        is claimed that is not on disk: the file is cut back to whole chunks (or, for a Parquet
+        file that cannot be finished, said to be unreadable), the message names the rows it
+        holds, and the chunk it could not take is written to a CSV in the temp folder, named in
+        the message and in ``.fallback`` (and kept as ``.status``). Reading stops there.
+
+    Warns
+    -----
+    StaleEventWarning, NaiveTimestampWarning
+        Once each at most for the whole file, counting every chunk, in prepare's words.
+
+    Examples
+    --------
+    >>> import tempfile, os, pandas as pd, productiv_pandas as pp
+    >>> path = os.path.join(tempfile.mkdtemp(), "export.csv")
+    >>> pd.DataFrame({"timestamp": [1_700_000_000_000] * 3, "email": ["a@x.io", "b@", "A@x.io"],
+    ...               "eventName": ["open"] * 3}).to_csv(path, index=False)
+    >>> report = pp.validate_file(path, chunksize=2, on_stale="ignore", status_out=path + ".status.csv")
+    >>> report.counts[["valid", "invalid", "duplicate"]].tolist()
+    [1, 1, 1]
+    >>> pd.read_csv(report.status_out, index_col=0)["reason"].tolist()[1:]
+    ["email 'b@' has no domain", 'duplicate of row 0']
+    """
+    with status_writer(status_out, path) as writer:
+        run = FileRun(path, chunksize, options)
+        for prepared in run.prepared():
+            run.write(prepared.status, writer)
+        run.finish(writer)
+    run.tally.warn()
+    return run.report(status_out)
+
+
+def publish_file(
+    path: str | os.PathLike,
+    app_id: str,
+    *,
+    status_out: str | os.PathLike | None = None,
+    chunksize: int = DEFAULT_CHUNKSIZE,
+    client=None,
+    journal=None,
+    batch_size: int = MAX_BATCH_SIZE,
+    max_workers: int = 4,
+    max_retries: int | None = None,
+    max_split_requests: int = DEFAULT_MAX_SPLIT_REQUESTS,
+    progress: bool | None = None,
+    **options,
+) -> FileReport:
+    """Validate an events file and send its valid rows to app ``app_id``, one chunk at a time.
+
+    The file-sized :func:`productiv_pandas.publish`: each chunk is prepared as
+    :func:`validate_file` does (de-duplicated across the whole file), then sent with one
+    shared client and journal, and its status appended to ``status_out`` before the next chunk
+    is read. Memory stays flat in the file's size (see the module's notes).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        ``.csv`` (optionally compressed), ``.parquet``/``.pq`` or ``.jsonl``/``.ndjson``.
+    app_id : str
+        The Productiv app the events belong to.
+    status_out : str or PathLike, optional
+        Write the per-row status here (``.csv`` or ``.parquet``), indexed by file row number.
+    chunksize : int
+        Rows read, prepared and sent at a time.
+    client : ProductivClient, optional
+        Defaults to ``ProductivClient.from_env()`` (closed at the end).
+    journal : str, PathLike or Journal, optional
+        As for :func:`productiv_pandas.publish`: rows the journal holds are ``skipped``
+        ("already sent"), every batch the API accepts is recorded. Opened once for the file.
+    batch_size, max_workers, max_retries, max_split_requests
+        As for :func:`productiv_pandas.publish`. Batch numbers run on across chunks.
+    progress : bool, optional
+        One tqdm bar over the file's rows (its total from Parquet's metadata or a count of
+        lines), moved as each chunk is done; by default shown in a notebook or terminal.
+    **options
+        ``columns``, ``unit``, ``tz``, ``login_events``, ``allowed_events``, ``on_stale``,
+        ``now``, ``future_tolerance``, as for :func:`productiv_pandas.validate`.
+
+    Returns
+    -------
+    FileReport
+        Rows per status and per kind of problem; ``status_out`` holds the rows themselves.
+        When a chunk stops the run (HTTP 403/404, credentials refused), the chunks after it
+        are still read and prepared but not sent: their rows are ``failed``, "not attempted".
+
+    Raises
+    ------
+    PublishInterrupted
+        On Ctrl-C, within a few seconds whatever the server does (requests in flight get a
+        short grace, then are abandoned, as in :func:`productiv_pandas.publish`); the rows
+        read so far have their status in ``status_out`` (the interrupted chunk's unsent rows
+        ``failed``, "interrupted"); the
+        rest of the file was not read and has no status anywhere. The message says from
+        which row; ``.report`` counts the rows with a status, ``.status`` is the interrupted
+        chunk's status frame. Publishing again with the same journal sends only what is missing.
+    ConfigurationError, JournalError
+        As for :func:`validate_file` and :func:`productiv_pandas.publish`, before anything is
+        sent; also when two of ``path``, ``status_out`` and ``journal`` are the same file
+        (however spelled: relative or absolute, through a symlink).
+    StatusFileError
+        As for :func:`validate_file`: the rows of the chunk that could not be written were
+        sent (the message counts them) and their status is in the fallback file; the journal,
+        if any, has recorded them, so publishing again with it sends only the rest.
+    """
+    check_send_arguments(
+        app_id,
+        client=client,
+        batch_size=batch_size,
+        max_workers=max_workers,
+        max_retries=max_retries,
+        max_split_requests=max_split_requests,
+    )  # fmt: skip  (before the file is read)
+    writer = status_writer(status_out, path, journal)  # a bad status file or journal path: before any work
+    run = FileRun(path, chunksize, options)
+    run.sending = True
+    knobs = dict(batch_size=batch_size, max_workers=max_workers, max_retries=max_retries,
+                 max_split_requests=max_split_requests)  # fmt: skip
+    # one_interrupt: a second Ctrl-C abandons requests in flight, and never cuts short the
+    # writing of the status file or the closing of the journal that follow the first.
+    with one_interrupt(), contextlib.ExitStack() as stack:
+        writer = stack.enter_context(writer)
+        opened = stack.enter_context(journal_for(journal, app_id))
+        if client is None:
+            from ..client._client import ProductivClient
+
+            client = stack.enter_context(ProductivClient.from_env())
+        show = show_progress(progress)
+        total = run.chunks.estimate_rows() if show else None
+        bar = stack.enter_context(progress_bar(total, unit="row", desc=f"publish {app_id}", show=show))
+        sender = _Sender(app_id, client, opened, knobs)
+        try:
+            for prepared in run.prepared():
+                status = sender.send(prepared)
+                run.write(status, writer)
+                bar.update(len(status))
+        except PublishInterrupted as exc:
+            status = sender.renumber(exc.status)
+            run.write(status, writer)
+            raise _interrupted(run, status, status_out, opened) from None
+        except KeyboardInterrupt:
+            raise _interrupted(run, empty_status(), status_out, opened) from None
+        except StatusFileError as exc:
+            exc.args = (f"{exc}. {_again_after_full_disk(opened)}",)
+            raise
+        except ConfigurationError as exc:
+            if run.tally.rows:  # a bad line mid-file: say what the rows before it became
+                exc.args = (_stopped_midway(exc, run, status_out, opened),)
+            raise
+        run.finish(writer)
+    run.tally.warn()
+    return run.report(status_out)
+
+
+class _Sender:
+    """Sends chunk after chunk with deliver_until_stopped, as one run: batch numbers go on across
+    chunks, and a chunk that stopped the run (403/404, credentials refused...) stops the rest."""
+
+    def __init__(self, app_id: str, client, journal, knobs: dict) -> None:
+        self.app_id, self.client, self.journal, self.knobs = app_id, client, journal, knobs
+        self.next_batch = 0
+        self.stop_cause: str | None = None
+
+    def send(self, prepared: Prepared) -> pd.DataFrame:
+        if self.stop_cause is not None:
+            return _not_attempted(prepared, self.stop_cause)
+        status, self.stop_cause = deliver_until_stopped(
+            prepared, self.app_id, client=self.client, journal=self.journal, progress=False, **self.knobs
+        )
+        return self.renumber(status)
+
+    def renumber(self, status: pd.DataFrame) -> pd.DataFrame:
+        """Batch numbers of the file, not of the chunk: each chunk's start after the last one's."""
+        batch = status["batch"]
+        if batch.notna().any():
+            status = status.assign(batch=batch + self.next_batch)
+            self.next_batch = int(status["batch"].max()) + 1
+        return status
+
+
+def _again_after_full_disk(journal) -> str:
+    if journal is not None:
+        return (
+            "The journal holds every row sent: make room and publish again with the same journal "
+            "to send only the rest"
+        )
+    return (
+        "Make room and publish again: rows already sent are sent again (the API keeps one of each); "
+        "journal=/--journal would skip them"
+    )
+
+
+def _not_attempted(prepared: Prepared, cause: str) -> pd.DataFrame:
+    return with_status(prepared.status, prepared.to_send, "failed", f"not attempted: {cause}")
+
+
+def _stopped_midway(exc: ConfigurationError, run: FileRun, status_out, journal) -> str:
+    """The message of an error that stopped a file's publish after some rows were sent."""
+    report = run.report(status_out)
+    where = f", written to {str(status_out)!r}" if status_out is not None else ""
+    again = (
+        "fix the file and publish it again with the same journal to send only the rest"
+        if journal is not None
+        else "fix the file and publish it again (with journal=/--journal to skip the rows already sent)"
+    )
+    return (
+        f"{exc}; the {report.rows:,} rows before it have a status{where} "
+        f"({report.counts['sent']:,} sent): {again}"
+    )
+
+
+def _interrupted(run: FileRun, status: pd.DataFrame, status_out, journal) -> PublishInterrupted:
+    """The file's PublishInterrupted: which rows have a status, which were never read."""
+    report = run.report(status_out)
+    done, total = report.rows, run.chunks.rows
+    left = f" ({total - done:,} rows)" if total is not None else ""
+    where = f", written to {str(status_out)!r}" if status_out is not None else ""
+    again = (
+        "Publish again with the same journal to send only what is missing."
+        if journal is not None
+        else "Pass journal= (--journal) to be able to resume without sending rows twice."
+    )
+    error = PublishInterrupted(status)
+    error.args = (
+        f"publish of {str(report.path)!r} interrupted: {done:,} rows have a status{where} "
+        f"({report.counts['sent']:,} sent); the rows from row {done:,} on{left} were not read, so "
+        f"not sent. {again}",
+    )
+    error.report = report
+    return error

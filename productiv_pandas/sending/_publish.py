@@ -1,0 +1,219 @@
+"""Publish: prepare -> batches -> client, with a status for every row, whatever happens.
+
+Each batch goes to a worker thread (:class:`.delivery.Run`: the error policy per answer of the
+API, splitting on 400/422, stopping on 401/403/404); the main thread keeps ``2 * max_workers``
+batches queued and writes each outcome into the status arrays.
+
+With a journal (:mod:`.resume`), rows it holds are ``skipped`` ("already sent") before any
+batch is made, and each request the API accepts is recorded, durably, by the worker that sent
+it before it sends another; a journal that cannot be written stops the run like a 403 does.
+
+Ctrl-C ends the run within a few seconds whatever the server does (:mod:`.workers`): nothing
+new starts, requests in flight get a short grace to come back (so acknowledged rows are
+``sent`` and journaled), then their connections are closed; every row not acknowledged is
+``failed`` ("interrupted") and :class:`PublishInterrupted` carries the status frame. A second
+Ctrl-C skips the grace. No worker thread outlives the call.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from ..errors import PublishInterrupted
+from ..journal._ledger import Ledger, journal_for
+from ..preparation._options import PrepareOptions
+from ..preparation._prepare import Prepared, prepare_events
+from ..status import uniform_status_frame
+from ._arguments import check_send_arguments
+from ._batches import MAX_BATCH_SIZE, make_batches
+from ._delivery import DEFAULT_MAX_SPLIT_REQUESTS, Run
+from ._outcomes import Outcome, StatusArrays
+from ._progress import progress_bar, show_progress
+from ._workers import one_interrupt, send_all
+
+__all__ = ["deliver_prepared", "deliver_until_stopped", "publish"]
+
+logger = logging.getLogger("productiv_pandas")
+
+
+def publish(
+    frame: pd.DataFrame,
+    app_id: str,
+    *,
+    client=None,
+    journal=None,
+    batch_size: int = MAX_BATCH_SIZE,
+    max_workers: int = 4,
+    max_retries: int | None = None,
+    max_split_requests: int = DEFAULT_MAX_SPLIT_REQUESTS,
+    progress: bool | None = None,
+    **options,
+) -> pd.DataFrame:
+    """Prepare the events of ``frame`` and send them to app ``app_id``; return the status frame.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The events; any index. Never modified.
+    app_id : str
+        The Productiv app the events belong to.
+    client : ProductivClient, optional
+        Defaults to ``ProductivClient.from_env()``.
+    journal : str, PathLike or Journal, optional
+        A file that remembers, durably after each batch the API accepts, which events were
+        sent, so running the same publish again after a crash or Ctrl-C sends only the rest:
+        rows the journal holds are ``skipped`` with reason "already sent". A path is created
+        if missing, opened and closed by the call; an open :class:`Journal` is left open. One
+        journal serves one app id; a foreign, corrupted or other app's file raises JournalError.
+    batch_size : int
+        Events per request, 1 to 1000 (the API's limit).
+    max_workers : int
+        Requests in flight at once.
+    max_retries : int, optional
+        Overrides the client's retry policy for 429, 5xx and network errors.
+    max_split_requests : int
+        Extra requests a batch may spend isolating rows the API refused (400/422).
+    progress : bool, optional
+        A tqdm bar over events; by default shown in a notebook or terminal, hidden in CI.
+    **options
+        The options of :func:`productiv_pandas.validate` (``columns``, ``unit``, ``tz``, ...).
+
+    Returns
+    -------
+    DataFrame
+        One row per input row, same index and order: ``sent``, ``invalid``, ``duplicate``,
+        ``skipped``, ``rejected`` or ``failed``, with a reason for every row not sent.
+
+    Raises
+    ------
+    PublishInterrupted
+        On Ctrl-C, within a few seconds whatever the server does: requests in flight get
+        :data:`~productiv_pandas.workers.GRACE_SECONDS` to come back, then their connections are
+        closed (a second Ctrl-C closes them at once). Its ``.status`` holds the status frame:
+        rows acknowledged are ``sent`` (and in the journal, if any), every other row to send is
+        ``failed`` "interrupted" (publishing those again is harmless). No thread outlives the call.
+    ConfigurationError
+        Before anything is sent: a bad ``app_id``, ``client`` (a string, a number, an object
+        without ``post_events``, a closed client), ``batch_size``, ``max_workers``,
+        ``max_retries`` or ``max_split_requests``; the message names the argument.
+    JournalError
+        The journal file cannot be used (a ValueError, raised before anything is sent).
+    """
+    # Before prepare, which may take a while, and before anything is sent.
+    check_send_arguments(
+        app_id, client=client, batch_size=batch_size, max_workers=max_workers,
+        max_retries=max_retries, max_split_requests=max_split_requests,
+    )  # fmt: skip
+    # publish's own names too, so a typo in one of them ("batch_sise") gets a suggestion.
+    own = ("client", "journal", "batch_size", "max_workers", "max_retries", "max_split_requests", "progress")
+    shaping = PrepareOptions.from_kwargs(own, **options)
+    with one_interrupt():  # a second Ctrl-C cannot cut short the handling of the first
+        try:
+            prepared = prepare_events(frame, shaping)
+        except KeyboardInterrupt:
+            # Nothing was sent yet; every row gets its status all the same, as the contract says.
+            raise PublishInterrupted(uniform_status_frame(frame.index, "failed", "interrupted")) from None
+        return deliver_prepared(
+            prepared, app_id, client=client, journal=journal, batch_size=batch_size,
+            max_workers=max_workers, max_retries=max_retries,
+            max_split_requests=max_split_requests, progress=progress,
+        )  # fmt: skip
+
+
+def deliver_prepared(
+    prepared: Prepared,
+    app_id: str,
+    *,
+    client=None,
+    journal=None,
+    batch_size: int = MAX_BATCH_SIZE,
+    max_workers: int = 4,
+    max_retries: int | None = None,
+    max_split_requests: int = DEFAULT_MAX_SPLIT_REQUESTS,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Send the rows ``prepared`` marked to send; return its status frame with every outcome.
+
+    The sending half of :func:`publish`, for callers that prepare events themselves (a chunked
+    file publisher, a Dask partition): same parameters as :func:`publish` minus the data-shaping
+    options, same result, same :class:`PublishInterrupted` on Ctrl-C.
+    """
+    status, _ = deliver_until_stopped(
+        prepared, app_id, client=client, journal=journal, batch_size=batch_size,
+        max_workers=max_workers, max_retries=max_retries,
+        max_split_requests=max_split_requests, progress=progress,
+    )  # fmt: skip
+    return status
+
+
+def deliver_until_stopped(
+    prepared: Prepared,
+    app_id: str,
+    *,
+    client=None,
+    journal=None,
+    batch_size: int = MAX_BATCH_SIZE,
+    max_workers: int = 4,
+    max_retries: int | None = None,
+    max_split_requests: int = DEFAULT_MAX_SPLIT_REQUESTS,
+    progress: bool | None = None,
+) -> tuple[pd.DataFrame, str | None]:
+    """:func:`deliver_prepared`, plus why the run stopped (403/404, refused credentials, a
+    redirect, an unwritable journal...) or None: a caller sending chunk after chunk as one run
+    (publish_file) stops there too, instead of asking again."""
+    check_send_arguments(
+        app_id, client=client, batch_size=batch_size, max_workers=max_workers,
+        max_retries=max_retries, max_split_requests=max_split_requests,
+    )  # fmt: skip
+    if client is None:
+        from ..client._client import ProductivClient
+
+        client = ProductivClient.from_env()
+    with journal_for(journal, app_id) as opened:
+        ledger = None if opened is None else Ledger(opened, prepared.status)
+        run = Run(client, app_id, max_retries, max_split_requests, ledger)
+        status = _deliver(run, prepared, batch_size, max_workers, show_progress(progress))
+        return status, run.stop_cause
+
+
+def _deliver(run: Run, prepared: Prepared, batch_size: int, max_workers: int, show_bar: bool) -> pd.DataFrame:
+    """deliver_prepared's work, once its arguments are checked and its journal is open."""
+    with one_interrupt(run.abandon):  # a second Ctrl-C abandons, never cuts the settling short
+        return _deliver_all(run, prepared, batch_size, max_workers, show_bar)
+
+
+def _deliver_all(
+    run: Run, prepared: Prepared, batch_size: int, max_workers: int, show_bar: bool
+) -> pd.DataFrame:
+    arrays = StatusArrays(prepared.status)
+    bar = None
+    try:  # from here on a Ctrl-C settles every row still to send, even before the first request
+        if run.ledger is not None:
+            prepared = run.ledger.skip_recorded(prepared, arrays)
+        wire = prepared.wire()
+        batches = make_batches(wire, prepared.to_send, batch_size)
+        bar = progress_bar(len(wire), unit="event", desc=f"publish {run.app_id}", show=show_bar)
+
+        def take(outcome: Outcome) -> None:
+            arrays.apply(outcome)
+            bar.update(len(outcome.positions))
+
+        send_all(run, batches, max_workers, take)
+    except KeyboardInterrupt:
+        arrays.settle("failed", "interrupted")
+        raise PublishInterrupted(arrays.frame(prepared.status)) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    # A guard: every row to send must leave with an outcome.
+    arrays.settle("failed", "internal error: no outcome was recorded for this row")
+    result = arrays.frame(prepared.status)
+    counts = result["status"].value_counts()
+    logger.info(
+        "published to %s: %s",
+        run.app_id,
+        ", ".join(f"{count} {name}" for name, count in counts.items() if count),
+    )
+    return result
