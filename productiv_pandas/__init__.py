@@ -30,6 +30,7 @@ from .files._stream import FileReport, publish_file, validate_file
 from .journal._store import Journal
 from .preparation._prepare import prepare, validate
 from .preparation._schema import UsageEvents
+from .problems import PROBLEMS
 from .sending._publish import publish
 from .status import STATUSES
 
@@ -41,6 +42,7 @@ if _find_spec("dask") is not None:  # the optional Dask extra; without it, nothi
 __version__ = "0.1.0"
 
 __all__ = [
+    "PROBLEMS",
     "STATUSES",
     "APIError",
     "AuthenticationError",

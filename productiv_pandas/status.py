@@ -6,7 +6,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .problems import PROBLEM_CODES
+
 __all__ = [
+    "PROBLEM_DTYPE",
     "STATUSES",
     "STATUS_COLUMNS",
     "WIRE_COLUMNS",
@@ -20,11 +23,13 @@ __all__ = [
 STATUSES = ("valid", "sent", "invalid", "duplicate", "skipped", "rejected", "failed")
 STATUS_COLUMNS = (
     "timestamp", "email", "eventName", "targetApp",
-    "status", "reason", "stale", "batch", "http_status", "attempts",
+    "status", "reason", "problem", "stale", "batch", "http_status", "attempts",
 )  # fmt: skip
 WIRE_COLUMNS = ("timestamp", "email", "eventName", "targetApp")
 
 STATUS_DTYPE = pd.CategoricalDtype(list(STATUSES))
+#: The ``problem`` column: a Categorical over every code of :data:`~productiv_pandas.PROBLEMS`.
+PROBLEM_DTYPE = pd.CategoricalDtype(list(PROBLEM_CODES))
 _TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
 
 
@@ -49,19 +54,34 @@ def _text(values: pd.Series) -> pd.api.extensions.ExtensionArray:
     return values.array if values.dtype == _TEXT else values.astype(_TEXT).array
 
 
+def problem_column(problem: np.ndarray | pd.Categorical | None, n: int) -> pd.Categorical:
+    """The ``problem`` column from codes (names, None for no problem) or a ready Categorical."""
+    if problem is None:
+        return pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), dtype=PROBLEM_DTYPE)
+    if isinstance(problem, pd.Categorical) and problem.dtype == PROBLEM_DTYPE:
+        return problem
+    names = np.asarray(problem, dtype=object)
+    unknown = set(pd.unique(names[pd.notna(names)])) - set(PROBLEM_CODES)
+    if unknown:  # a code outside the vocabulary is a bug here, never a row's silent NaN
+        raise ValueError(f"unknown problem code(s) {sorted(unknown)}; PROBLEMS lists the codes")
+    return pd.Categorical(names, dtype=PROBLEM_DTYPE)
+
+
 def new_status_frame(
     index: pd.Index,
     wire: pd.DataFrame,
     status: np.ndarray | pd.Categorical,
     reason: np.ndarray | pd.api.extensions.ExtensionArray,
     stale: np.ndarray,
+    problem: np.ndarray | pd.Categorical | None = None,
 ) -> pd.DataFrame:
     """Assemble a status frame from by-position arrays; ``batch``, ``http_status`` and
     ``attempts`` start empty and are filled by publish for rows it sent or tried.
 
     The frame takes over the arrays it is given (no copy): pass ones nothing else will modify.
     ``status`` may be status names or a Categorical of ``STATUS_DTYPE``; ``reason`` an object
-    array (None for no reason) or a ``str`` array such as :func:`sparse_text` builds.
+    array (None for no reason) or a ``str`` array such as :func:`sparse_text` builds;
+    ``problem`` the rows' first problem codes (see :func:`problem_column`), None for none.
     """
     n = len(index)
 
@@ -84,6 +104,7 @@ def new_status_frame(
             "targetApp": _text(wire["targetApp"]),
             "status": categories,
             "reason": reasons,
+            "problem": problem_column(problem, n),
             "stale": np.asarray(stale, dtype=bool),
             "batch": empty(),
             "http_status": empty(),
@@ -95,8 +116,8 @@ def new_status_frame(
     return frame
 
 
-def uniform_status_frame(index: pd.Index, status: str, reason: str) -> pd.DataFrame:
-    """Every row with one ``status`` and ``reason`` and no values read: what a publish that was
+def uniform_status_frame(index: pd.Index, status: str, reason: str, problem: str) -> pd.DataFrame:
+    """Every row with one ``status``, ``reason`` and ``problem`` and no values read: what a publish that was
     stopped before prepare finished can say about its rows (nothing was sent)."""
     n = len(index)
     missing_text = pd.Series(sparse_text(n, np.array([], dtype=np.int64), []))
@@ -109,19 +130,30 @@ def uniform_status_frame(index: pd.Index, status: str, reason: str) -> pd.DataFr
         }
     )
     reasons = sparse_text(n, np.arange(n), [reason] * n)
-    return new_status_frame(index, wire, np.full(n, status, dtype=object), reasons, np.zeros(n, dtype=bool))
+    return new_status_frame(
+        index,
+        wire,
+        np.full(n, status, dtype=object),
+        reasons,
+        np.zeros(n, dtype=bool),
+        np.full(n, problem, dtype=object),
+    )
 
 
 def with_status(
-    frame: pd.DataFrame, positions: np.ndarray, status: str, reason: str | list[str]
+    frame: pd.DataFrame, positions: np.ndarray, status: str, reason: str | list[str], problem: str
 ) -> pd.DataFrame:
-    """A copy of a status frame whose rows at ``positions`` have ``status`` and ``reason`` (one
-    text for them all, or one a row); the other rows and columns are left as they are."""
+    """A copy of a status frame whose rows at ``positions`` have ``status``, ``reason`` (one
+    text for them all, or one a row) and ``problem``; the other rows and columns are left as
+    they are."""
     states = frame["status"].to_numpy(dtype=object, copy=True)
     reasons = frame["reason"].to_numpy(dtype=object, na_value=None, copy=True)
+    codes = frame["problem"].cat.codes.to_numpy(copy=True)
     states[positions] = status
     reasons[positions] = reason
+    codes[positions] = PROBLEM_DTYPE.categories.get_loc(problem)
     return frame.assign(
         status=pd.Categorical(states, dtype=frame["status"].dtype),
         reason=pd.array(reasons, dtype=frame["reason"].dtype),
+        problem=pd.Categorical.from_codes(codes, dtype=PROBLEM_DTYPE),
     )

@@ -238,7 +238,7 @@ def test_validate_answers_for_every_row(frame: pd.DataFrame, options: dict) -> N
     pd.testing.assert_index_equal(status.index, frame.index, exact=True)
     assert list(status.columns) == [
         "timestamp", "email", "eventName", "targetApp",
-        "status", "reason", "stale", "batch", "http_status", "attempts",
+        "status", "reason", "problem", "stale", "batch", "http_status", "attempts",
     ]  # fmt: skip
     assert status["status"].notna().all()
     assert set(status["status"]) <= set(STATUSES)

@@ -329,7 +329,7 @@ def test_max_workers_must_be_positive(client, workers):
 def test_status_columns_and_dtypes(sb, client):
     status = pp.publish(events(3), APP, client=client, progress=False)
     assert list(status.columns) == [
-        "timestamp", "email", "eventName", "targetApp", "status", "reason", "stale",
+        "timestamp", "email", "eventName", "targetApp", "status", "reason", "problem", "stale",
         "batch", "http_status", "attempts",
     ]  # fmt: skip
     assert list(status["status"].cat.categories) == list(pp.STATUSES)

@@ -111,7 +111,7 @@ def _finish_partition(part: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     if not later.any():
         return status
     kept = ["duplicate of row " + label for label in found["kept"].to_numpy()[later]]
-    return with_status(status, np.flatnonzero(checked)[later], "duplicate", kept)
+    return with_status(status, np.flatnonzero(checked)[later], "duplicate", kept, "duplicate")
 
 
 def check_frame(frame: object) -> dd.DataFrame:

@@ -72,7 +72,11 @@ def _publish_partition(part: pd.DataFrame, app_id: str, factory, send: dict) -> 
         # Our own errors never quote a secret; another factory's might, so only its type is shown.
         said = f"{type(exc).__name__}: {exc}" if isinstance(exc, ProductivError) else type(exc).__name__
         return with_status(
-            part, to_send, "failed", f"not attempted: the worker could not build a client ({said})"
+            part,
+            to_send,
+            "failed",
+            f"not attempted: the worker could not build a client ({said})",
+            "not_attempted",
         )
     with client:
         return deliver_prepared(Prepared(part, to_send), app_id, client=client, progress=False, **send)

@@ -21,7 +21,7 @@ import pandas as pd
 from ..errors import ConfigurationError, StatusFileError
 from ..preparation._options import PrepareOptions
 from ..preparation._prepare import Prepared, prepare_events, select_columns
-from ..status import WIRE_COLUMNS, new_status_frame
+from ..status import WIRE_COLUMNS, new_status_frame, with_status
 from ._formats import EventChunks, StatusWriter, open_chunks
 from ._seen import FirstSeen, hash_keys
 from ._tally import Tally
@@ -100,15 +100,8 @@ class FileRun:
             first = self.seen.find(hashes)
             earlier = first >= 0
             if earlier.any():
-                codes = status["status"].to_numpy(dtype=object)
-                reason = status["reason"].to_numpy(dtype=object, na_value=None)
-                where = deduped[earlier]
-                codes[where] = "duplicate"
-                reason[where] = [f"duplicate of row {row}" for row in first[earlier].tolist()]
-                status = status.assign(
-                    status=pd.Categorical(codes, dtype=status["status"].dtype),
-                    reason=pd.array(reason, dtype=status["reason"].dtype),
-                )
+                reasons = [f"duplicate of row {row}" for row in first[earlier].tolist()]
+                status = with_status(status, deduped[earlier], "duplicate", reasons, "duplicate")
             # Each chunk's first sighting of an event: prepare already made the chunk's
             # later sightings duplicates of it.
             new = ~earlier & status["status"].iloc[deduped].isin(_KEPT).to_numpy()

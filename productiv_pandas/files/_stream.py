@@ -272,7 +272,9 @@ def _again_after_full_disk(journal) -> str:
 
 
 def _not_attempted(prepared: Prepared, cause: str) -> pd.DataFrame:
-    return with_status(prepared.status, prepared.to_send, "failed", f"not attempted: {cause}")
+    return with_status(
+        prepared.status, prepared.to_send, "failed", f"not attempted: {cause}", "not_attempted"
+    )
 
 
 def _stopped_midway(exc: ConfigurationError, run: FileRun, status_out, journal) -> str:

@@ -75,6 +75,7 @@ class Ledger:
         known = self.journal.sent_mask(*self._keys(positions))
         arrays.status[positions[known]] = "skipped"
         arrays.reason[positions[known]] = ALREADY_SENT
+        arrays.problem[positions[known]] = "already_sent"
         if known.any():
             logger.info("journal %s: %d row(s) already sent, skipped", self.journal.path, int(known.sum()))
         return replace(prepared, to_send=positions[~known])

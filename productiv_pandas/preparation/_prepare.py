@@ -260,7 +260,10 @@ def prepare_events(frame: pd.DataFrame, options: PrepareOptions) -> Prepared:
         invalid_reasons + duplicate_reasons + skipped_reasons,
     )
     codes = pd.Categorical.from_codes(status, dtype=STATUS_DTYPE)
-    result = new_status_frame(frame.index, checked, codes, reason, stale)
+    problem = np.full(n, None, dtype=object)
+    problem[duplicate] = "duplicate"
+    problem[skipped] = "stale"
+    result = new_status_frame(frame.index, checked, codes, reason, stale, problem)
     return Prepared(status=result, to_send=np.flatnonzero(status == VALID))
 
 

@@ -32,6 +32,7 @@ import logging
 import threading
 
 from ..journal._ledger import Ledger
+from ..problems import http_problem
 from ._batches import Batch
 from ._outcomes import Outcome
 
@@ -54,6 +55,14 @@ def _takes_abandon(post_events) -> bool:
     except (TypeError, ValueError):
         return True
     return any(p.name == "abandon" or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
+def _problem_of(answer) -> str:
+    """The problem code of an answer that was not a success (refined by the error-policy table)."""
+    if answer.status is not None:
+        return http_problem(answer.status) if not 200 <= answer.status < 300 else "http.unexpected_answer"
+    said = (answer.message or "").lower()
+    return "timeout" if "timed out" in said or "timeout" in said else "network"
 
 
 class Run:
@@ -88,28 +97,53 @@ class Run:
             return self._deliver(batch, budget=[self.max_split_requests], prior_attempts=0)
         except Exception as exc:  # a bug must cost rows a reason, never the rows themselves
             logger.exception("unexpected error while sending batch %d", batch.number)
-            return [Outcome(batch.positions, "failed", f"internal error: {exc!r}", batch.number, None, 0)]
+            return [
+                Outcome(
+                    batch.positions,
+                    "failed",
+                    f"internal error: {exc!r}",
+                    batch.number,
+                    None,
+                    0,
+                    "internal_error",
+                )
+            ]
 
     def _deliver(self, batch: Batch, budget: list[int], prior_attempts: int) -> list[Outcome]:
         def outcome(
-            status: str, reason: str | None, http: int | None = None, attempts: int = 0
+            status: str,
+            reason: str | None,
+            http: int | None = None,
+            attempts: int = 0,
+            problem: str | None = None,
         ) -> list[Outcome]:
-            return [Outcome(batch.positions, status, reason, batch.number, http, prior_attempts + attempts)]
+            return [
+                Outcome(
+                    batch.positions, status, reason, batch.number, http, prior_attempts + attempts, problem
+                )
+            ]
 
         # Rows never put on the wire keep batch/attempts empty, unless an earlier request of
         # a split already carried them.
         untried = batch.number if prior_attempts else -1
         if self.cancel.is_set():
-            return [Outcome(batch.positions, "failed", "interrupted", untried, None, prior_attempts)]
+            return [
+                Outcome(
+                    batch.positions, "failed", "interrupted", untried, None, prior_attempts, "interrupted"
+                )
+            ]
         if self.stop_cause is not None:
             reason = f"not attempted: {self.stop_cause}"
-            return [Outcome(batch.positions, "failed", reason, untried, None, prior_attempts)]
+            return [
+                Outcome(batch.positions, "failed", reason, untried, None, prior_attempts, "not_attempted")
+            ]
         answer = self.client.post_events(
             self.app_id, batch.payload, max_retries=self.max_retries, **self._signals
         )
         said = answer.message or "no message"
+        code = _problem_of(answer)
         if answer.kind == "sent":
-            sent = outcome("sent", None, answer.status, answer.attempts)
+            sent = outcome("sent", None, answer.status, answer.attempts, None)
             # Recorded here, by the worker that got the answer and before it sends anything
             # else: a crash can then only cost the requests in flight, never an acknowledged one.
             failure = self.ledger.record(sent[0]) if self.ledger is not None else None
@@ -127,16 +161,17 @@ class Run:
                     f" (refused as a group of {len(batch)} rows: splitting stopped after "
                     f"{self.max_split_requests} extra requests for this batch)"
                 )
-            return outcome("rejected", f"HTTP {answer.status}: {said}", answer.status, answer.attempts)
+            return outcome("rejected", f"HTTP {answer.status}: {said}", answer.status, answer.attempts, code)
         if answer.kind in ("forbidden", "not_found"):
             self.stop(f"the API answered HTTP {answer.status} ({said}) to an earlier batch")
-            return outcome("rejected", f"HTTP {answer.status}: {said}", answer.status, answer.attempts)
+            return outcome("rejected", f"HTTP {answer.status}: {said}", answer.status, answer.attempts, code)
         if answer.kind in ("redirected", "retry_later"):
             self.stop(f"the API answered HTTP {answer.status} ({said}) to an earlier batch")
-            return outcome("failed", f"HTTP {answer.status}: {said}", answer.status, answer.attempts)
+            return outcome("failed", f"HTTP {answer.status}: {said}", answer.status, answer.attempts, code)
         if answer.kind == "auth":
             self.stop(f"the credentials were refused ({said})")
-            return outcome("failed", f"credentials refused: {said}", answer.status, answer.attempts)
+            return outcome("failed", f"credentials refused: {said}", answer.status, answer.attempts,
+                           "credentials_refused")  # fmt: skip
         if answer.kind == "cancelled":
-            return outcome("failed", "interrupted", answer.status, answer.attempts)
-        return outcome("failed", said, answer.status, answer.attempts)
+            return outcome("failed", "interrupted", answer.status, answer.attempts, "interrupted")
+        return outcome("failed", said, answer.status, answer.attempts, code)

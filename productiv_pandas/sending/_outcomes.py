@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..status import problem_column
+
 __all__ = ["Outcome", "StatusArrays"]
 
 
@@ -25,6 +27,7 @@ class Outcome:
     batch: int
     http_status: int | None
     attempts: int
+    problem: str | None = None  # the problem code (see productiv_pandas.problems); None when sent
 
 
 class StatusArrays:
@@ -33,6 +36,7 @@ class StatusArrays:
     def __init__(self, status: pd.DataFrame) -> None:
         self.status = status["status"].astype(object).to_numpy(copy=True)
         self.reason = status["reason"].astype(object).to_numpy(copy=True)
+        self.problem = status["problem"].astype(object).to_numpy(copy=True)
         self.batch = np.full(len(status), -1, dtype=np.int64)
         self.http_status = np.zeros(len(status), dtype=np.int64)
         self.attempts = np.zeros(len(status), dtype=np.int64)
@@ -41,15 +45,17 @@ class StatusArrays:
         where = outcome.positions
         self.status[where] = outcome.status
         self.reason[where] = outcome.reason
+        self.problem[where] = outcome.problem
         self.batch[where] = outcome.batch
         self.http_status[where] = outcome.http_status or 0
         self.attempts[where] = outcome.attempts
 
-    def settle(self, status: str, reason: str) -> None:
+    def settle(self, status: str, reason: str, problem: str) -> None:
         """Give every row still ``valid`` (to send, but without an outcome) a final status."""
         left = np.flatnonzero(self.status == "valid")
         self.status[left] = status
         self.reason[left] = reason
+        self.problem[left] = problem
 
     def frame(self, template: pd.DataFrame) -> pd.DataFrame:
         # A shallow copy: copy-on-write keeps ``template`` intact, and its unchanged columns
@@ -63,6 +69,7 @@ class StatusArrays:
             codes[self.status == name] = code
         result["status"] = pd.Categorical.from_codes(codes, dtype=dtype)
         result["reason"] = pd.array(self.reason, dtype=template["reason"].dtype)
+        result["problem"] = problem_column(self.problem, len(self.problem))
         tried = self.batch >= 0
         result["batch"] = pd.arrays.IntegerArray(np.where(tried, self.batch, 0), ~tried)
         result["http_status"] = pd.arrays.IntegerArray(self.http_status.copy(), self.http_status == 0)

@@ -114,7 +114,9 @@ def publish(
             prepared = prepare_events(frame, shaping)
         except KeyboardInterrupt:
             # Nothing was sent yet; every row gets its status all the same, as the contract says.
-            raise PublishInterrupted(uniform_status_frame(frame.index, "failed", "interrupted")) from None
+            raise PublishInterrupted(
+                uniform_status_frame(frame.index, "failed", "interrupted", "interrupted")
+            ) from None
         return deliver_prepared(
             prepared, app_id, client=client, journal=journal, batch_size=batch_size,
             max_workers=max_workers, max_retries=max_retries,
@@ -202,13 +204,13 @@ def _deliver_all(
 
         send_all(run, batches, max_workers, take)
     except KeyboardInterrupt:
-        arrays.settle("failed", "interrupted")
+        arrays.settle("failed", "interrupted", "interrupted")
         raise PublishInterrupted(arrays.frame(prepared.status)) from None
     finally:
         if bar is not None:
             bar.close()
     # A guard: every row to send must leave with an outcome.
-    arrays.settle("failed", "internal error: no outcome was recorded for this row")
+    arrays.settle("failed", "internal error: no outcome was recorded for this row", "internal_error")
     result = arrays.frame(prepared.status)
     counts = result["status"].value_counts()
     logger.info(
