@@ -37,9 +37,8 @@ import pandas as pd
 
 from ..errors import ConfigurationError
 from ..preparation._options import PrepareOptions
-from ..preparation._prepare import Prepared, prepare_events, select_columns
+from ..preparation._prepare import Prepared, prepare_events
 from ..preparation._reasons import format_label
-from ..preparation._timestamps import parse_timestamps
 from ..status import with_status
 
 __all__ = ["check_frame", "lazy_status", "prepare", "validate"]
@@ -50,24 +49,19 @@ _SHIFT = 40  # room for 10**12 rows a partition and 8 million partitions in an i
 
 
 def _partition_options(options: PrepareOptions) -> PrepareOptions:
-    """What partitions run with: the same checks, without anything that warns (see above)."""
-    return dataclasses.replace(
-        options,
-        tz="UTC" if options.tz is None else options.tz,
-        on_stale="skip" if options.on_stale == "skip" else "ignore",
-    )
+    """What partitions run with: the same checks (prepare counts what to warn about and never
+    warns itself; the warnings are made once, from the partitions' counts)."""
+    return dataclasses.replace(options, on_stale="skip" if options.on_stale == "skip" else "ignore")
 
 
 def _prepare_partition(
     part: pd.DataFrame, options: PrepareOptions, number: int, count_naive: bool
 ) -> tuple[pd.DataFrame, pd.Series]:
     """The partition's status frame with each row's ``_order``, and how many times were naive."""
-    status = prepare_events(part, options).status
+    prepared = prepare_events(part, options)
+    status = prepared.status
     status = status.assign(**{_ORDER: (number << _SHIFT) + np.arange(len(status), dtype=np.int64)})
-    naive = 0
-    if count_naive:  # a second read of the timestamps, for the count the warning needs
-        column = select_columns(part, dict(options.columns))["timestamp"]
-        naive = parse_timestamps(column, unit=options.unit, tz=None).naive_read_as_utc
+    naive = prepared.counts.naive if count_naive else 0
     return status, pd.Series([naive], dtype=np.int64)
 
 

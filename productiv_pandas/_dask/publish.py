@@ -40,7 +40,7 @@ from ..errors import (
     ProductivError,
 )
 from ..preparation._options import PrepareOptions
-from ..preparation._prepare import Prepared, warn_naive, warn_stale
+from ..preparation._prepare import PrepareCounts, Prepared, warn_counts
 from ..sending._arguments import check_send_arguments
 from ..sending._publish import DEFAULT_MAX_SPLIT_REQUESTS, MAX_BATCH_SIZE, deliver_prepared
 from ..status import with_status
@@ -55,10 +55,8 @@ def _warn_once(status: dd.DataFrame, naive: dd.Series, options: PrepareOptions) 
     """The warnings of the pandas publish, once for the whole frame, raised on the client."""
     sendable = status[(status["status"] == "valid") & status["stale"]]["timestamp"]
     stale, oldest, naive = dask.compute(sendable.count(), sendable.min(), naive.sum())
-    if stale and options.on_stale == "warn":
-        warn_stale(int(stale), int(oldest), options.now_ms)
-    if naive:
-        warn_naive(int(naive))
+    oldest_ms = int(oldest) if stale else None
+    warn_counts(PrepareCounts(naive=int(naive), stale=int(stale), oldest_stale_ms=oldest_ms), options)
 
 
 def _publish_partition(part: pd.DataFrame, app_id: str, factory, send: dict) -> pd.DataFrame:

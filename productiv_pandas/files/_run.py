@@ -91,8 +91,8 @@ class FileRun:
             yield self.prepare(frame)
 
     def prepare(self, frame: pd.DataFrame) -> Prepared:
-        with self.tally.collecting_warnings():
-            prepared = prepare_events(frame, self.options)
+        prepared = prepare_events(frame, self.options)
+        self.tally.counted(prepared.counts)
         status = prepared.status
         deduped = np.flatnonzero(status["status"].isin(_DEDUPED).to_numpy())
         if len(deduped):

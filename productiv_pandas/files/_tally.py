@@ -1,31 +1,24 @@
 """What a file's chunks came to: rows per status, per kind of problem, and the warnings.
 
-A file read in chunks is one call for the analyst: prepare's :class:`StaleEventWarning` and
-:class:`NaiveTimestampWarning` are caught chunk by chunk and issued once at the end, counting
-the whole file, in prepare's own words.
+A file read in chunks is one call for the analyst: the counts behind prepare's
+:class:`StaleEventWarning` and :class:`NaiveTimestampWarning` are added up chunk by chunk and
+the warnings made once at the end, for the whole file, by prepare's own :func:`warn_counts`.
 """
 
 from __future__ import annotations
-
-import re
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 
 from .._reason_kinds import REASON_STATUSES, count_kinds, most_frequent_first
-from ..errors import NaiveTimestampWarning, StaleEventWarning
 from ..preparation._options import PrepareOptions
-from ..preparation._prepare import warn_naive, warn_stale
+from ..preparation._prepare import PrepareCounts, warn_counts
 from ..status import STATUSES
 
 __all__ = ["PROBLEM_STATUSES", "Tally"]
 
 #: The statuses whose reasons are problems to fix (duplicate and skipped are choices).
 PROBLEM_STATUSES = REASON_STATUSES
-_NAIVE = re.compile(r"(\d+) timestamp\(s\) had no timezone")
 
 
 class Tally:
@@ -40,20 +33,10 @@ class Tally:
         self.oldest_stale_ms: int | None = None
         self.naive = 0
 
-    @contextmanager
-    def collecting_warnings(self) -> Iterator[None]:
-        """Hold back prepare's per-chunk warnings (counted for :meth:`warn`); let others through."""
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            yield
-        for warning in caught:
-            if issubclass(warning.category, StaleEventWarning):
-                continue  # counted from the status frame in `prepared`, after cross-chunk de-duplication
-            found = _NAIVE.match(str(warning.message))
-            if issubclass(warning.category, NaiveTimestampWarning) and found:
-                self.naive += int(found.group(1))
-                continue
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    def counted(self, counts: PrepareCounts) -> None:
+        """Add a chunk's count of naive timestamps (its stale rows are counted in :meth:`prepared`,
+        after the cross-chunk de-duplication)."""
+        self.naive += counts.naive
 
     def prepared(self, status: pd.DataFrame) -> None:
         """Note a prepared chunk's stale rows that are to be sent (what prepare warns about)."""
@@ -86,7 +69,4 @@ class Tally:
 
     def warn(self) -> None:
         """Issue the file's StaleEventWarning and NaiveTimestampWarning, once each."""
-        if self.stale:
-            warn_stale(self.stale, self.oldest_stale_ms, self.options.now_ms)
-        if self.naive and self.options.tz is None:
-            warn_naive(self.naive)
+        warn_counts(PrepareCounts(self.naive, self.stale, self.oldest_stale_ms), self.options)

@@ -17,30 +17,80 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..errors import ConfigurationError, NaiveTimestampWarning, StaleEventWarning, user_stacklevel
-from ..status import STATUS_DTYPE, STATUSES, WIRE_COLUMNS, new_status_frame, sparse_text
+from ..status import PROBLEM_DTYPE, STATUS_DTYPE, STATUSES, WIRE_COLUMNS, new_status_frame, sparse_text
 from . import _schema as s
 from ._duplicates import find_duplicates
+from ._findings import Finding, settle
 from ._options import API_FIELDS, STALE_AFTER, PrepareOptions
-from ._reasons import ORDER, ReasonBook, explain_failures, format_label
+from ._reasons import failure_findings, format_label
 from ._text import NormalizedText, normalize_text, quiet_signaling_nans
 from ._timestamps import parse_timestamps
 
-__all__ = ["Prepared", "prepare", "prepare_events", "select_columns", "validate", "warn_naive", "warn_stale"]
+__all__ = [
+    "DETAIL_KEY",
+    "PrepareCounts",
+    "Prepared",
+    "prepare",
+    "prepare_events",
+    "select_columns",
+    "validate",
+    "warn_counts",
+]
 
 REQUIRED = ("timestamp", "email", "eventName")
+REASON_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
 VALID, INVALID, DUPLICATE, SKIPPED = (
     STATUSES.index(name) for name in ("valid", "invalid", "duplicate", "skipped")
 )
 
 
+#: The key of the status frame's ``attrs`` that holds every problem of its invalid rows (a
+#: :class:`~productiv_pandas.preparation._findings.ProblemDetail`), for ``problems()``.
+DETAIL_KEY = "productiv_pandas.problems"
+_PROBLEM_NUMBER = {code: number for number, code in enumerate(PROBLEM_DTYPE.categories)}
+
+
+@dataclass(frozen=True)
+class PrepareCounts:
+    """What prepare counted that the caller warns about (:func:`warn_counts`), as values.
+
+    ``naive`` timestamps had no zone and were read as UTC (only counted with ``tz=None``);
+    ``stale`` valid rows are older than 12 hours and will be sent, the oldest at
+    ``oldest_stale_ms``. Counts of several chunks or partitions add up with ``+``.
+    """
+
+    naive: int = 0
+    stale: int = 0
+    oldest_stale_ms: int | None = None
+
+    def __add__(self, other: PrepareCounts) -> PrepareCounts:
+        oldest = [ms for ms in (self.oldest_stale_ms, other.oldest_stale_ms) if ms is not None]
+        return PrepareCounts(
+            self.naive + other.naive, self.stale + other.stale, min(oldest) if oldest else None
+        )
+
+
+def warn_counts(counts: PrepareCounts, options: PrepareOptions) -> None:
+    """The warnings of one call (a frame, a file, a Dask frame), made from its counts: one
+    StaleEventWarning (with ``on_stale="warn"``), then one NaiveTimestampWarning (with
+    ``tz=None``). The only place either is issued."""
+    if counts.stale and options.on_stale == "warn" and counts.oldest_stale_ms is not None:
+        _warn_stale(counts.stale, counts.oldest_stale_ms, options.now_ms)
+    if counts.naive and options.tz is None:
+        _warn_naive(counts.naive)
+
+
 @dataclass(frozen=True)
 class Prepared:
-    """What prepare found: the status frame and the positions of the rows to send."""
+    """What prepare found: the status frame, the positions of the rows to send, and the counts
+    to warn about (prepare itself does not warn: its caller calls :func:`warn_counts`)."""
 
     status: pd.DataFrame
     to_send: np.ndarray
+    counts: PrepareCounts = PrepareCounts()
 
     def wire(self) -> pd.DataFrame:
         """The rows to send, in the wire format, with their original index labels."""
@@ -128,17 +178,16 @@ def _failures(checked: pd.DataFrame, options: PrepareOptions) -> Iterator[tuple[
     return s.failed_checks(schema, checked)
 
 
-def _report_missing(book: ReasonBook, text: NormalizedText, name: str) -> None:
-    """Give a required text field that is missing its own reason.
+def _missing(text: NormalizedText, name: str) -> Finding:
+    """A required text field that is missing, as its own problem (``<name>.missing``).
 
     The schema runs with ``allow_missing`` (so it can check the other values), hence nothing
     else refuses a missing email or eventName; without this such rows passed as ``valid``.
     Values the normalizer already explained (not text, bad unicode) are not reported twice.
     """
-    explained = {position for position, _ in text.problems}
-    for position in np.flatnonzero(text.values.isna().to_numpy()):
-        if int(position) not in explained:
-            book.add(int(position), f"{name} is missing", ORDER[name])
+    missing = text.values.isna().to_numpy().copy()
+    missing[text.flagged()] = False
+    return Finding.fixed(np.flatnonzero(missing), f"{name}.missing", f"{name} is missing")
 
 
 def _age(ms: int, now_ms: int) -> str:
@@ -146,7 +195,7 @@ def _age(ms: int, now_ms: int) -> str:
     return f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.1f} days"
 
 
-def warn_stale(count: int, oldest_ms: int, now_ms: int) -> None:
+def _warn_stale(count: int, oldest_ms: int, now_ms: int) -> None:
     """The one StaleEventWarning of a call (a frame, a file, a Dask frame), worded once here."""
     warnings.warn(
         f"{count} event(s) are older than 12 hours (the oldest by {_age(oldest_ms, now_ms)}); "
@@ -157,7 +206,7 @@ def warn_stale(count: int, oldest_ms: int, now_ms: int) -> None:
     )
 
 
-def warn_naive(count: int) -> None:
+def _warn_naive(count: int) -> None:
     """The one NaiveTimestampWarning of a call: ``count`` naive times were read as UTC."""
     warnings.warn(
         f"{count} timestamp(s) had no timezone and were read as UTC; "
@@ -175,24 +224,25 @@ def _target_app(sources: dict[str, pd.Series], n: int) -> NormalizedText:
     return target
 
 
-def _read(sources: dict[str, pd.Series], n: int, options: PrepareOptions, book: ReasonBook):
-    """Timestamps and text read and normalized; what could not be read goes into ``book``."""
+def _read(sources: dict[str, pd.Series], n: int, options: PrepareOptions):
+    """Timestamps and text read and normalized, and what could not be read, as findings."""
     times = parse_timestamps(sources["timestamp"], unit=options.unit, tz=options.tz)
     email = normalize_text(sources["email"], name="email", lower=True)
     event = normalize_text(sources["eventName"], name="eventName")
     target = _target_app(sources, n)
-    book.add_all(times.problems, ORDER["timestamp"])
     # Safety net: a timestamp the reader could not use but did not explain must never leave a
     # row "valid" without a time (de-duplication and the wire format both need one).
-    explained = {position for position, _ in times.problems}
-    for position in np.flatnonzero(~times.readable):
-        if int(position) not in explained:
-            book.add(int(position), "timestamp could not be read", ORDER["timestamp"])
-    book.add_all(email.problems, ORDER["email"])
-    book.add_all(event.problems, ORDER["eventName"])
-    book.add_all(target.problems, ORDER["targetApp"])
-    _report_missing(book, email, "email")
-    _report_missing(book, event, "eventName")
+    unexplained = ~times.readable
+    unexplained[times.flagged()] = False
+    findings = [
+        *times.findings,
+        Finding.fixed(np.flatnonzero(unexplained), "timestamp.unreadable", "timestamp could not be read"),
+        *email.findings,
+        *event.findings,
+        *target.findings,
+        _missing(email, "email"),
+        _missing(event, "eventName"),
+    ]
     checked = pd.DataFrame(
         {
             # times.ms is this call's own array: the Int64 column wraps it without a copy.
@@ -203,42 +253,60 @@ def _read(sources: dict[str, pd.Series], n: int, options: PrepareOptions, book: 
         },
         copy=False,
     )
-    return times, checked
+    return times, checked, findings
 
 
 def _stale(
     status: np.ndarray, stale: np.ndarray, ms: np.ndarray, options: PrepareOptions
-) -> tuple[np.ndarray, list[str]]:
-    """Apply ``on_stale`` to the valid stale rows; return the skipped ones and their reasons."""
+) -> tuple[np.ndarray, list[str], PrepareCounts]:
+    """Apply ``on_stale`` to the valid stale rows: the skipped ones and their reasons, or the
+    count of those to send (for the warning)."""
     sendable = np.flatnonzero((status == VALID) & stale)
     if not len(sendable):
-        return sendable, []
+        return sendable, [], PrepareCounts()
     if options.on_stale == "skip":
         status[sendable] = SKIPPED
-        return sendable, [
-            f"stale: {_age(int(when), options.now_ms)} old; only events pushed "
-            "within 12 hours are guaranteed to be aggregated"
-            for when in ms[sendable]
-        ]
-    if options.on_stale == "warn":
-        warn_stale(len(sendable), int(ms[sendable].min()), options.now_ms)
-    return sendable[:0], []
+        return (
+            sendable,
+            [
+                f"stale: {_age(int(when), options.now_ms)} old; only events pushed "
+                "within 12 hours are guaranteed to be aggregated"
+                for when in ms[sendable]
+            ],
+            PrepareCounts(),
+        )
+    return sendable[:0], [], PrepareCounts(stale=len(sendable), oldest_stale_ms=int(ms[sendable].min()))
+
+
+def _reason_column(n: int, positions: np.ndarray, texts: pa.Array) -> pd.api.extensions.ExtensionArray:
+    """A ``str`` array of length ``n``: ``texts[i]`` at ``positions[i]``, missing elsewhere."""
+    take = np.zeros(n, dtype=np.int64)
+    take[positions] = np.arange(len(positions), dtype=np.int64)
+    missing = np.ones(n, dtype=bool)
+    missing[positions] = False
+    if not len(texts):
+        return sparse_text(n, positions, [])
+    return pd.array(texts.take(pa.array(take, mask=missing)), dtype=REASON_DTYPE)
 
 
 def prepare_events(frame: pd.DataFrame, options: PrepareOptions) -> Prepared:
-    """The whole prepare stage on plain values; ``validate``, ``prepare`` and ``publish`` call it."""
+    """The whole prepare stage on plain values; ``validate``, ``prepare`` and ``publish`` call it.
+
+    It issues no warning: the counts to warn about are in the result (:func:`warn_counts`).
+    """
     sources = select_columns(frame, dict(options.columns))
     n = len(frame)
-    book = ReasonBook(n)
     try:
-        times, checked = _read(sources, n, options, book)
+        times, checked, findings = _read(sources, n, options)
     except decimal.InvalidOperation:
         # A signaling NaN Decimal makes pandas' own isna raise: it is a NaN, so missing.
         sources = {name: quiet_signaling_nans(values) for name, values in sources.items()}
-        book = ReasonBook(n)
-        times, checked = _read(sources, n, options, book)
-    explain_failures(_failures(checked, options), checked, times.number, options, book, exact=times.exact)
-    invalid, invalid_reasons = book.build()
+        times, checked, findings = _read(sources, n, options)
+    findings += failure_findings(
+        _failures(checked, options), checked, times.number, options, exact=times.exact
+    )
+    settled = settle(findings, frame.index)
+    invalid = settled.rows
     # Status as category codes: an array of a million status names would be a million objects.
     status = np.full(n, VALID, dtype=np.int8)
     status[invalid] = INVALID
@@ -249,22 +317,28 @@ def prepare_events(frame: pd.DataFrame, options: PrepareOptions) -> Prepared:
     status[duplicate] = DUPLICATE
     labels = frame.index.take(kept)
     duplicate_reasons = [f"duplicate of row {format_label(label)}" for label in labels]
-    skipped, skipped_reasons = _stale(status, stale, times.ms, options)
+    skipped, skipped_reasons, counts = _stale(status, stale, times.ms, options)
+    if options.tz is None:
+        counts = counts + PrepareCounts(naive=times.naive_read_as_utc)
 
-    if times.naive_read_as_utc and options.tz is None:
-        warn_naive(times.naive_read_as_utc)
     # The three sets of rows are disjoint: a row is invalid, a duplicate or skipped, not two.
-    reason = sparse_text(
+    reason = _reason_column(
         n,
         np.concatenate([invalid, duplicate, skipped]),
-        invalid_reasons + duplicate_reasons + skipped_reasons,
+        pa.concat_arrays(
+            [settled.reasons, pa.array(duplicate_reasons + skipped_reasons, type=pa.large_string())]
+        ),
     )
     codes = pd.Categorical.from_codes(status, dtype=STATUS_DTYPE)
-    problem = np.full(n, None, dtype=object)
-    problem[duplicate] = "duplicate"
-    problem[skipped] = "stale"
-    result = new_status_frame(frame.index, checked, codes, reason, stale, problem)
-    return Prepared(status=result, to_send=np.flatnonzero(status == VALID))
+    problem = np.full(n, -1, dtype=np.int16)
+    problem[invalid] = settled.first_code
+    problem[duplicate] = _PROBLEM_NUMBER["duplicate"]
+    problem[skipped] = _PROBLEM_NUMBER["stale"]
+    result = new_status_frame(
+        frame.index, checked, codes, reason, stale, pd.Categorical.from_codes(problem, dtype=PROBLEM_DTYPE)
+    )
+    result.attrs[DETAIL_KEY] = settled.detail
+    return Prepared(status=result, to_send=np.flatnonzero(status == VALID), counts=counts)
 
 
 def validate(frame: pd.DataFrame, **options) -> pd.DataFrame:
@@ -289,11 +363,17 @@ def validate(frame: pd.DataFrame, **options) -> pd.DataFrame:
     ValueError
         For structural problems only (a required column missing, an unknown option value).
     """
-    return prepare_events(frame, PrepareOptions.from_kwargs(**options)).status
+    shaping = PrepareOptions.from_kwargs(**options)
+    prepared = prepare_events(frame, shaping)
+    warn_counts(prepared.counts, shaping)
+    return prepared.status
 
 
 def prepare(frame: pd.DataFrame, **options) -> pd.DataFrame:
     """The rows that would be sent, wire-ready: ``timestamp`` (int64 ms), ``email``,
     ``eventName``, ``targetApp``, with their original index labels. Same options as
     :func:`validate`."""
-    return prepare_events(frame, PrepareOptions.from_kwargs(**options)).wire()
+    shaping = PrepareOptions.from_kwargs(**options)
+    prepared = prepare_events(frame, shaping)
+    warn_counts(prepared.counts, shaping)
+    return prepared.wire()

@@ -1,66 +1,31 @@
-"""Per-row reasons: pandera's failure cases and the parsers' problems, in an analyst's words.
+"""pandera's failed checks as findings: a problem code and an analyst's sentence per value.
 
 A row's reason names every check it failed, in a fixed order (timestamp, email, eventName,
-targetApp, then the app's rules), joined with "; ".
+targetApp, then the app's rules), joined with "; " (see :mod:`._findings`).
 """
 
 from __future__ import annotations
 
 import difflib
-import itertools
+import functools
 import re
 from collections.abc import Collection, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
+from ..problems import PROBLEMS
 from . import _schema as s
+from ._findings import Finding, coded
 from ._options import PrepareOptions
 from ._text import describe_value, first_control, unicode_name
 from ._timestamps import UNIT_NAMES, UNITS
 
-__all__ = ["ReasonBook", "explain_email", "explain_failures", "format_label", "format_ms"]
+__all__ = ["explain_email", "failure_findings", "format_label", "format_ms"]
 
 # str patterns' \s is exactly str.isspace() (both use the same Unicode table); one C search
 # instead of a Python loop over the characters of each of thousands of bad addresses.
 _WHITESPACE = re.compile(r"\s")
-
-#: Where each column's reasons go in the joined text.
-ORDER = {"timestamp": 0, "email": 10, "eventName": 20, "targetApp": 30, None: 40}
-
-
-class ReasonBook:
-    """Collects ``(position, order, text)`` and joins them into one reason per row.
-
-    Most rows of a real export have no problem, so reasons are kept sparse: only the rows that
-    have one are stored, and the text column is built from them at the end.
-    """
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self._entries: list[tuple[int, int, str]] = []
-
-    def add(self, position: int, text: str, order: int) -> None:
-        self._entries.append((int(position), order, text))
-
-    def add_all(self, problems: list[tuple[int, str]], order: int) -> None:
-        self._entries.extend((int(p), order, text) for p, text in problems)
-
-    def build(self) -> tuple[np.ndarray, list[str]]:
-        """The rows that have a reason (ascending positions) and each one's joined text.
-
-        Identical entries count once; a row's texts are joined with "; " in ``order``, then in
-        the order they were added.
-        """
-        # dict.fromkeys drops exact repeats and keeps the first-added order, and sorted() is
-        # stable, so ties in (position, order) keep the order they were added in.
-        entries = sorted(dict.fromkeys(self._entries), key=lambda entry: (entry[0], entry[1]))
-        positions: list[int] = []
-        texts: list[str] = []
-        for position, group in itertools.groupby(entries, key=lambda entry: entry[0]):
-            positions.append(position)
-            texts.append("; ".join(text for _, _, text in group))
-        return np.array(positions, dtype=np.int64), texts
 
 
 def format_ms(ms: int) -> str:
@@ -107,47 +72,50 @@ def _format_number(number: float) -> str:
     return str(int(number)) if float(number).is_integer() else f"{number:.10g}"
 
 
-def explain_email(value: str) -> str:
-    """Why an address is not plausible, naming every problem found."""
+def explain_email(value: str) -> tuple[str, str]:
+    """Why an address is not plausible, naming every problem found: ``(code, sentence)``, the
+    code of the first problem."""
     if value == "":
-        return "email is empty"
-    problems = []
+        return "email.missing", "email is empty"
+    problems: list[tuple[str, str]] = []
     if _WHITESPACE.search(value):
-        problems.append("contains whitespace")
+        problems.append(("email.whitespace", "contains whitespace"))
     at_signs = value.count("@")
     if at_signs == 0:
-        problems.append("has no '@'")
+        problems.append(("email.no_at", "has no '@'"))
     elif at_signs > 1:
-        problems.append("has more than one '@'")
+        problems.append(("email.several_at", "has more than one '@'"))
     else:
         local, domain = value.split("@")
         if not local:
-            problems.append("has nothing before the '@'")
+            problems.append(("email.no_local_part", "has nothing before the '@'"))
         if not domain:
-            problems.append("has no domain")
+            problems.append(("email.no_domain", "has no domain"))
         elif "." not in domain:
-            problems.append(f"has no dot in its domain {domain!r}")
+            problems.append(("email.bad_domain", f"has no dot in its domain {domain!r}"))
         elif "" in domain.split("."):
-            problems.append(f"has an empty part in its domain {domain!r}")
+            problems.append(("email.bad_domain", f"has an empty part in its domain {domain!r}"))
     if not problems:
-        problems.append("is not a plausible address")
-    return f"email {describe_value(value)} " + " and ".join(problems)
+        problems.append(("email.implausible", "is not a plausible address"))
+    return problems[0][0], f"email {describe_value(value)} " + " and ".join(text for _, text in problems)
 
 
 def explain_time(
     ms: int, number: float, *, unit: str, too_early: bool, limit_ms: int, tolerance, shown: str | None = None
-) -> str:
-    """Why a timestamp is out of range; names the likely unit when the input was a number.
+) -> tuple[str, str]:
+    """Why a timestamp is out of range, naming the likely unit when the input was a number:
+    ``(code, sentence)``; the code is ``timestamp.unit`` when another unit gives a plausible time.
 
     ``shown`` is the number as written when ``number`` (a float) does not hold it exactly."""
     when = format_ms(ms)
+    code = "timestamp.before_2000" if too_early else "timestamp.future"
     problem = (
         "is before 2000-01-01"
         if too_early
         else f"is in the future (later than now + {format_duration(tolerance)})"
     )
     if np.isnan(number):
-        return f"timestamp {when} {problem}"
+        return code, f"timestamp {when} {problem}"
     text = (
         f"timestamp {shown or _format_number(number)} read as {UNIT_NAMES[unit]} is {when}, which {problem}"
     )
@@ -156,8 +124,10 @@ def explain_time(
             continue
         guess = number * per_ms
         if s.MIN_TIMESTAMP_MS <= guess <= limit_ms:
-            return f"{text}; it looks like {UNIT_NAMES[other]} ({format_ms(int(guess))}): pass unit={other!r}"
-    return text
+            return "timestamp.unit", (
+                f"{text}; it looks like {UNIT_NAMES[other]} ({format_ms(int(guess))}): pass unit={other!r}"
+            )
+    return code, text
 
 
 def explain_length(column: str, value: str) -> str:
@@ -189,16 +159,45 @@ def explain_event_name(value: str, allowed: Collection[str]) -> str:
     return text
 
 
-def explain_failures(
+def _values(checked: pd.DataFrame, column: str, positions: np.ndarray) -> np.ndarray:
+    """The failing rows' values of one column, as an object array (only those rows)."""
+    return np.asarray(checked[column].array.take(positions), dtype=object)
+
+
+def _time_findings(
+    check: str, positions: np.ndarray, checked: pd.DataFrame, number: np.ndarray, options: PrepareOptions,
+    exact: Mapping[int, str],
+) -> list[Finding]:  # fmt: skip
+    """Timestamps out of range: the sentence depends on the time and on the number as given."""
+    limit_ms = options.now_ms + int(options.future_tolerance / pd.Timedelta(milliseconds=1))
+    too_early = check == s.CHECK_NOT_BEFORE_2000
+    ms = checked["timestamp"].array.to_numpy(dtype=np.int64, na_value=0)
+
+    # One value a row: the position, from which the time, the number and its text are read.
+    def explain(position: int) -> tuple[str, str]:
+        return explain_time(
+            int(ms[position]), number[position], unit=options.unit, too_early=too_early, limit_ms=limit_ms,
+            tolerance=options.future_tolerance, shown=exact.get(position),
+        )  # fmt: skip
+
+    def shown(position: int) -> str | None:
+        given = number[position]
+        if np.isnan(given):
+            return format_ms(int(ms[position]))
+        return exact.get(position) or _format_number(given)
+
+    return [Finding(positions, positions, explain, "timestamp", shown=shown)]
+
+
+def failure_findings(
     failures: Iterable[tuple[str | None, str, np.ndarray]],
     checked: pd.DataFrame,
     number: np.ndarray,
     options: PrepareOptions,
-    book: ReasonBook,
     *,
     exact: Mapping[int, str] | None = None,
-) -> None:
-    """Put a reason in ``book`` for every failed check, in the words of :func:`explain_email` & co.
+) -> list[Finding]:
+    """A :class:`Finding` per failed check, in the words of :func:`explain_email` & co.
 
     ``failures`` yields ``(column, check, positions)`` (see ``schema.failed_checks``); only the
     failing rows' values of ``checked`` become Python objects. ``number`` holds the raw epoch
@@ -206,41 +205,58 @@ def explain_failures(
     does not hold exactly, as text by position.
     """
     exact = exact or {}
-    limit_ms = options.now_ms + int(options.future_tolerance / pd.Timedelta(milliseconds=1))
-    # One reason per row, column and check: eventName and targetApp share check names.
-    seen: set[tuple[int, str | None, str]] = set()
+    found: list[Finding] = []
     for column, check, positions in failures:
-        if check == s.CHECK_LOGIN_TARGET_APP:
-            column = None
-        values = checked[column].take(positions).tolist() if column else [None] * len(positions)
-        explained: dict[object, str] = {}  # the same bad value fails the same way on every row
-        for position, value in zip(positions.tolist(), values, strict=True):
-            if (position, column, check) in seen:
-                continue
-            seen.add((position, column, check))
-            if check in (s.CHECK_NOT_BEFORE_2000, s.CHECK_NOT_IN_FUTURE):
-                text = explain_time(
-                    int(value), number[position], unit=options.unit,
-                    too_early=check == s.CHECK_NOT_BEFORE_2000, limit_ms=limit_ms,
-                    tolerance=options.future_tolerance, shown=exact.get(position),
-                )  # fmt: skip
-            elif check == s.CHECK_PLAUSIBLE_EMAIL:
-                if value not in explained:
-                    explained[value] = explain_email(value)
-                text = explained[value]
-            elif check == s.CHECK_NOT_EMPTY:
-                text = f"{column} is empty"
-            elif check == s.CHECK_MAX_LENGTH:
-                text = explain_length(column, value)
-            elif check == s.CHECK_NO_CONTROL:
-                text = explain_control(column, value)
-            elif check == s.CHECK_ALLOWED_EVENT:
-                if value not in explained:
-                    explained[value] = explain_event_name(value, options.allowed_events or ())
-                text = explained[value]
-            elif check == s.CHECK_LOGIN_TARGET_APP:
-                name = checked["eventName"].iat[position]
-                text = f"eventName {name!r} is a Login event and needs a targetApp"
-            else:
-                text = f"{column} failed the check {check!r}"
-            book.add(position, text, ORDER[column])
+        positions = np.asarray(positions, dtype=np.int64)
+        if check in (s.CHECK_NOT_BEFORE_2000, s.CHECK_NOT_IN_FUTURE):
+            found.extend(_time_findings(check, positions, checked, number, options, exact))
+        elif check == s.CHECK_PLAUSIBLE_EMAIL:
+            found.append(Finding(positions, _values(checked, "email", positions), explain_email, "email"))
+        elif check == s.CHECK_NOT_EMPTY and f"{column}.missing" in PROBLEMS:
+            found.append(Finding.fixed(positions, f"{column}.missing", f"{column} is empty"))
+        elif check == s.CHECK_MAX_LENGTH:
+            found.append(
+                Finding(
+                    positions, _values(checked, column, positions),
+                    functools.partial(coded, f"{column}.too_long", functools.partial(explain_length, column)),
+                    column,
+                )
+            )  # fmt: skip
+        elif check == s.CHECK_NO_CONTROL:
+            found.append(
+                Finding(
+                    positions, _values(checked, column, positions),
+                    functools.partial(
+                        coded, f"{column}.control_character", functools.partial(explain_control, column)
+                    ),
+                    column,
+                )
+            )  # fmt: skip
+        elif check == s.CHECK_ALLOWED_EVENT:
+            allowed = tuple(options.allowed_events or ())
+            found.append(
+                Finding(
+                    positions, _values(checked, "eventName", positions),
+                    functools.partial(coded, "eventName.not_in_mapping",
+                                      functools.partial(_explain_event_name, allowed)),
+                    "eventName",
+                )
+            )  # fmt: skip
+        elif check == s.CHECK_LOGIN_TARGET_APP:
+            found.append(
+                Finding(
+                    positions, _values(checked, "eventName", positions), _explain_login, None,
+                    shown=lambda _: None,
+                )
+            )  # fmt: skip
+        else:  # a check without words of its own (none today): say which it was
+            found.append(Finding.fixed(positions, "internal_error", f"{column} failed the check {check!r}"))
+    return found
+
+
+def _explain_event_name(allowed: Collection[str], value: str) -> str:
+    return explain_event_name(value, allowed)
+
+
+def _explain_login(name: str) -> tuple[str, str]:
+    return "targetApp.missing_for_login", f"eventName {name!r} is a Login event and needs a targetApp"

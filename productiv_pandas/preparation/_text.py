@@ -19,6 +19,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._findings import Finding, coded, render_each
+
 __all__ = [
     "NormalizedText",
     "as_arrow_text",
@@ -86,11 +88,25 @@ class NormalizedText:
     """A text column after normalization.
 
     ``values`` is a pandas ``str`` Series (RangeIndex) with NA where the input was missing or
-    not text; ``problems`` lists ``(position, reason)`` for values that are not text.
+    not text; ``findings`` are the values that are not text (``<field>.not_text``) or not
+    valid Unicode (``<field>.invalid_unicode``), as data.
     """
 
     values: pd.Series
-    problems: list[tuple[int, str]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[tuple[int, str]]:
+        """``(position, sentence)`` of each finding's rows (a debugging view)."""
+        return render_each(self.findings)
+
+    def flagged(self) -> np.ndarray:
+        """The positions of every finding."""
+        return (
+            np.concatenate([f.positions for f in self.findings])
+            if self.findings
+            else np.array([], dtype=np.int64)
+        )
 
 
 def is_missing(value: object) -> bool:
@@ -143,7 +159,8 @@ def normalize_text(values: pd.Series, *, name: str, lower: bool = False) -> Norm
     values = from_arrow(values.reset_index(drop=True))
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = values.astype(object)
-    problems: list[tuple[int, str]] = []
+    findings: list[Finding] = []
+    not_text = functools.partial(coded, f"{name}.not_text", functools.partial(_not_text, name))
     dtype = values.dtype
     if isinstance(dtype, pd.StringDtype):
         strings = values
@@ -152,27 +169,40 @@ def normalize_text(values: pd.Series, *, name: str, lower: bool = False) -> Norm
         if kind in ("string", "empty"):
             strings = values
         else:
-            is_text = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
-            for position in np.flatnonzero(~is_text):
-                value = values.iat[position]
-                if not is_missing(value):
-                    problems.append((int(position), f"{name} {describe_value(value)} is not text"))
+            raw = values.to_numpy()
+            is_text = np.fromiter((isinstance(v, str) for v in raw), dtype=bool, count=len(values))
+            odd = np.flatnonzero(~is_text)
+            present = np.fromiter((not is_missing(v) for v in raw[odd]), dtype=bool, count=len(odd))
+            if present.any():
+                findings.append(Finding(odd[present], raw[odd[present]], not_text, name))
             strings = values.where(is_text, None)
     else:
-        for position in np.flatnonzero(values.notna().to_numpy()):
-            problems.append((int(position), f"{name} {describe_value(values.iat[position])} is not text"))
+        present = np.flatnonzero(values.notna().to_numpy())
+        if len(present):
+            chosen = np.empty(len(present), dtype=object)
+            chosen[:] = values.iloc[present].tolist()
+            findings.append(Finding(present, chosen, not_text, name))
         strings = pd.Series([None] * len(values), dtype=object)
     before = strings.notna().to_numpy()
     result = as_arrow_text(strings)
-    for position in np.flatnonzero(before & result.isna().to_numpy()):
-        problems.append((int(position), f"{name} contains characters that are not valid unicode"))
+    broken = np.flatnonzero(before & result.isna().to_numpy())
+    if len(broken):
+        findings.append(
+            Finding.fixed(
+                broken, f"{name}.invalid_unicode", f"{name} contains characters that are not valid unicode"
+            )
+        )
     result = _strip(result)
     if lower:
         lowered = result.str.lower()
         # Already lower-case (the usual export): keep the column's own Arrow array, shared
         # rather than held twice.
         result = result if lowered.equals(result) else lowered
-    return NormalizedText(result, problems)
+    return NormalizedText(result, findings)
+
+
+def _not_text(name: str, value: object) -> str:
+    return f"{name} {describe_value(value)} is not text"
 
 
 def _untrimmed(chunk: pa.Array) -> np.ndarray:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from ._findings import Finding, coded, render_each
 from ._text import as_arrow_text, describe_value, from_arrow, is_missing, regex_mask, unicode_name
 
 __all__ = ["UNITS", "ParsedTimestamps", "date_without_time", "parse_timestamps"]
@@ -51,11 +53,23 @@ class ParsedTimestamps:
     ms: np.ndarray
     readable: np.ndarray
     number: np.ndarray
-    problems: list[tuple[int, str]] = field(default_factory=list)
+    #: What could not be read, as data (codes ``timestamp.*``, see :mod:`._findings`).
+    findings: list[Finding] = field(default_factory=list)
     naive_read_as_utc: int = 0
     #: Integers a float64 does not hold exactly (beyond 2**53), as text by position, so a
     #: reason names 1111111111111111111 rather than 1111111111111111168.
     exact: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def problems(self) -> list[tuple[int, str]]:
+        """``(position, sentence)`` of each finding's rows (a debugging view)."""
+        return render_each(self.findings)
+
+    def flagged(self) -> np.ndarray:
+        """The positions of every finding."""
+        if not self.findings:
+            return np.array([], dtype=np.int64)
+        return np.concatenate([f.positions for f in self.findings])
 
 
 class _Reader:
@@ -81,10 +95,23 @@ class _Reader:
         self.out.ms[keep] = ms[~missing]
         self.out.readable[keep] = True
 
-    def problem(self, positions: np.ndarray, local: np.ndarray, reason_of) -> None:
-        """Record ``reason_of(i)`` for each subset index ``i`` in ``local`` (at ``positions[i]``)."""
-        for i in local:
-            self.out.problems.append((int(positions[i]), reason_of(int(i))))
+    def problem(self, positions: np.ndarray, code: str, values, explain) -> None:
+        """Record problem ``code`` at ``positions``; ``explain(value)`` is its sentence for each
+        of ``values`` (one a position)."""
+        if len(positions):
+            self.out.findings.append(
+                Finding(
+                    np.asarray(positions, dtype=np.int64),
+                    values,
+                    functools.partial(coded, code, explain),
+                    "timestamp",
+                )
+            )
+
+    def fixed(self, positions: np.ndarray, code: str, sentence: str) -> None:
+        """Record problem ``code`` at ``positions``, with one sentence for them all."""
+        if len(positions):
+            self.out.findings.append(Finding.fixed(positions, code, sentence))
 
     # -- datetimes ---------------------------------------------------------------------------
     def datetimes(self, positions: np.ndarray, values: pd.Series, shown: pd.Series) -> None:
@@ -97,14 +124,16 @@ class _Reader:
             else:
                 localized = _localize(values, self.tz)
                 lost = np.flatnonzero(localized.isna().to_numpy() & ~missing)
-                self.problem(
-                    positions,
-                    lost,
-                    lambda i: (
-                        f"local time {shown.iat[i]} does not exist or is ambiguous in {self.tz} "
-                        "(a daylight-saving change); give it with an explicit offset"
-                    ),
-                )
+                if len(lost):
+                    self.problem(
+                        positions[lost],
+                        "timestamp.nonexistent_local_time",
+                        shown.iloc[lost].to_numpy(dtype=object),
+                        lambda value: (
+                            f"local time {value} does not exist or is ambiguous in {self.tz} "
+                            "(a daylight-saving change); give it with an explicit offset"
+                        ),
+                    )
                 missing = missing | localized.isna().to_numpy()
                 values = localized
         else:
@@ -160,13 +189,23 @@ class _Reader:
             bad = not_finite | ~(np.abs(np.nan_to_num(scaled, nan=np.inf)) < _MS_LIMIT)
             ms = np.where(bad, 0, scaled).astype(np.int64)
 
-        def name(i: int) -> str:
-            return describe_value(shown.iat[i]) if shown is not None else str(original[i].item())
+        def given(local: np.ndarray) -> np.ndarray:
+            chosen = np.empty(len(local), dtype=object)
+            chosen[:] = shown.iloc[local].tolist() if shown is not None else original[local].tolist()
+            return chosen
 
-        self.problem(
-            positions, np.flatnonzero(not_finite), lambda i: f"timestamp {name(i)} is not a finite number"
-        )
-        self.problem(positions, np.flatnonzero(bad & ~not_finite), lambda i: self._out_of_range(name(i)))
+        not_finite_at = np.flatnonzero(not_finite)
+        if len(not_finite_at):
+            self.problem(
+                positions[not_finite_at], "timestamp.not_finite", given(not_finite_at),
+                lambda value: f"timestamp {describe_value(value)} is not a finite number",
+            )  # fmt: skip
+        out_of_range = np.flatnonzero(bad & ~not_finite)
+        if len(out_of_range):
+            self.problem(
+                positions[out_of_range], "timestamp.out_of_range", given(out_of_range),
+                lambda value: self._out_of_range(describe_value(value)),
+            )  # fmt: skip
         self.store(positions, ms, bad)
 
     def _out_of_range(self, shown: str) -> str:
@@ -178,14 +217,14 @@ class _Reader:
         # uint64: those few are read one by one, so a reason names them as written.
         long = regex_mask(texts, r"[+-]?0*[0-9]{19,}")
         if long.any():
-            fits = []
+            fits, beyond = [], []
             for i in np.flatnonzero(long):
-                if _INT64[0] <= int(texts.iat[i]) <= _INT64[1]:
-                    fits.append(i)
-                else:
-                    self.out.problems.append(
-                        (int(positions[i]), self._out_of_range(describe_value(texts.iat[i])))
-                    )
+                (fits if _INT64[0] <= int(texts.iat[i]) <= _INT64[1] else beyond).append(i)
+            if beyond:
+                self.problem(
+                    positions[beyond], "timestamp.out_of_range", texts.iloc[beyond].to_numpy(dtype=object),
+                    lambda value: self._out_of_range(describe_value(value)),
+                )  # fmt: skip
             fits = np.asarray(fits, dtype=np.int64)
             if len(fits):
                 chosen = texts.iloc[fits].reset_index(drop=True)
@@ -204,30 +243,31 @@ class _Reader:
             present = values.notna().to_numpy()
             values = as_arrow_text(values)
             broken = np.flatnonzero(present & values.isna().to_numpy())
-            self.problem(
-                positions, broken, lambda i: "timestamp contains characters that are not valid unicode"
+            self.fixed(
+                positions[broken],
+                "timestamp.invalid_unicode",
+                "timestamp contains characters that are not valid unicode",
             )
             if len(broken):
                 keep = np.flatnonzero(values.notna().to_numpy())
                 positions, values = positions[keep], values.iloc[keep].reset_index(drop=True)
         values = values.str.strip()
         empty = (values.str.len() == 0).to_numpy()
-        self.problem(positions, np.flatnonzero(empty), lambda i: "timestamp is missing (empty text)")
+        self.fixed(positions[empty], "timestamp.missing", "timestamp is missing (empty text)")
         numeric = regex_mask(values, _NUMBER) & ~empty
         if numeric.any():
             self._numeric_texts(positions[numeric], values[numeric].reset_index(drop=True))
         date_only = regex_mask(values, _DATE_ONLY) & ~numeric & ~empty
         if date_only.any():
             local = np.flatnonzero(date_only)
-            dates = pd.to_datetime(values.iloc[local], format="ISO8601", errors="coerce").isna().to_numpy()
+            unreadable = (
+                pd.to_datetime(values.iloc[local], format="ISO8601", errors="coerce").isna().to_numpy()
+            )
+            texts = values.iloc[local].to_numpy(dtype=object)
+            # In the order of the rows, as each was found before: one finding per kind.
+            self.problem(positions[local[unreadable]], "timestamp.unreadable", texts[unreadable], _not_iso)
             self.problem(
-                positions,
-                local,
-                lambda i: (
-                    _not_iso(values.iat[i])
-                    if dates[np.searchsorted(local, i)]
-                    else date_without_time(values.iat[i])
-                ),
+                positions[local[~unreadable]], "timestamp.date_only", texts[~unreadable], date_without_time
             )
         rest = ~numeric & ~empty & ~date_only
         if not rest.any():
@@ -247,26 +287,32 @@ class _Reader:
             # One call infers one resolution; a value out of its range (year 3000 in ns) is
             # retried alone so it gets its own resolution instead of a false "unreadable".
             retried = []
+            said_missing, unreadable = [], []
             for p in failed:
                 try:
                     again_one = pd.to_datetime(texts.iat[p], format="ISO8601", utc=aware)
                     if pd.isna(again_one):
                         # "NaT", "nan", "NaN" parse to NaT without an error; they used to pass
                         # as valid rows with no timestamp at all. Text that says "missing" is missing.
-                        self.out.problems.append(
-                            (
-                                int(positions[p]),
-                                f"timestamp is missing (the text {describe_value(texts.iat[p])})",
-                            )
-                        )
+                        said_missing.append(p)
                         retried.append(None)
                         continue
                     retried.append(
                         again_one.floor("us").as_unit("us") if again_one.unit == "ns" else again_one
                     )
                 except (ValueError, OverflowError, TypeError):
-                    self.out.problems.append((int(positions[p]), _not_iso(texts.iat[p])))
+                    unreadable.append(p)
                     retried.append(None)
+            self.problem(
+                positions[said_missing], "timestamp.missing", texts.iloc[said_missing].to_numpy(dtype=object),
+                lambda value: f"timestamp is missing (the text {describe_value(value)})",
+            )  # fmt: skip
+            self.problem(
+                positions[unreadable],
+                "timestamp.unreadable",
+                texts.iloc[unreadable].to_numpy(dtype=object),
+                _not_iso,
+            )
             ok = np.array([r is not None for r in retried])
             if ok.any():
                 again = pd.Series([r for r in retried if r is not None], dtype=object)
@@ -280,12 +326,19 @@ class _Reader:
     def objects(self, values: pd.Series) -> None:
         """Sort an object column's values by kind and read each kind in bulk."""
         groups: dict[str, list[int]] = {"str": [], "int": [], "float": [], "naive": [], "aware": []}
+        refused: dict[tuple[str, object], tuple[list[int], list[object]]] = {}
         for position, value in enumerate(values):
             kind = self._kind(value)
-            if kind in groups:
+            if isinstance(kind, str):
                 groups[kind].append(position)
-            else:
-                self.out.problems.append((position, kind))
+            else:  # (code, explain): a problem, gathered by kind
+                where, which = refused.setdefault(kind, ([], []))
+                where.append(position)
+                which.append(value)
+        for (code, explain), (where, which) in refused.items():
+            chosen = np.empty(len(which), dtype=object)
+            chosen[:] = which
+            self.problem(np.asarray(where, dtype=np.int64), code, chosen, explain)
         for kind, members in groups.items():
             if not members:
                 continue
@@ -300,49 +353,64 @@ class _Reader:
             else:
                 self._objects_as_datetimes(where, chosen, aware=kind == "aware")
 
-    def _kind(self, value: object) -> str:
-        """The group an object column's value is read with, or the reason it cannot be read."""
+    def _kind(self, value: object) -> str | tuple[str, object]:
+        """The group an object column's value is read with, or the problem it has: its code
+        and the function that words it from the value."""
         if isinstance(value, str):
             return "str"
         if isinstance(value, bool | np.bool_):
-            return f"timestamp {value} is not a date-time"
+            return ("timestamp.unreadable", _not_a_date_time)
         if isinstance(value, np.timedelta64):  # a subclass of np.signedinteger, but a duration
-            return "timestamp is missing" if np.isnat(value) else _not_a_time(value)
+            return _MISSING if np.isnat(value) else ("timestamp.unreadable", _not_a_time)
         if isinstance(value, int | np.integer):
-            return "int" if _INT64[0] <= int(value) <= _INT64[1] else self._out_of_range(str(int(value)))
+            return (
+                "int"
+                if _INT64[0] <= int(value) <= _INT64[1]
+                else ("timestamp.out_of_range", self._out_of_range_int)
+            )
         if isinstance(value, decimal.Decimal):
             # NUMBER(38,0) from Snowflake or Oracle, most DB drivers' numerics: numbers.
             if value.is_nan():
-                return "timestamp is missing"
+                return _MISSING
             if value.is_infinite():
-                return f"timestamp {value} is not a finite number"
+                return ("timestamp.not_finite", _not_finite_object)
             if value != value.to_integral_value():
                 return "float"  # as a float is: floored to the millisecond
-            return "int" if _INT64[0] <= int(value) <= _INT64[1] else self._out_of_range(str(value))
+            return (
+                "int"
+                if _INT64[0] <= int(value) <= _INT64[1]
+                else ("timestamp.out_of_range", self._out_of_range_str)
+            )
         if isinstance(value, numbers.Real | np.floating):
             # NaN: missing, as in a float column, not "not a finite number"
-            return "timestamp is missing" if value != value else "float"
+            return _MISSING if value != value else "float"
         if isinstance(value, np.datetime64):
             if np.isnat(value):
-                return "timestamp is missing"
+                return _MISSING
             if np.datetime_data(value.dtype)[0] in ("Y", "M", "W", "D"):
-                return date_without_time(str(value))
+                return ("timestamp.date_only", _date_of)
             return "naive"
         if isinstance(value, dt.datetime):
             if pd.isna(value):
-                return "timestamp is missing"
+                return _MISSING
             return "naive" if value.tzinfo is None else "aware"
         if isinstance(value, dt.date):
-            return date_without_time(str(value))
+            return ("timestamp.date_only", _date_of)
         if is_missing(value):
-            return "timestamp is missing"
-        return _not_a_time(value)
+            return _MISSING
+        return ("timestamp.unreadable", _not_a_time)
+
+    def _out_of_range_int(self, value: object) -> str:
+        return self._out_of_range(str(int(value)))
+
+    def _out_of_range_str(self, value: object) -> str:
+        return self._out_of_range(str(value))
 
     def _objects_as_datetimes(self, positions: np.ndarray, values: pd.Series, aware: bool) -> None:
         try:
             parsed = pd.to_datetime(values, utc=aware)
         except (ValueError, OverflowError, TypeError):
-            ok, stamps = [], []
+            ok, stamps, lost = [], [], []
             for p, value in enumerate(values):
                 try:
                     stamp = pd.Timestamp(value)
@@ -353,7 +421,16 @@ class _Reader:
                     stamps.append((stamp.floor("us") if stamp.unit == "ns" else stamp).as_unit("us"))
                     ok.append(p)
                 except (ValueError, OverflowError, TypeError):
-                    self.out.problems.append((int(positions[p]), f"timestamp {value} is out of range"))
+                    lost.append(p)
+            if lost:
+                chosen = np.empty(len(lost), dtype=object)
+                chosen[:] = [values.iat[p] for p in lost]
+                self.problem(
+                    positions[lost],
+                    "timestamp.out_of_range",
+                    chosen,
+                    lambda value: f"timestamp {value} is out of range",
+                )
             if not ok:
                 return
             parsed = pd.to_datetime(pd.Series(stamps, dtype=object), utc=aware)
@@ -383,6 +460,25 @@ def date_without_time(shown: str) -> str:
     """The reason of a date without a time of day: a ``datetime.date`` and the text
     ``"2026-11-26"`` get the same words (read as midnight, either would be a guess)."""
     return f"timestamp {shown} is a date without a time of day; give the time it happened, with its zone"
+
+
+def _not_a_date_time(value: object) -> str:
+    return f"timestamp {value} is not a date-time"
+
+
+def _not_finite_object(value: object) -> str:
+    return f"timestamp {value} is not a finite number"
+
+
+def _date_of(value: object) -> str:
+    return date_without_time(str(value))
+
+
+def _missing(_: object) -> str:
+    return "timestamp is missing"
+
+
+_MISSING = ("timestamp.missing", _missing)
 
 
 def _not_a_time(value: object) -> str:
@@ -428,13 +524,15 @@ def parse_timestamps(values: pd.Series, *, unit: str = "ms", tz: object = None) 
     if pd.api.types.is_object_dtype(dtype):
         reader.objects(values)
         return reader.out
-    reader.problem(positions, np.flatnonzero(missing), lambda p: "timestamp is missing")
+    reader.fixed(positions[missing], "timestamp.missing", "timestamp is missing")
     if missing.any():
         present, values_present = positions[~missing], values[~missing].reset_index(drop=True)
     else:  # nothing missing, the usual case: no copy of the positions and the column
         present, values_present = positions, values
     if pd.api.types.is_bool_dtype(dtype):
-        reader.problem(positions, present, lambda p: f"timestamp {values.iat[p]} is not a date-time")
+        reader.problem(
+            present, "timestamp.unreadable", values_present.to_numpy(dtype=object), _not_a_date_time
+        )
     elif isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
         reader.datetimes(present, values_present, values_present)
     elif pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
@@ -449,9 +547,12 @@ def parse_timestamps(values: pd.Series, *, unit: str = "ms", tz: object = None) 
     elif isinstance(dtype, pd.StringDtype):
         reader.strings(present, values_present)
     else:
+        chosen = np.empty(len(present), dtype=object)
+        chosen[:] = values_present.tolist()
         reader.problem(
-            positions,
             present,
-            lambda p: f"timestamp {describe_value(values.iat[p])} is not a date-time",
+            "timestamp.unreadable",
+            chosen,
+            lambda value: f"timestamp {describe_value(value)} is not a date-time",
         )
     return reader.out

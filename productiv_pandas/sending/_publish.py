@@ -24,7 +24,7 @@ import pandas as pd
 from ..errors import PublishInterrupted
 from ..journal._ledger import Ledger, journal_for
 from ..preparation._options import PrepareOptions
-from ..preparation._prepare import Prepared, prepare_events
+from ..preparation._prepare import Prepared, prepare_events, warn_counts
 from ..status import uniform_status_frame
 from ._arguments import check_send_arguments
 from ._batches import MAX_BATCH_SIZE, make_batches
@@ -117,6 +117,7 @@ def publish(
             raise PublishInterrupted(
                 uniform_status_frame(frame.index, "failed", "interrupted", "interrupted")
             ) from None
+        warn_counts(prepared.counts, shaping)
         return deliver_prepared(
             prepared, app_id, client=client, journal=journal, batch_size=batch_size,
             max_workers=max_workers, max_retries=max_retries,

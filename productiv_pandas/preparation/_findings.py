@@ -1,0 +1,224 @@
+"""Problems as data: what each check found, as arrays, and the reasons rendered from them.
+
+A :class:`Finding` is one kind of problem on some rows, as a structure of arrays: the rows'
+positions, the values the problem is about, and how a distinct value becomes a problem code
+and a sentence. :func:`settle` turns a stage's findings into the status frame's ``reason`` and
+``problem`` columns and the long form's detail (:class:`ProblemDetail`), rendering one
+sentence per distinct (finding, value) and mapping it onto the rows with array operations.
+
+A row's sentences come in a fixed order (timestamp, email, eventName, targetApp, then the
+app's rules: :data:`ORDER`), then in the order the findings were made; its ``problem`` is the
+code of the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..problems import FIELD_OF, PROBLEM_CODES
+
+__all__ = ["ORDER", "Finding", "ProblemDetail", "Settled", "coded", "render_each", "settle", "value_text"]
+
+#: Where each field's sentences go in a row's reason.
+ORDER = {"timestamp": 0, "email": 10, "eventName": 20, "targetApp": 30, None: 40}
+_CODE_NUMBER = {code: number for number, code in enumerate(PROBLEM_CODES)}
+_TEXT = pa.large_string()
+
+
+def value_text(value: object) -> str | None:
+    """A value as the long form's ``value`` shows it: the text itself, a number as written,
+    None for a missing value."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float | np.floating) and value != value:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    try:
+        if value is pd.NA or value is pd.NaT:
+            return None
+    except TypeError:  # pragma: no cover - comparisons of exotic objects
+        pass
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One kind of problem on some rows.
+
+    ``explain(value) -> (code, sentence)`` is called once per distinct value of ``values``
+    (one per row, same length as ``positions``); ``shown(value)`` gives the long form's text of
+    it (default :func:`value_text`). ``order`` places the sentence in a row's reason
+    (``ORDER[field]`` by default: the field the code concerns).
+    """
+
+    positions: np.ndarray
+    values: Sequence | np.ndarray
+    explain: Callable[[object], tuple[str, str]]
+    field: str | None
+    shown: Callable[[object], str | None] = value_text
+
+    @classmethod
+    def fixed(cls, positions, code: str, sentence: str) -> Finding:
+        """The same code and sentence for every row (no value)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        return cls(
+            positions, np.zeros(len(positions), dtype=np.int8), lambda _: (code, sentence), FIELD_OF[code],
+            shown=lambda _: None,
+        )  # fmt: skip
+
+
+def _factorize(values) -> tuple[np.ndarray, list]:
+    """(codes, uniques): strings and numbers are factorized, other objects each stand alone
+    (an object column may hold unhashable lists, and ``True == 1`` would merge their words)."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "biuf":
+        codes, uniques = pd.factorize(values)
+        return codes, uniques.tolist()
+    array = np.empty(len(values), dtype=object)
+    array[:] = list(values) if not isinstance(values, np.ndarray) else values
+    if pd.api.types.infer_dtype(array, skipna=False) == "string":
+        codes, uniques = pd.factorize(array)
+        return codes, list(uniques)
+    return np.arange(len(array)), list(array)
+
+
+def coded(code: str, explain: Callable[[object], str], value: object) -> tuple[str, str]:
+    """``(code, explain(value))``: a finding's ``explain`` from a sentence-only one
+    (``functools.partial(coded, code, explain)``)."""
+    return code, explain(value)
+
+
+def render_each(findings: list[Finding]) -> list[tuple[int, str]]:
+    """``(position, sentence)`` of every finding's rows, in the order found: a debugging view."""
+    return [
+        (int(position), finding.explain(value)[1])
+        for finding in findings
+        for position, value in zip(finding.positions.tolist(), list(finding.values), strict=True)
+    ]
+
+
+class ProblemDetail(str):
+    """Every problem of every row that has one, for :func:`productiv_pandas.problems`.
+
+    Kept in the status frame's ``attrs``. Immutable and shared: ``copy``/``deepcopy`` give the
+    object itself, so pandas copying ``attrs`` on every operation costs nothing; it equals only
+    itself, so ``pd.concat`` of frames with different details keeps none. A ``str`` (a short
+    note) so that ``to_parquet``, which writes ``attrs`` as JSON, writes the note and reads
+    back a plain string (the long form then uses the ``problem`` and ``reason`` columns).
+
+    ``index`` is the index of the status frame it was built for; ``positions`` (ascending) are
+    rows of that frame, and each entry's problem is the ``sentence``-th of the small
+    per-sentence arrays: ``code`` (number in PROBLEM_CODES), ``value`` (text or null) and
+    ``text`` (the sentence).
+    """
+
+    index: pd.Index
+    positions: np.ndarray
+    sentence: np.ndarray
+    code: np.ndarray
+    value: pa.Array
+    text: pa.Array
+
+    @classmethod
+    def build(cls, index, positions, sentence, code, value, text) -> ProblemDetail:
+        rows = len(np.unique(positions)) if len(positions) else 0
+        detail = cls(f"{len(positions)} problem(s) of {rows} row(s): see productiv_pandas.problems(status)")
+        for name, item in zip(
+            ("index", "positions", "sentence", "code", "value", "text"),
+            (index, positions, sentence, code, value, text),
+            strict=True,
+        ):
+            if isinstance(item, np.ndarray):
+                item.flags.writeable = False
+            object.__setattr__(detail, name, item)
+        return detail
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("a ProblemDetail cannot be changed")
+
+    def __deepcopy__(self, memo) -> ProblemDetail:
+        return self
+
+    def __copy__(self) -> ProblemDetail:
+        return self
+
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return f"ProblemDetail({str.__str__(self)!r})"
+
+
+@dataclass(frozen=True)
+class Settled:
+    """The rows with a problem (ascending positions), each one's first code and joined reason."""
+
+    rows: np.ndarray
+    first_code: np.ndarray  # per row: number in PROBLEM_CODES
+    reasons: pa.Array  # per row: the sentences joined with "; "
+    detail: ProblemDetail | None = field(default=None)
+
+
+def settle(findings: list[Finding], index: pd.Index) -> Settled:
+    """Render the findings: one sentence per distinct (finding, value), mapped onto rows."""
+    positions, orders, sentence_of, codes, texts, values = [], [], [], [], [], []
+    for number, finding in enumerate(findings):
+        if not len(finding.positions):
+            continue
+        which, uniques = _factorize(finding.values)
+        base = len(texts)
+        for value in uniques:
+            code, text = finding.explain(value)
+            if code not in _CODE_NUMBER:  # a code outside the vocabulary is a bug here
+                raise ValueError(f"unknown problem code {code!r}; PROBLEMS lists the codes")
+            codes.append(_CODE_NUMBER[code])
+            texts.append(text)
+            values.append(finding.shown(value))
+        positions.append(np.asarray(finding.positions, dtype=np.int64))
+        # Order key: field first, then the order the findings were made in.
+        orders.append(np.full(len(finding.positions), ORDER[finding.field] * 1_000 + number, dtype=np.int64))
+        sentence_of.append(base + np.asarray(which, dtype=np.int64))
+    empty = np.array([], dtype=np.int64)
+    if not positions:
+        no_text = pa.array([], type=_TEXT)
+        detail = ProblemDetail.build(index, empty, empty, empty, no_text, no_text)
+        return Settled(empty, empty, no_text, detail)
+    position = np.concatenate(positions)
+    order = np.concatenate(orders)
+    sentence = np.concatenate(sentence_of)
+    sort = np.lexsort((order, position))
+    position, sentence = position[sort], sentence[sort]
+    # The same sentence twice on a row counts once (the first kept).
+    same_text, _ = pd.factorize(np.asarray(texts, dtype=object))
+    key = position * (int(same_text.max()) + 1) + same_text[sentence]
+    _, first = np.unique(key, return_index=True)
+    if len(first) < len(key):
+        keep = np.sort(first)
+        position, sentence = position[keep], sentence[keep]
+    starts = np.flatnonzero(np.r_[True, position[1:] != position[:-1]])
+    rows = position[starts]
+    code = np.asarray(codes, dtype=np.int16)
+    text = pa.array(texts, type=_TEXT)
+    entry_text = text.take(pa.array(sentence))
+    if len(starts) == len(position):  # one problem a row: the sentence is the reason
+        reasons = entry_text
+    else:
+        offsets = pa.array(np.r_[starts, len(position)].astype(np.int64))
+        reasons = pc.binary_join(pa.LargeListArray.from_arrays(offsets, entry_text), pa.scalar("; ", _TEXT))
+    detail = ProblemDetail.build(index, position, sentence, code, pa.array(values, type=_TEXT), text)
+    return Settled(rows, code[sentence[starts]], reasons, detail)
+
+
+def field_of(code_numbers: np.ndarray) -> np.ndarray:
+    """The field (or None) of each code number, as an object array."""
+    fields = np.array([FIELD_OF[code] for code in PROBLEM_CODES], dtype=object)
+    return fields[code_numbers]
