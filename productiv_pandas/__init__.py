@@ -13,6 +13,7 @@ from __future__ import annotations
 from importlib.util import find_spec as _find_spec
 
 from . import accessor as _accessor  # noqa: F401  (registers df.productiv)
+from ._long_form import problems  # the function (shadows the vocabulary module, see problems.py)
 from .client._client import Delivery, ProductivClient
 from .client._retry import RetryPolicy
 from .errors import (
@@ -61,6 +62,7 @@ __all__ = [
     "UsageEvents",
     "__version__",
     "prepare",
+    "problems",
     "publish",
     "publish_file",
     "validate",

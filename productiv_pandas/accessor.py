@@ -33,6 +33,13 @@ class ProductivAccessor:
         """Send the valid rows to ``app_id``: :func:`productiv_pandas.publish.publish`."""
         return _publish.publish(self._frame, app_id, client=client, **options)
 
+    def problems(self) -> pd.DataFrame:
+        """The long form of a status frame, one row per (input row, problem):
+        :func:`productiv_pandas.problems`."""
+        from . import _long_form
+
+        return _long_form.problems(self._frame)
+
     def plot(self, kind: str = "dashboard", **kwargs):
         """Chart a status frame: :func:`productiv_pandas.plots.plot` (``kind`` is "dashboard",
         "status", "timeline" or "reasons")."""

@@ -1,0 +1,134 @@
+"""The long form of a status frame: one row per (input row, problem), like pandera's failure cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .preparation._findings import ProblemDetail
+from .preparation._prepare import DETAIL_KEY
+from .problems import FIELD_OF, PROBLEM_CODES
+from .status import PROBLEM_DTYPE
+
+__all__ = ["problems"]
+
+_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
+_FIELD_OF_NUMBER = np.array([FIELD_OF[code] for code in PROBLEM_CODES], dtype=object)
+_COLUMNS = ("status", "column", "problem", "value", "reason")
+
+
+def problems(status: pd.DataFrame) -> pd.DataFrame:
+    """Every problem of every row of a status frame, one row per (input row, problem).
+
+    Parameters
+    ----------
+    status : DataFrame
+        A status frame (from ``validate``, ``publish``, ``validate_file(status_out=...)`` read
+        back, ...), or any subset of its rows.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by the input row's index label, repeated for a row with several problems (a
+        bad email and an unknown event name: two entries), in the frame's row order; columns
+        ``status``, ``column`` (the API field concerned: ``timestamp``, ``email``,
+        ``eventName``, ``targetApp``, or missing for a problem of the row or its delivery),
+        ``problem`` (the code, a Categorical over :data:`~productiv_pandas.PROBLEMS`),
+        ``value`` (the offending value as text, or missing) and ``reason`` (the sentence of
+        this one problem). ``valid`` and ``sent`` rows have no entry; every other row at least one.
+
+    Notes
+    -----
+    Only ``invalid`` rows can have several problems; prepare keeps them in the frame's
+    ``attrs`` (an immutable object that pandas copies for free, which knows the index it was
+    built for). A frame with the same index is matched by position; a subset of rows whose
+    index is unique (``status[status.status == "invalid"]``, ``.loc[...]``) by label. Rows
+    that cannot be matched (a frame read back from a file, ``attrs`` dropped by ``concat``,
+    rows whose ``problem`` no longer agrees) get one entry from their ``problem`` and
+    ``reason`` columns, the ``value`` from the frame's own column of that field when it holds
+    one. The Dask status frame is concatenated from partitions, so it always takes this path.
+    """
+    if not isinstance(status, pd.DataFrame) or not {"status", "problem", "reason"} <= set(status.columns):
+        raise TypeError("expected a status frame (with columns 'status', 'reason' and 'problem')")
+    code = pd.Categorical(status["problem"], dtype=PROBLEM_DTYPE).codes.astype(np.int64)
+    states = status["status"].to_numpy(dtype=object)
+    has = code >= 0
+    rows_detail, sentence, detail = _matched(status, code, states)
+    has[rows_detail] = False
+    fallback = np.flatnonzero(has)
+
+    # Entries: (row position, entry code, value text, reason text), detail first, then sorted.
+    row = np.concatenate([rows_detail, fallback])
+    if detail is not None and len(rows_detail):
+        codes_detail = detail.code[sentence]
+        value_detail = detail.value.take(pa.array(sentence))
+        text_detail = detail.text.take(pa.array(sentence))
+    else:
+        codes_detail = np.array([], dtype=np.int64)
+        value_detail = text_detail = pa.array([], type=pa.large_string())
+    entry_code = np.concatenate([codes_detail, code[fallback]]).astype(np.int64)
+    value = pa.concat_arrays([value_detail, _own_values(status, fallback, code[fallback])])
+    reason = pa.concat_arrays([text_detail, _large_text(status["reason"].iloc[fallback])])
+    order = np.argsort(row, kind="stable")
+    row, entry_code = row[order], entry_code[order]
+    take = pa.array(order)
+    frame = pd.DataFrame(
+        {
+            "status": status["status"].array.take(row),
+            "column": pd.array(_FIELD_OF_NUMBER[entry_code], dtype=_TEXT),
+            "problem": pd.Categorical.from_codes(entry_code, dtype=PROBLEM_DTYPE),
+            "value": pd.array(value.take(take), dtype=_TEXT),
+            "reason": pd.array(reason.take(take), dtype=_TEXT),
+        },
+        copy=False,
+    )
+    frame.index = status.index.take(row)
+    return frame
+
+
+def _matched(
+    status: pd.DataFrame, code: np.ndarray, states: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, ProblemDetail | None]:
+    """The rows whose problems the frame's detail holds: ``(row of each entry, its sentence)``."""
+    empty = np.array([], dtype=np.int64)
+    detail = status.attrs.get(DETAIL_KEY)
+    if not isinstance(detail, ProblemDetail) or not len(detail.positions):
+        return empty, empty, None
+    index = status.index
+    if index is detail.index or (len(index) == len(detail.index) and index.equals(detail.index)):
+        at = np.arange(len(index))  # the frame the detail was built for: by position
+    elif index.is_unique and detail.index.is_unique:
+        at = detail.index.get_indexer(index)  # a subset of its rows: by label (-1: not there)
+    else:
+        return empty, empty, None
+    low = np.searchsorted(detail.positions, at, side="left")
+    high = np.searchsorted(detail.positions, at, side="right")
+    count = np.where(at >= 0, high - low, 0)
+    first = detail.code[detail.sentence[np.minimum(low, len(detail.positions) - 1)]]
+    # Only invalid rows whose first problem is still the detail's (a row changed since is not).
+    usable = (count > 0) & (states == "invalid") & (first == code)
+    rows = np.flatnonzero(usable)
+    counts = count[rows]
+    entries = np.repeat(low[rows], counts) + (
+        np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    )
+    return np.repeat(rows, counts), detail.sentence[entries], detail
+
+
+def _large_text(values: pd.Series) -> pa.Array:
+    """A text column's values as an Arrow large_string array (missing -> null)."""
+    return pa.array(values.to_numpy(dtype=object, na_value=None), type=pa.large_string())
+
+
+def _own_values(status: pd.DataFrame, rows: np.ndarray, codes: np.ndarray) -> pa.Array:
+    """For rows without detail: the frame's own value of the field each code concerns."""
+    out = np.full(len(rows), None, dtype=object)
+    fields = _FIELD_OF_NUMBER[codes]
+    for field in ("timestamp", "email", "eventName", "targetApp"):
+        pick = np.flatnonzero(fields == field)
+        if len(pick) and field in status.columns:
+            chosen = status[field].iloc[rows[pick]]
+            text = chosen.astype(_TEXT).to_numpy(dtype=object, na_value=None)
+            out[pick] = text
+    return pa.array(out, type=pa.large_string())
