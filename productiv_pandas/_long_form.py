@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -9,9 +11,9 @@ import pyarrow as pa
 from .preparation._findings import ProblemDetail
 from .preparation._prepare import DETAIL_KEY
 from .problems import FIELD_OF, PROBLEM_CODES
-from .status import PROBLEM_DTYPE
+from .status import PROBLEM_DTYPE, PROBLEM_STATUSES, STATUSES
 
-__all__ = ["problems"]
+__all__ = ["count_problems", "most_frequent_first", "problems"]
 
 _TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
 _FIELD_OF_NUMBER = np.array([FIELD_OF[code] for code in PROBLEM_CODES], dtype=object)
@@ -132,3 +134,34 @@ def _own_values(status: pd.DataFrame, rows: np.ndarray, codes: np.ndarray) -> pa
             text = chosen.astype(_TEXT).to_numpy(dtype=object, na_value=None)
             out[pick] = text
     return pa.array(out, type=pa.large_string())
+
+
+def count_problems(status: pd.DataFrame, statuses: Collection[str] = PROBLEM_STATUSES) -> pd.DataFrame:
+    """Rows per problem code (index) and status (columns, ``statuses``), most frequent first.
+
+    Counted from :func:`problems`, so a row with several problems counts once under each; the
+    charts, the file report and the command line's summary all count here. Codes without rows
+    are left out; ties are broken by the code, alphabetically.
+    """
+    wanted = list(statuses)
+    if not set(wanted) <= set(STATUSES):
+        raise ValueError(f"statuses must be among {list(STATUSES)}, got {wanted}")
+    long = problems(status)
+    long = long[long["status"].isin(wanted).to_numpy(dtype=bool)]
+    table = pd.crosstab(
+        pd.Categorical(long["problem"].astype(object), categories=PROBLEM_CODES),
+        pd.Categorical(long["status"].astype(object), categories=wanted),
+        rownames=["problem"],
+        colnames=["status"],
+        dropna=False,
+    )
+    table = table.reindex(index=PROBLEM_CODES, columns=wanted, fill_value=0).astype("int64")
+    table.index = pd.Index(list(table.index), name="problem", dtype=object)
+    table.columns = pd.Index(wanted, name="status", dtype=object)
+    return most_frequent_first(table[table.sum(axis=1) > 0])
+
+
+def most_frequent_first(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a code-by-status count table, most rows first (ties: by code, alphabetically)."""
+    order = table.sum(axis=1).sort_index().sort_values(ascending=False, kind="stable").index
+    return table.loc[order]

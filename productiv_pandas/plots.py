@@ -22,15 +22,15 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from ._compat import fixed_interval
-from ._reason_kinds import REASON_STATUSES, count_kinds
+from ._long_form import count_problems
 from .preparation._options import STALE_AFTER
 from .preparation._schema import MIN_TIMESTAMP_MS
-from .status import STATUS_DTYPE, STATUSES
+from .status import PROBLEM_STATUSES, STATUS_DTYPE, STATUSES
 
 __all__ = [
-    "REASON_STATUSES",
+    "PROBLEM_STATUSES",
     "STATUS_COLORS",
-    "count_reason_kinds",
+    "count_problems",
     "plot",
     "plot_dashboard",
     "plot_reasons",
@@ -186,30 +186,21 @@ def plot_timeline(
     return ax
 
 
-def count_reason_kinds(status: pd.DataFrame, *, statuses: Collection[str] = REASON_STATUSES) -> pd.DataFrame:
-    """Rows per kind of reason (index) and status (columns), most frequent kind first.
-
-    Each row's reason is read with :func:`~productiv_pandas.reason_kinds.kinds_of`; a row
-    counts once under each kind it has (:func:`~productiv_pandas.reason_kinds.count_kinds`).
-    """
-    wanted = list(statuses)
-    if not set(wanted) <= set(STATUSES):
-        raise ValueError(f"statuses must be among {list(STATUSES)}, got {wanted}")
-    return count_kinds(_status_codes(status, ("reason",)), status["reason"], wanted)
-
-
 def plot_reasons(status: pd.DataFrame, *, ax: Axes | None = None, top: int = 10,
-                 statuses: Collection[str] = REASON_STATUSES) -> Axes:  # fmt: skip
-    """The ``top`` most frequent kinds of problem of invalid, rejected and failed rows (or
-    ``statuses``), as horizontal bars stacked by status; see :func:`count_reason_kinds`."""
+                 statuses: Collection[str] = PROBLEM_STATUSES) -> Axes:  # fmt: skip
+    """The ``top`` most frequent problems (codes, :data:`~productiv_pandas.PROBLEMS`) of
+    invalid, rejected and failed rows (or ``statuses``), as horizontal bars stacked by status;
+    see :func:`count_problems` (the status frame's ``problem`` column and its long form,
+    :func:`productiv_pandas.problems`: no reason is read)."""
     if not isinstance(top, int) or top < 1:
         raise ValueError(f"top must be a positive whole number, got {top!r}")
-    table = count_reason_kinds(status, statuses=statuses)
+    _status_codes(status, ("problem", "reason"))
+    table = count_problems(status, statuses)
     shown = table.head(top)
     ax = _new_axes((8, 0.45 * len(shown) + 2)) if ax is None else ax
     which = ", ".join(table.columns)
-    more = f", top {top} of {len(table)} kinds" if len(table) > top else ""
-    ax.set(title=f"Most frequent problems ({which} rows{more})", ylabel="kind of problem",
+    more = f", top {top} of {len(table)} problems" if len(table) > top else ""
+    ax.set(title=f"Most frequent problems ({which} rows{more})", ylabel="problem",
            xlabel="rows (a row with several problems counts once for each)")  # fmt: skip
     if shown.empty:
         _say(ax, f"no {' or '.join(table.columns)} rows: nothing to explain")
@@ -265,7 +256,7 @@ def plot(status: pd.DataFrame, kind: str = "dashboard", **kwargs) -> Figure | Ax
     ...                        "email": ["a@x.com", "bob@"], "eventName": ["open"] * 2})
     >>> ax = plot(pp.validate(events, now=now), kind="reasons")
     >>> [label.get_text() for label in ax.get_yticklabels()]
-    ['email has no domain']
+    ['email.no_domain']
     """
     if kind not in _CHARTS:
         close = difflib.get_close_matches(str(kind), _CHARTS, n=1)

@@ -10,6 +10,7 @@ from .problems import PROBLEM_CODES
 
 __all__ = [
     "PROBLEM_DTYPE",
+    "PROBLEM_STATUSES",
     "STATUSES",
     "STATUS_COLUMNS",
     "WIRE_COLUMNS",
@@ -21,6 +22,8 @@ __all__ = [
 
 #: The status vocabulary, in the order charts and summaries show it.
 STATUSES = ("valid", "sent", "invalid", "duplicate", "skipped", "rejected", "failed")
+#: The statuses whose problems are to fix (duplicate and skipped are choices): what charts count.
+PROBLEM_STATUSES = ("invalid", "rejected", "failed")
 STATUS_COLUMNS = (
     "timestamp", "email", "eventName", "targetApp",
     "status", "reason", "problem", "stale", "batch", "http_status", "attempts",

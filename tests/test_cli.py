@@ -96,7 +96,7 @@ def test_validate_reports_problems_exits_1_and_writes_status(messy_csv, tmp_path
     out = tmp_path / "status.parquet"
     result = run("validate", str(messy_csv), *MAPPING, "--status-out", str(out))
     assert result.returncode == 1
-    assert "email has no domain" in result.stdout
+    assert "email.no_domain" in result.stdout
     status = pd.read_parquet(out)
     assert status["status"].tolist() == ["valid", "invalid", "valid", "valid", "valid"]
     assert status.loc[1, "reason"] == "email 'bob@' has no domain"

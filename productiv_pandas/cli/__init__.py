@@ -66,8 +66,8 @@ def _print_summary(report, stream=sys.stdout) -> None:
         print(f"  {name:<10}{count:>10,}  {count / max(report.rows, 1):6.1%}", file=stream)
     if len(report.problems):
         print("most frequent problems:", file=stream)
-        for kind, row in report.problems.head(10).iterrows():
-            print(f"  {int(row.sum()):>8,}  {kind}", file=stream)
+        for code, row in report.problems.head(10).iterrows():
+            print(f"  {int(row.sum()):>8,}  {code}", file=stream)
 
 
 def _finish(report, args: argparse.Namespace, bad: tuple[str, ...]) -> int:

@@ -16,8 +16,6 @@ from types import ModuleType
 
 import pandas as pd
 
-from .._reason_kinds import reason_kind
-
 __all__ = ["CHARTS", "DEFAULT_OUT_DIR", "DEMO_APP", "load_sample_module", "run_demo", "write_charts"]
 
 DEMO_APP = "acme-workspace"
@@ -124,14 +122,12 @@ def run_demo(out_dir: str | os.PathLike | None = None) -> int:
     print()
     print(_summary(status).to_string())
     print(f"\nthe sandbox stored {stored:,} events")
-    print("\nexample reasons, one per kind of problem:")
+    print("\nexample reasons, one per problem (the row's first; pp.PROBLEMS says what each means):")
     not_sent = status[status["status"] != "sent"]
-    width = max((len(kind) for kind in not_sent["reason"].map(reason_kind)), default=0)
-    for name, group in not_sent.groupby("status", observed=True):
-        kinds = group["reason"].map(reason_kind)
-        for kind, rows in group.groupby(kinds, sort=False):
-            example = f"e.g. row {rows.index[0]}: {rows['reason'].iat[0]}"
-            print(f"  {name:<9} {len(rows):>5} x {kind:<{width}}  {example}")
+    width = max((len(code) for code in not_sent["problem"].dropna().unique()), default=0)
+    for (name, code), rows in not_sent.groupby(["status", "problem"], observed=True):
+        example = f"e.g. row {rows.index[0]}: {rows['reason'].iat[0]}"
+        print(f"  {name:<9} {len(rows):>5} x {code:<{width}}  {example}")
     charts = write_charts(status, DEFAULT_OUT_DIR if out_dir is None else out_dir)
     print("\ncharts of the status frame:")
     for path in charts:

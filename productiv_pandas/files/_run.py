@@ -45,8 +45,9 @@ class FileReport:
     counts : Series
         Rows per status, in :data:`~productiv_pandas.STATUSES` order, zeros included.
     problems : DataFrame
-        Rows per kind of problem (index) and status (``invalid``, ``rejected``, ``failed``),
-        most frequent first, as :func:`productiv_pandas.reason_kinds.count_kinds` counts them.
+        Rows per problem code (index; :data:`~productiv_pandas.PROBLEMS`) and status
+        (``invalid``, ``rejected``, ``failed``), most frequent first; a row with several
+        problems counts once under each.
     status_out : Path or None
         Where the per-row status was written.
     """

@@ -1,4 +1,4 @@
-"""What a file's chunks came to: rows per status, per kind of problem, and the warnings.
+"""What a file's chunks came to: rows per status, per problem code, and the warnings.
 
 A file read in chunks is one call for the analyst: the counts behind prepare's
 :class:`StaleEventWarning` and :class:`NaiveTimestampWarning` are added up chunk by chunk and
@@ -10,15 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._reason_kinds import REASON_STATUSES, count_kinds, most_frequent_first
+from .._long_form import count_problems, most_frequent_first
 from ..preparation._options import PrepareOptions
 from ..preparation._prepare import PrepareCounts, warn_counts
-from ..status import STATUSES
+from ..status import PROBLEM_STATUSES, STATUSES
 
-__all__ = ["PROBLEM_STATUSES", "Tally"]
-
-#: The statuses whose reasons are problems to fix (duplicate and skipped are choices).
-PROBLEM_STATUSES = REASON_STATUSES
+__all__ = ["Tally"]
 
 
 class Tally:
@@ -55,16 +52,17 @@ class Tally:
         codes = status["status"]
         self.rows += len(status)
         self._counts += codes.value_counts(sort=False).reindex(list(STATUSES), fill_value=0).to_numpy()
-        chunk = count_kinds(codes, status["reason"], PROBLEM_STATUSES)
+        chunk = count_problems(status, PROBLEM_STATUSES)
         self._problems = chunk if self._problems is None else self._problems.add(chunk, fill_value=0)
 
     def counts(self) -> pd.Series:
         return pd.Series(self._counts, index=pd.Index(STATUSES, name="status"), name="rows")
 
     def problems(self) -> pd.DataFrame:
-        """Rows per kind (index) and problem status (columns), most frequent kind first."""
+        """Rows per problem code (index) and problem status (columns), most frequent first."""
         if self._problems is None:
-            return count_kinds(pd.Series([], dtype=object), pd.Series([], dtype=object), PROBLEM_STATUSES)
+            index = pd.Index([], name="problem", dtype=object)
+            return pd.DataFrame(0, index=index, columns=pd.Index(PROBLEM_STATUSES, name="status"))
         return most_frequent_first(self._problems.astype("int64"))
 
     def warn(self) -> None:
