@@ -17,7 +17,7 @@ reason: a message must not carry whatever a caller happened to pass.
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import numbers
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +39,10 @@ MAX_BATCH_SIZE = 1000
 DEFAULT_MAX_WORKERS = 4
 #: Extra requests a batch may spend isolating rows the API refused (one bad row in 1000 costs 20).
 DEFAULT_MAX_SPLIT_REQUESTS = 64
+
+
+#: What :meth:`SendSettings.replace` may change.
+_REPLACEABLE = frozenset({"client", "journal", "progress"})
 
 
 def _shown(value: object) -> str:
@@ -164,8 +168,18 @@ class SendSettings:
         object.__setattr__(self, "max_split_requests", int(split))
 
     def replace(self, **changes: Any) -> SendSettings:
-        """These settings with some values changed (checked again, as any new settings are)."""
-        return dataclasses.replace(self, **changes)
+        """These settings with another ``client``, ``journal`` or ``progress``: what the layers
+        below change as they go (the default client once made, the journal once opened, no bar
+        of a chunk's own). The other values were checked when these settings were built and are
+        not checked again; a new client is (:func:`check_client`)."""
+        if unknown := sorted(set(changes) - _REPLACEABLE):
+            raise TypeError(f"only {sorted(_REPLACEABLE)} can be replaced, not {unknown}")
+        if "client" in changes:
+            check_client(changes["client"])
+        new = copy.copy(self)
+        for name, value in changes.items():
+            object.__setattr__(new, name, value)
+        return new
 
     def __repr__(self) -> str:
         # A client or journal of another make could show a secret in its repr: name their types.
