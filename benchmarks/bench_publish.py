@@ -47,6 +47,7 @@ from productiv_pandas.preparation._prepare import prepare_events
 from productiv_pandas.sandbox import Sandbox
 from productiv_pandas.sending._batches import make_batches
 from productiv_pandas.sending._publish import deliver_prepared
+from productiv_pandas.sending._settings import SendSettings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_validate import measure_peak  # a sibling script, not a package
@@ -276,7 +277,9 @@ def child(name: str, rows: int, seed: int, workers: int) -> None:
         "hand": lambda f: hand_loop(f, server),
         "publish": lambda f: run_publish(f, server, workers),
         "prepare": lambda f: prepare_events(f, options),
-        "deliver": lambda p: deliver_prepared(p, APP, client=client, max_workers=workers, progress=False),
+        "deliver": lambda p: deliver_prepared(
+            p, SendSettings(APP, client=client, max_workers=workers, progress=False)
+        ),
     }
     function = functions[name]
     sample = frame.iloc[:BATCH].copy()

@@ -107,9 +107,11 @@ class APIError(ProductivError):
 class AuthenticationError(APIError):
     """No access token could be had: the token endpoint refused the credentials, failed, or was unreachable.
 
-    ``status`` and ``code`` are None when no HTTP answer came back. ``retryable`` says whether
-    trying again later may help (429, 5xx, network), ``retry_after`` what the server asked for.
-    The message never holds the client secret or a token.
+    ``status`` and ``code`` are None when no HTTP answer came back; ``timed_out`` then says
+    whether the token endpoint did not answer in time (else the connection failed).
+    ``retryable`` says whether trying again later may help (429, 5xx, network),
+    ``retry_after`` what the server asked for. The message never holds the client secret or a
+    token.
     """
 
     def __init__(
@@ -120,10 +122,12 @@ class AuthenticationError(APIError):
         *,
         retryable: bool = False,
         retry_after: float | None = None,
+        timed_out: bool = False,
     ) -> None:
         super().__init__(status, code, message)  # type: ignore[arg-type]
         self.retryable = retryable
         self.retry_after = retry_after
+        self.timed_out = timed_out
         if status is None:
             self.args = (message,)
 

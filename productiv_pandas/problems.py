@@ -97,7 +97,6 @@ _VOCABULARY: dict[str, str] = {
     "already_sent": "The journal says the API already accepted this event: not sent again.",
     # --- delivery -------------------------------------------------------------------------
     "http.400": "The API refused the row as a bad request (HTTP 400): the reason quotes its message.",
-    "http.401": "The API refused the access token (HTTP 401).",
     "http.403": "The token lacks the connector.write scope for this app (HTTP 403): check the API client.",
     "http.404": "The customer or app does not exist (HTTP 404): check the app id and the base URL.",
     "http.408": "The server timed out waiting for the request (HTTP 408), until the retries ran out.",

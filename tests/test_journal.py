@@ -22,6 +22,7 @@ from productiv_pandas.journal._store import Journal
 from productiv_pandas.preparation._options import PrepareOptions
 from productiv_pandas.preparation._prepare import prepare_events
 from productiv_pandas.sending._publish import deliver_prepared
+from productiv_pandas.sending._settings import SendSettings
 
 APP = "acme"
 CATALOG = {"opened_file", "shared_doc"}
@@ -359,7 +360,9 @@ def test_deliver_prepared_is_publish_without_prepare(sb, client, tmp_path):
     frame = events(50)
     frame.loc[3, "email"] = "nobody"
     prepared = prepare_events(frame, PrepareOptions.from_kwargs())
-    status = deliver_prepared(prepared, APP, client=client, journal=tmp_path / "j", batch_size=20)
+    status = deliver_prepared(
+        prepared, SendSettings(APP, client=client, journal=tmp_path / "j", batch_size=20)
+    )
     assert status["status"].value_counts()[["sent", "invalid"]].tolist() == [49, 1]
     assert status["batch"].max() == 2
     shutil.copy(tmp_path / "j", tmp_path / "copy")  # closed by the call: a plain copy is whole

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import productiv_pandas as pp
-from productiv_pandas.sending._arguments import check_send_arguments
+from productiv_pandas.sending._settings import SendSettings
 
 APP = "acme"
 TOKEN = "my-access-token-0123456789"
@@ -142,9 +142,12 @@ def test_a_client_of_another_make_is_used_as_it_is(sb):
 
 def test_numpy_integers_are_integers():
     np = pytest.importorskip("numpy")
-    check_send_arguments(
+    settings = SendSettings(
         APP, batch_size=np.int64(10), max_workers=np.int32(2), max_retries=np.int8(0),
         max_split_requests=np.uint16(4),
+    )  # fmt: skip
+    assert (settings.batch_size, settings.max_workers, settings.max_retries, settings.max_split_requests) == (
+        10, 2, 0, 4,
     )  # fmt: skip
 
 

@@ -41,8 +41,8 @@ from ..errors import (
 )
 from ..preparation._options import PrepareOptions
 from ..preparation._prepare import PrepareCounts, Prepared, warn_counts
-from ..sending._arguments import check_send_arguments
-from ..sending._publish import DEFAULT_MAX_SPLIT_REQUESTS, MAX_BATCH_SIZE, deliver_prepared
+from ..sending._publish import deliver_prepared
+from ..sending._settings import DEFAULT_MAX_SPLIT_REQUESTS, MAX_BATCH_SIZE, SendSettings
 from ..status import with_status
 from .frames import check_frame, lazy_status
 
@@ -59,7 +59,7 @@ def _warn_once(status: dd.DataFrame, naive: dd.Series, options: PrepareOptions) 
     warn_counts(PrepareCounts(naive=int(naive), stale=int(stale), oldest_stale_ms=oldest_ms), options)
 
 
-def _publish_partition(part: pd.DataFrame, app_id: str, factory, send: dict) -> pd.DataFrame:
+def _publish_partition(part: pd.DataFrame, factory, settings: SendSettings) -> pd.DataFrame:
     """Send one partition's valid rows with a client of its own; every row leaves with a status."""
     to_send = np.flatnonzero((part["status"] == "valid").to_numpy())
     if not len(to_send):
@@ -77,7 +77,7 @@ def _publish_partition(part: pd.DataFrame, app_id: str, factory, send: dict) -> 
             "not_attempted",
         )
     with client:
-        return deliver_prepared(Prepared(part, to_send), app_id, client=client, progress=False, **send)
+        return deliver_prepared(Prepared(part, to_send), settings.replace(client=client))
 
 
 #: publish's own keyword arguments, named in the message about an unknown option.
@@ -165,27 +165,24 @@ def publish(
         ``journal`` (before anything is computed or sent).
     """
     _refuse_journal(journal)
-    check_send_arguments(
+    settings = SendSettings(
         app_id,
         client=client,
         batch_size=batch_size,
         max_workers=max_workers,
         max_retries=max_retries,
         max_split_requests=max_split_requests,
+        progress=False,
     )  # fmt: skip  (on the client, before anything is computed)
     frame = check_frame(frame)
-    factory = _factory_of(client, client_factory, max_workers)
+    factory = _factory_of(settings.client, client_factory, settings.max_workers)
     prepare_options = PrepareOptions.from_kwargs((*_OWN, "journal"), **options)
     status, naive = lazy_status(frame, prepare_options, count_naive=True)
     status, naive = dask.persist(status, naive)  # together, so partitions are prepared once
     _warn_once(status, naive, prepare_options)
-    send = {
-        "batch_size": batch_size,
-        "max_workers": max_workers,
-        "max_retries": max_retries,
-        "max_split_requests": max_split_requests,
-    }
-    result = status.map_partitions(_publish_partition, app_id, factory, send, meta=status._meta).persist()
+    # The settings travel to the partitions without the client: each builds its own there.
+    shipped = settings.replace(client=None)
+    result = status.map_partitions(_publish_partition, factory, shipped, meta=status._meta).persist()
     # Waits for every partition (persist returns at once on a distributed cluster).
     counts = result["status"].value_counts().compute()
     logger.info(

@@ -85,12 +85,16 @@ def _run_validate(args: argparse.Namespace) -> int:
 
 
 def _run_publish(args: argparse.Namespace) -> int:
-    from ..files._stream import publish_file
+    from ..files._stream import send_file
+    from ..sending._settings import SendSettings
 
     options = _options(args)
-    knobs = dict(status_out=args.status_out, chunksize=args.chunksize, journal=args.journal,
-                 batch_size=args.batch_size, max_workers=args.workers, max_retries=args.max_retries,
-                 progress=False if args.no_progress else None)  # fmt: skip
+    # The sending options as one value, checked once, before the file is read (the parser has
+    # already refused bad numbers); the client is added once it exists.
+    settings = SendSettings(args.app_id, journal=args.journal, batch_size=args.batch_size,
+                            max_workers=args.workers, max_retries=args.max_retries,
+                            progress=False if args.no_progress else None)  # fmt: skip
+    shape = dict(status_out=args.status_out, chunksize=args.chunksize, **options)
     if args.sandbox:
         from ..sandbox import Sandbox
 
@@ -102,14 +106,14 @@ def _run_publish(args: argparse.Namespace) -> int:
                 raise ConfigurationError(
                     f"--sandbox cannot rehearse --app-id {args.app_id!r}: {exc}"
                 ) from None
-            report = publish_file(args.file, args.app_id, client=sandbox.client(), **knobs, **options)
+            report = send_file(args.file, settings.replace(client=sandbox.client()), **shape)
             stored = sandbox.stats()["events_stored"]
             print(f"sandbox: stored {stored:,} events (a rehearsal)", file=sys.stderr)
     else:
         from ..client._client import ProductivClient
 
         with ProductivClient.from_env() as client:
-            report = publish_file(args.file, args.app_id, client=client, **knobs, **options)
+            report = send_file(args.file, settings.replace(client=client), **shape)
     return _finish(report, args, bad=("invalid", "rejected", "failed"))
 
 

@@ -156,6 +156,11 @@ class Tokens:
     def renewable(self) -> bool:
         return self.provider is not None
 
+    @property
+    def fixed_token(self) -> Secret | None:
+        """The fixed access token given (a :class:`Secret`), or None when a provider gives them."""
+        return self._token if self.provider is None else None
+
     def current(self, stale: int | None = None, abandon: threading.Event | None = None) -> tuple[str, int]:
         """The token and its generation; fetched when missing or near expiry, or when ``stale``
         is the generation that a 401 answered (unless another thread renewed it meanwhile).
@@ -190,7 +195,9 @@ class Tokens:
                 raise
             except TransportError as exc:
                 message = f"token request: {exc}"
-                raise AuthenticationError(None, None, message, retryable=exc.retryable) from None
+                raise AuthenticationError(
+                    None, None, message, retryable=exc.retryable, timed_out=exc.timed_out
+                ) from None
             if 200 <= response.status_code < 300:
                 body = json_body(response)
                 token = body.get("access_token")

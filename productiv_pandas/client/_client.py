@@ -23,11 +23,11 @@ from urllib.parse import quote
 from ..errors import AuthenticationError, ConfigurationError, ProductivError
 from ._answer import error_text, excerpt, json_body
 from ._auth import ClientCredentials, TokenProvider, Tokens, check_url
-from ._redaction import Redactor, header_problem, invisible_problem
+from ._redaction import Redactor, Secret, header_problem, invisible_problem
 from ._retry import RetryPolicy, parse_retry_after
 from ._transport import Abandoned, Timeout, Transport, TransportError
 
-__all__ = ["DEFAULT_BASE_URL", "DELIVERY_KINDS", "Delivery", "DeliveryKind", "ProductivClient"]
+__all__ = ["DEFAULT_BASE_URL", "DELIVERY_KINDS", "Delivery", "DeliveryKind", "NoAnswer", "ProductivClient"]
 
 logger = logging.getLogger("productiv_pandas")
 
@@ -39,6 +39,8 @@ DeliveryKind = Literal[
     "redirected", "cancelled", "other"
 ]  # fmt: skip
 DELIVERY_KINDS: tuple[str, ...] = DeliveryKind.__args__  # type: ignore[attr-defined]
+#: Why a request got no HTTP answer: it timed out, or the connection failed.
+NoAnswer = Literal["timeout", "network"]
 _FINAL_KINDS = {403: "forbidden", 404: "not_found", 400: "invalid", 422: "invalid", 413: "too_large"}
 
 
@@ -62,6 +64,10 @@ class Delivery:
     abandoned one included. A request
     the server hung up on without answering (typically a pooled keep-alive connection it had
     just closed) is sent again at once, once a call, without counting as a retry.
+
+    ``no_answer`` says why no HTTP answer came, when none did (``status`` None, the request
+    not cancelled): ``"timeout"`` (no complete answer in time) or ``"network"`` (the
+    connection failed: refused, reset, DNS, TLS); None when there was an answer.
     """
 
     ok: bool
@@ -70,6 +76,7 @@ class Delivery:
     code: str | None
     message: str | None
     kind: DeliveryKind
+    no_answer: NoAnswer | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,7 @@ class _Failure:
     message: str
     retry_after: float | None = None
     unanswered: bool = False  # the connection closed before any answer (a stale pooled one?)
+    no_answer: NoAnswer | None = None  # no HTTP answer: "timeout" or "network"
 
 
 class ProductivClient:
@@ -165,6 +173,17 @@ class ProductivClient:
         if provider is None:
             return "access_token"
         return "client_credentials" if isinstance(provider, ClientCredentials) else "token_provider"
+
+    @property
+    def credentials(self) -> Secret | TokenProvider | ClientCredentials:
+        """The credentials the client was given: the fixed access token, as a :class:`Secret`
+        (shown as ``'***'``; ``.reveal()`` gives it), or the token provider (client credentials
+        or a callable). What :class:`~productiv_pandas.client.ClientFactory` copies."""
+        token = self._tokens.fixed_token
+        if token is not None:
+            return token
+        assert self._tokens.provider is not None
+        return self._tokens.provider
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, auth={self.auth!r})"
@@ -301,7 +320,8 @@ class ProductivClient:
             except AuthenticationError as exc:
                 if not exc.retryable:
                     return Delivery(False, exc.status, attempts, exc.code, exc.message, "auth")
-                last = _Failure(exc.status, exc.code, exc.message, exc.retry_after)
+                no_answer = None if exc.status is not None else _no_answer(exc.timed_out)
+                last = _Failure(exc.status, exc.code, exc.message, exc.retry_after, no_answer=no_answer)
             else:
                 attempts += 1
                 outcome = self._post_once(url, payload, token, app_id, attempts, abandon)
@@ -336,7 +356,9 @@ class ProductivClient:
                 # Every thread waits (see _wait_turn), not just this one, even if this one gives up.
                 self._slow_down(min(delay, self.retry.max_retry_after))
             if retried >= retries:
-                return Delivery(False, last.status, attempts, last.code, last.message, "retry_exhausted")
+                return Delivery(
+                    False, last.status, attempts, last.code, last.message, "retry_exhausted", last.no_answer
+                )
             retried += 1
             logger.info(
                 "app %s: %s; retry %d of %d in %.2f s", app_id, _describe(last), retried, retries, delay
@@ -357,9 +379,10 @@ class ProductivClient:
         except Abandoned:
             return _interrupted(attempt, "while the request was in flight")
         except TransportError as exc:
+            no_answer = _no_answer(exc.timed_out)
             if exc.retryable:
-                return _Failure(None, None, str(exc), unanswered=exc.unanswered)
-            return Delivery(False, None, attempt, None, str(exc), "other")
+                return _Failure(None, None, str(exc), unanswered=exc.unanswered, no_answer=no_answer)
+            return Delivery(False, None, attempt, None, str(exc), "other", no_answer)
         status = response.status_code
         logger.debug("app %s: POST answered HTTP %d in %.3f s", app_id, status, time.monotonic() - started)
         if 200 <= status < 300:
@@ -420,6 +443,10 @@ def _seconds(seconds: float) -> str:
     ('600', '2.5e+11', '1e+308')
     """
     return f"{seconds:.0f}" if seconds < 1e8 else f"{seconds:.3g}"
+
+
+def _no_answer(timed_out: bool) -> NoAnswer:
+    return "timeout" if timed_out else "network"
 
 
 def _describe(failure: _Failure) -> str:

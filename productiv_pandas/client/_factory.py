@@ -83,14 +83,12 @@ class ClientFactory:
                 f"expected a ProductivClient, got {type(client).__name__}; for anything else pass "
                 "a zero-argument client_factory"
             )
-        # The credentials are private to the client on purpose (they are secrets); this module
-        # is the one place outside it that reads them, to hand them to a copy.
-        tokens = client._tokens
-        token = tokens._token if tokens.provider is None else None
+        credentials = client.credentials
+        fixed = isinstance(credentials, Secret)
         return cls(
             base_url=client.base_url,
-            access_token=None if token is None else token.reveal(),
-            token_provider=tokens.provider,
+            access_token=credentials.reveal() if fixed else None,
+            token_provider=None if fixed else credentials,
             timeout=client.timeout,
             retry=client.retry,
             pool_size=pool_size,

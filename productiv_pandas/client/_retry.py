@@ -44,7 +44,9 @@ class StatusSet(frozenset):
 
 #: 429 and every 5xx. A 5xx says the server failed, not the request (RFC 9110, 15.6), and a
 #: 507 or a proxy's 520-524 is as likely to pass on a second try as a 503: a fixed list of the
-#: common ones would fail batches that a retry would have delivered.
+#: common ones would fail batches that a retry would have delivered. The error policy of
+#: sending (``sending/_policy.py``, which this pandas-free layer does not import) marks exactly
+#: these statuses ``retried``; tests/sending/test_policy.py checks that the two agree.
 DEFAULT_RETRY_STATUSES = StatusSet({429, *range(500, 600)})
 
 

@@ -42,12 +42,17 @@ class TransportError(ProductivError):
     ``unanswered`` is True when the server closed or reset the connection before any byte of
     an answer: mostly a pooled keep-alive connection that the server had just closed, which a
     fresh connection sends over at once (the pool already discarded the dead one).
+    ``timed_out`` is True when the answer did not come in time (a socket timeout, or the
+    request's deadline), False when the connection failed (refused, reset, DNS, TLS).
     """
 
-    def __init__(self, message: str, retryable: bool, unanswered: bool = False) -> None:
+    def __init__(
+        self, message: str, retryable: bool, unanswered: bool = False, *, timed_out: bool = False
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.unanswered = unanswered
+        self.timed_out = timed_out
 
 
 class Abandoned(TransportError):
@@ -132,7 +137,9 @@ class Transport:
                 if timed_out
                 else f"connection failed while reading the answer: {_root_cause(exc)}"
             )
-            raise TransportError(self._redact(f"{message} ({method} {url})"), True) from None
+            raise TransportError(
+                self._redact(f"{message} ({method} {url})"), True, timed_out=timed_out
+            ) from None
         finally:
             if not complete or inflight.stopped is not None:
                 raw.close()  # unread data or a shut-down socket: not for the pool
@@ -151,10 +158,13 @@ class Transport:
                 f"request (connect + read timeout, timeout={self.timeout} s) ({method} {url})"
             ),
             True,
+            timed_out=True,
         )
 
     def _translate(self, exc: requests.RequestException, method: str, url: str) -> TransportError:
+        timed_out = False
         if isinstance(exc, requests.Timeout):
+            timed_out = True
             what = "connecting" if isinstance(exc, requests.ConnectTimeout) else "waiting for the answer"
             message, retryable = f"timed out {what} (timeout={self.timeout} s)", True
         elif isinstance(exc, requests.exceptions.SSLError):
@@ -162,17 +172,20 @@ class Transport:
         elif isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
             if any(isinstance(cause, ReadTimeoutError) for cause in _causes(exc)):
                 # requests reports a read timeout in the body as a ConnectionError.
+                timed_out = True
                 message = f"timed out waiting for the answer (timeout={self.timeout} s)"
             else:
                 message = f"connection failed: {_root_cause(exc)}"
             unanswered = not isinstance(exc, requests.exceptions.ChunkedEncodingError) and any(
                 isinstance(cause, _UNANSWERED) for cause in _causes(exc)
             )
-            return TransportError(self._redact(f"{message} ({method} {url})"), True, unanswered)
+            return TransportError(
+                self._redact(f"{message} ({method} {url})"), True, unanswered, timed_out=timed_out
+            )
         else:
             message, retryable = f"request failed: {_root_cause(exc)}", False
         # The exception of requests is not chained: it holds the request, headers included.
-        return TransportError(self._redact(f"{message} ({method} {url})"), retryable)
+        return TransportError(self._redact(f"{message} ({method} {url})"), retryable, timed_out=timed_out)
 
     def close(self) -> None:
         self._session.close()

@@ -31,16 +31,15 @@ import pandas as pd
 from ..errors import ConfigurationError, PublishInterrupted, StatusFileError
 from ..journal._ledger import journal_for
 from ..preparation._prepare import Prepared
-from ..sending._arguments import check_send_arguments
-from ..sending._batches import MAX_BATCH_SIZE
 from ..sending._progress import progress_bar, show_progress
-from ..sending._publish import DEFAULT_MAX_SPLIT_REQUESTS, deliver_until_stopped
+from ..sending._publish import deliver_until_stopped
+from ..sending._settings import DEFAULT_MAX_SPLIT_REQUESTS, MAX_BATCH_SIZE, SendSettings
 from ..sending._workers import one_interrupt
 from ..status import with_status
 from ._formats import DEFAULT_CHUNKSIZE
 from ._run import FileReport, FileRun, empty_status, status_writer
 
-__all__ = ["DEFAULT_CHUNKSIZE", "FileReport", "publish_file", "validate_file"]
+__all__ = ["DEFAULT_CHUNKSIZE", "FileReport", "publish_file", "send_file", "validate_file"]
 
 
 def validate_file(
@@ -184,32 +183,50 @@ def publish_file(
         sent (the message counts them) and their status is in the fallback file; the journal,
         if any, has recorded them, so publishing again with it sends only the rest.
     """
-    check_send_arguments(
+    settings = SendSettings(
         app_id,
         client=client,
+        journal=journal,
         batch_size=batch_size,
         max_workers=max_workers,
         max_retries=max_retries,
         max_split_requests=max_split_requests,
+        progress=progress,
     )  # fmt: skip  (before the file is read)
+    return send_file(path, settings, status_out=status_out, chunksize=chunksize, **options)
+
+
+def send_file(
+    path: str | os.PathLike,
+    settings: SendSettings,
+    *,
+    status_out: str | os.PathLike | None = None,
+    chunksize: int = DEFAULT_CHUNKSIZE,
+    **options,
+) -> FileReport:
+    """:func:`publish_file` with its sending arguments as one :class:`SendSettings`, already
+    checked (the ``publish`` command builds them from its options)."""
+    journal = settings.journal
     writer = status_writer(status_out, path, journal)  # a bad status file or journal path: before any work
     run = FileRun(path, chunksize, options)
     run.sending = True
-    knobs = dict(batch_size=batch_size, max_workers=max_workers, max_retries=max_retries,
-                 max_split_requests=max_split_requests)  # fmt: skip
     # one_interrupt: a second Ctrl-C abandons requests in flight, and never cuts short the
     # writing of the status file or the closing of the journal that follow the first.
     with one_interrupt(), contextlib.ExitStack() as stack:
         writer = stack.enter_context(writer)
-        opened = stack.enter_context(journal_for(journal, app_id))
+        opened = stack.enter_context(journal_for(journal, settings.app_id))
+        client = settings.client
         if client is None:
             from ..client._client import ProductivClient
 
             client = stack.enter_context(ProductivClient.from_env())
-        show = show_progress(progress)
+        show = show_progress(settings.progress)
         total = run.chunks.estimate_rows() if show else None
-        bar = stack.enter_context(progress_bar(total, unit="row", desc=f"publish {app_id}", show=show))
-        sender = _Sender(app_id, client, opened, knobs)
+        bar = stack.enter_context(
+            progress_bar(total, unit="row", desc=f"publish {settings.app_id}", show=show)
+        )
+        # Each chunk is sent with the file's client and its open journal, without a bar of its own.
+        sender = _Sender(settings.replace(client=client, journal=opened, progress=False))
         try:
             for prepared in run.prepared():
                 status = sender.send(prepared)
@@ -237,17 +254,15 @@ class _Sender:
     """Sends chunk after chunk with deliver_until_stopped, as one run: batch numbers go on across
     chunks, and a chunk that stopped the run (403/404, credentials refused...) stops the rest."""
 
-    def __init__(self, app_id: str, client, journal, knobs: dict) -> None:
-        self.app_id, self.client, self.journal, self.knobs = app_id, client, journal, knobs
+    def __init__(self, settings: SendSettings) -> None:
+        self.settings = settings
         self.next_batch = 0
         self.stop_cause: str | None = None
 
     def send(self, prepared: Prepared) -> pd.DataFrame:
         if self.stop_cause is not None:
             return _not_attempted(prepared, self.stop_cause)
-        status, self.stop_cause = deliver_until_stopped(
-            prepared, self.app_id, client=self.client, journal=self.journal, progress=False, **self.knobs
-        )
+        status, self.stop_cause = deliver_until_stopped(prepared, self.settings)
         return self.renumber(status)
 
     def renumber(self, status: pd.DataFrame) -> pd.DataFrame:

@@ -33,6 +33,8 @@ TOKEN_PATH = "/oauth2/token"
 EVENTS_PATH = "/services/push/v1/customer/apps/{appId}/events"
 _EVENTS_RE = re.compile(r"^/services/push/v1/customer/apps/([^/]+)/events$")
 _SUCCESS = b'{"success": true}'
+#: Where a scripted redirect points: another address, which the client must not follow.
+_REDIRECTED_TO = "https://elsewhere.example/services/push/v1/"
 
 
 @dataclass
@@ -129,13 +131,17 @@ class Endpoints:
             extra = (
                 [] if fault.retry_after is None else [("Retry-After", format_retry_after(fault.retry_after))]
             )
+            if 300 <= fault.status < 400:
+                extra.append(("Location", _REDIRECTED_TO))
             response = error_response(fault.status, fault.describe(), extra)
-        elif fault is not None and not fault.after_store:
+        elif fault is not None and fault.kind == "answer":
+            response = Response(fault.status, fault.body)
+        elif fault is not None and fault.kind == "drop" and not fault.after_store:
             response = Response(0, b"", drop=True)
         else:
             response = self._check_and_store(app_id, query, headers, payload, not_json)
-            response.drop = fault is not None
-        response.delay = self.faults.delay
+            response.drop = fault is not None and fault.kind == "drop"
+        response.delay = fault.seconds if fault is not None and fault.kind == "delay" else self.faults.delay
         response.events = count
         response.app_id = app_id
         return response

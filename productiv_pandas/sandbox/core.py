@@ -226,7 +226,8 @@ class Sandbox:
     def fail_next(
         self, n: int = 1, status: int = 503, retry_after: float | None = None, message: str | None = None
     ) -> None:
-        """Answer the next ``n`` events POSTs with ``status`` and the documented error body.
+        """Answer the next ``n`` events POSTs with ``status`` (300-599) and the documented error
+        body; a redirect (3xx) carries a ``Location`` elsewhere.
 
         ``retry_after`` (seconds) adds a ``Retry-After`` header; fractions are sent as written
         (e.g. ``0.2``) so tests need not wait whole seconds. A 429 carries ``Retry-After: 1``
@@ -234,6 +235,17 @@ class Sandbox:
         send one with every 429; other statuses carry none unless asked.
         """
         self._faults.fail_next(n, status, retry_after, message)
+
+    def answer_next(self, n: int = 1, status: int = 200, body: bytes = b'{"success": false}') -> None:
+        """Answer the next ``n`` events POSTs with ``status`` and ``body`` as they are, nothing
+        stored: a 2xx without ``{"success": true}`` (the default), a proxy's HTML page, a status
+        no API sends."""
+        self._faults.answer_next(n, status, body)
+
+    def delay_next(self, n: int = 1, seconds: float = 1.0) -> None:
+        """Handle the next ``n`` events POSTs as usual, but only after ``seconds``: a client with
+        a shorter timeout times out (while the sandbox may still store the events)."""
+        self._faults.delay_next(n, seconds)
 
     def drop_next(self, n: int = 1, after_store: bool = False) -> None:
         """Close the connection of the next ``n`` events POSTs without answering.

@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from ._arguments import MAX_BATCH_SIZE, check_batch_size
+from ._settings import MAX_BATCH_SIZE, check_batch_size
 
 __all__ = ["MAX_BATCH_SIZE", "Batch", "make_batches"]
 

@@ -1,25 +1,20 @@
 """Sending one batch under publish's error policy, and what it leaves as outcomes.
 
-The error policy per answer (``Delivery.kind`` from the client, which already retried 429,
-5xx and network errors with backoff and renewed the token once on 401):
+The policy is a table, :data:`._policy.POLICY`: for each answer of the API (a
+:class:`~productiv_pandas.client.Delivery` from the client, which already retried 429, 5xx,
+timeouts and network errors with backoff and renewed the token once on 401), the rows'
+status, problem code and reason, whether the batch is split and whether the run stops.
+:meth:`Run.deliver` applies it:
 
-- ``sent``: every row of the batch is ``sent``.
-- ``invalid`` (400/422) and ``too_large`` (413: the body was more than the server takes): the
-  API refused something in the batch. Split it in halves and send each, recursively, so the
-  refused rows are isolated and ``rejected`` with the server's message (a single row still too
-  large: "HTTP 413: ...") while the rest still land. Splitting is capped at ``max_split_requests`` extra
-  requests per batch (default 64: one bad row in 1000 costs 20); rows still grouped when the
-  cap is reached are ``rejected`` as a group, and their reason says so.
-- ``forbidden``/``not_found`` (403/404) and ``auth`` (401 after a renewal): every other batch
-  would fail the same way, so the run stops: that batch's rows are ``rejected`` (403/404) or
-  ``failed`` (401), and rows not yet tried are ``failed`` with "not attempted: <cause>".
-- ``redirected`` (3xx: the base URL is wrong) and ``retry_later`` (429/5xx asking to wait longer
-  than the retry policy's ``max_retry_after``): also the same for every batch, so the run stops
-  the same way; that batch's rows are ``failed`` (the API never refused them).
-- ``retry_exhausted`` and anything else: the batch's rows are ``failed`` with the last error.
-- ``cancelled`` (Ctrl-C: ``cancel`` set, or ``abandon`` set and the request in flight closed):
-  the batch's rows are ``failed`` "interrupted". Once ``cancel`` is set no request starts,
-  not even the next half of a split batch.
+- a row that splits (400, 413, 422): the batch is sent again in halves, recursively, so the
+  refused rows are isolated and ``rejected`` with the server's message while the rest still
+  land. Splitting is capped at ``max_split_requests`` extra requests per batch (default 64:
+  one bad row in 1000 costs 20); rows still grouped when the cap is reached are ``rejected``
+  as a group, and their reason says so.
+- a row that stops (401, 403, 404, 3xx, a Retry-After too long): every other batch would fail
+  the same way, so rows not yet tried are ``failed``, "not attempted: <cause>".
+- ``interrupted`` (Ctrl-C: ``cancel`` set, or ``abandon`` set and the request in flight
+  closed): once ``cancel`` is set no request starts, not even the next half of a split batch.
 
 A request the API accepts is recorded in the journal (when there is one) by the worker that
 got the answer, before it sends anything else, so a crash can only cost the requests in flight.
@@ -32,19 +27,14 @@ import logging
 import threading
 
 from ..journal._ledger import Ledger
-from ..problems import http_problem
 from ._batches import Batch
 from ._outcomes import Outcome
+from ._policy import rule_for
+from ._settings import DEFAULT_MAX_SPLIT_REQUESTS, SendSettings
 
 __all__ = ["DEFAULT_MAX_SPLIT_REQUESTS", "Run"]
 
 logger = logging.getLogger("productiv_pandas")
-
-#: Kinds of answers that refuse something in the batch, not the batch as such: split it.
-_REFUSED_IN_PART = ("invalid", "too_large")
-
-#: Extra requests a batch may spend isolating rows the API refused (one bad row in 1000 costs 20).
-DEFAULT_MAX_SPLIT_REQUESTS = 64
 
 
 def _takes_abandon(post_events) -> bool:
@@ -57,27 +47,20 @@ def _takes_abandon(post_events) -> bool:
     return any(p.name == "abandon" or p.kind is p.VAR_KEYWORD for p in parameters)
 
 
-def _problem_of(answer) -> str:
-    """The problem code of an answer that was not a success (refined by the error-policy table)."""
-    if answer.status is not None:
-        return http_problem(answer.status) if not 200 <= answer.status < 300 else "http.unexpected_answer"
-    said = (answer.message or "").lower()
-    return "timeout" if "timed out" in said or "timeout" in said else "network"
-
-
 class Run:
     """State shared by the workers of one publish: why it stopped, the journal, and two signals:
     ``cancel`` (start nothing more; waits end at once) and ``abandon`` (the client closes the
     connections of requests in flight, so their workers return at once)."""
 
-    def __init__(
-        self, client, app_id: str, max_retries: int | None, max_split_requests: int, ledger: Ledger | None
-    ) -> None:
-        self.client = client
+    def __init__(self, settings: SendSettings, ledger: Ledger | None) -> None:
+        if settings.client is None:
+            raise ValueError("Run needs settings with a client")
+        self.settings = settings
+        self.client = client = settings.client
         self.ledger = ledger
-        self.app_id = app_id
-        self.max_retries = max_retries
-        self.max_split_requests = max_split_requests
+        self.app_id = settings.app_id
+        self.max_retries = settings.max_retries
+        self.max_split_requests = settings.max_split_requests
         self.cancel = threading.Event()
         self.abandon = threading.Event()
         self._signals = {"cancel": self.cancel}
@@ -141,8 +124,8 @@ class Run:
             self.app_id, batch.payload, max_retries=self.max_retries, **self._signals
         )
         said = answer.message or "no message"
-        code = _problem_of(answer)
-        if answer.kind == "sent":
+        rule = rule_for(answer)
+        if rule.status == "sent":
             sent = outcome("sent", None, answer.status, answer.attempts, None)
             # Recorded here, by the worker that got the answer and before it sends anything
             # else: a crash can then only cost the requests in flight, never an acknowledged one.
@@ -150,7 +133,7 @@ class Run:
             if failure is not None:
                 self.stop(failure)
             return sent
-        if answer.kind in _REFUSED_IN_PART:
+        if rule.split:
             if len(batch) > 1 and budget[0] >= 2:
                 budget[0] -= 2
                 attempts = prior_attempts + answer.attempts
@@ -161,17 +144,7 @@ class Run:
                     f" (refused as a group of {len(batch)} rows: splitting stopped after "
                     f"{self.max_split_requests} extra requests for this batch)"
                 )
-            return outcome("rejected", f"HTTP {answer.status}: {said}", answer.status, answer.attempts, code)
-        if answer.kind in ("forbidden", "not_found"):
-            self.stop(f"the API answered HTTP {answer.status} ({said}) to an earlier batch")
-            return outcome("rejected", f"HTTP {answer.status}: {said}", answer.status, answer.attempts, code)
-        if answer.kind in ("redirected", "retry_later"):
-            self.stop(f"the API answered HTTP {answer.status} ({said}) to an earlier batch")
-            return outcome("failed", f"HTTP {answer.status}: {said}", answer.status, answer.attempts, code)
-        if answer.kind == "auth":
-            self.stop(f"the credentials were refused ({said})")
-            return outcome("failed", f"credentials refused: {said}", answer.status, answer.attempts,
-                           "credentials_refused")  # fmt: skip
-        if answer.kind == "cancelled":
-            return outcome("failed", "interrupted", answer.status, answer.attempts, "interrupted")
-        return outcome("failed", said, answer.status, answer.attempts, code)
+        if rule.stops is not None:
+            self.stop(rule.stops.format(status=answer.status, message=said))
+        reason = None if rule.reason is None else rule.reason.format(status=answer.status, message=said)
+        return outcome(rule.status, reason, answer.status, answer.attempts, rule.code(answer.status))

@@ -1,7 +1,9 @@
 """Publish: prepare -> batches -> client, with a status for every row, whatever happens.
 
-Each batch goes to a worker thread (:class:`.delivery.Run`: the error policy per answer of the
-API, splitting on 400/422, stopping on 401/403/404); the main thread keeps ``2 * max_workers``
+publish's keyword arguments become one :class:`~._settings.SendSettings`, checked once, which
+travels instead of them. Each batch goes to a worker thread (:class:`._delivery.Run`, which
+applies the error policy of :mod:`._policy` to each answer of the API: splitting on
+400/413/422, stopping on 401/403/404); the main thread keeps ``2 * max_workers``
 batches queued and writes each outcome into the status arrays.
 
 With a journal (:mod:`.resume`), rows it holds are ``skipped`` ("already sent") before any
@@ -26,11 +28,11 @@ from ..journal._ledger import Ledger, journal_for
 from ..preparation._options import PrepareOptions
 from ..preparation._prepare import Prepared, prepare_events, warn_counts
 from ..status import uniform_status_frame
-from ._arguments import check_send_arguments
-from ._batches import MAX_BATCH_SIZE, make_batches
-from ._delivery import DEFAULT_MAX_SPLIT_REQUESTS, Run
+from ._batches import make_batches
+from ._delivery import Run
 from ._outcomes import Outcome, StatusArrays
 from ._progress import progress_bar, show_progress
+from ._settings import DEFAULT_MAX_SPLIT_REQUESTS, MAX_BATCH_SIZE, SendSettings
 from ._workers import one_interrupt, send_all
 
 __all__ = ["deliver_prepared", "deliver_until_stopped", "publish"]
@@ -102,9 +104,9 @@ def publish(
         The journal file cannot be used (a ValueError, raised before anything is sent).
     """
     # Before prepare, which may take a while, and before anything is sent.
-    check_send_arguments(
-        app_id, client=client, batch_size=batch_size, max_workers=max_workers,
-        max_retries=max_retries, max_split_requests=max_split_requests,
+    settings = SendSettings(
+        app_id, client=client, journal=journal, batch_size=batch_size, max_workers=max_workers,
+        max_retries=max_retries, max_split_requests=max_split_requests, progress=progress,
     )  # fmt: skip
     # publish's own names too, so a typo in one of them ("batch_sise") gets a suggestion.
     own = ("client", "journal", "batch_size", "max_workers", "max_retries", "max_split_requests", "progress")
@@ -118,92 +120,59 @@ def publish(
                 uniform_status_frame(frame.index, "failed", "interrupted", "interrupted")
             ) from None
         warn_counts(prepared.counts, shaping)
-        return deliver_prepared(
-            prepared, app_id, client=client, journal=journal, batch_size=batch_size,
-            max_workers=max_workers, max_retries=max_retries,
-            max_split_requests=max_split_requests, progress=progress,
-        )  # fmt: skip
+        return deliver_prepared(prepared, settings)
 
 
-def deliver_prepared(
-    prepared: Prepared,
-    app_id: str,
-    *,
-    client=None,
-    journal=None,
-    batch_size: int = MAX_BATCH_SIZE,
-    max_workers: int = 4,
-    max_retries: int | None = None,
-    max_split_requests: int = DEFAULT_MAX_SPLIT_REQUESTS,
-    progress: bool | None = None,
-) -> pd.DataFrame:
+def deliver_prepared(prepared: Prepared, settings: SendSettings) -> pd.DataFrame:
     """Send the rows ``prepared`` marked to send; return its status frame with every outcome.
 
     The sending half of :func:`publish`, for callers that prepare events themselves (a chunked
-    file publisher, a Dask partition): same parameters as :func:`publish` minus the data-shaping
-    options, same result, same :class:`PublishInterrupted` on Ctrl-C.
+    file publisher, a Dask partition): the same settings as :func:`publish`'s keyword
+    arguments (checked when ``settings`` was built), same result, same
+    :class:`PublishInterrupted` on Ctrl-C.
     """
-    status, _ = deliver_until_stopped(
-        prepared, app_id, client=client, journal=journal, batch_size=batch_size,
-        max_workers=max_workers, max_retries=max_retries,
-        max_split_requests=max_split_requests, progress=progress,
-    )  # fmt: skip
+    status, _ = deliver_until_stopped(prepared, settings)
     return status
 
 
-def deliver_until_stopped(
-    prepared: Prepared,
-    app_id: str,
-    *,
-    client=None,
-    journal=None,
-    batch_size: int = MAX_BATCH_SIZE,
-    max_workers: int = 4,
-    max_retries: int | None = None,
-    max_split_requests: int = DEFAULT_MAX_SPLIT_REQUESTS,
-    progress: bool | None = None,
-) -> tuple[pd.DataFrame, str | None]:
+def deliver_until_stopped(prepared: Prepared, settings: SendSettings) -> tuple[pd.DataFrame, str | None]:
     """:func:`deliver_prepared`, plus why the run stopped (403/404, refused credentials, a
     redirect, an unwritable journal...) or None: a caller sending chunk after chunk as one run
     (publish_file) stops there too, instead of asking again."""
-    check_send_arguments(
-        app_id, client=client, batch_size=batch_size, max_workers=max_workers,
-        max_retries=max_retries, max_split_requests=max_split_requests,
-    )  # fmt: skip
-    if client is None:
+    if settings.client is None:
         from ..client._client import ProductivClient
 
-        client = ProductivClient.from_env()
-    with journal_for(journal, app_id) as opened:
+        settings = settings.replace(client=ProductivClient.from_env())
+    with journal_for(settings.journal, settings.app_id) as opened:
         ledger = None if opened is None else Ledger(opened, prepared.status)
-        run = Run(client, app_id, max_retries, max_split_requests, ledger)
-        status = _deliver(run, prepared, batch_size, max_workers, show_progress(progress))
+        run = Run(settings, ledger)
+        status = _deliver(run, prepared)
         return status, run.stop_cause
 
 
-def _deliver(run: Run, prepared: Prepared, batch_size: int, max_workers: int, show_bar: bool) -> pd.DataFrame:
-    """deliver_prepared's work, once its arguments are checked and its journal is open."""
+def _deliver(run: Run, prepared: Prepared) -> pd.DataFrame:
+    """deliver_prepared's work, once its journal is open."""
     with one_interrupt(run.abandon):  # a second Ctrl-C abandons, never cuts the settling short
-        return _deliver_all(run, prepared, batch_size, max_workers, show_bar)
+        return _deliver_all(run, prepared)
 
 
-def _deliver_all(
-    run: Run, prepared: Prepared, batch_size: int, max_workers: int, show_bar: bool
-) -> pd.DataFrame:
+def _deliver_all(run: Run, prepared: Prepared) -> pd.DataFrame:
+    settings = run.settings
     arrays = StatusArrays(prepared.status)
     bar = None
     try:  # from here on a Ctrl-C settles every row still to send, even before the first request
         if run.ledger is not None:
             prepared = run.ledger.skip_recorded(prepared, arrays)
         wire = prepared.wire()
-        batches = make_batches(wire, prepared.to_send, batch_size)
-        bar = progress_bar(len(wire), unit="event", desc=f"publish {run.app_id}", show=show_bar)
+        batches = make_batches(wire, prepared.to_send, settings.batch_size)
+        bar = progress_bar(len(wire), unit="event", desc=f"publish {run.app_id}",
+                           show=show_progress(settings.progress))  # fmt: skip
 
         def take(outcome: Outcome) -> None:
             arrays.apply(outcome)
             bar.update(len(outcome.positions))
 
-        send_all(run, batches, max_workers, take)
+        send_all(run, batches, settings.max_workers, take)
     except KeyboardInterrupt:
         arrays.settle("failed", "interrupted", "interrupted")
         raise PublishInterrupted(arrays.frame(prepared.status)) from None
