@@ -79,17 +79,11 @@ def what_is_inside(path: str | Path) -> str | None:
     return next((name for magic, name in _MAGIC if head.startswith(magic)), None)
 
 
-def compression_of(path: Path, kind: str) -> str | None:
+def compression_of(path: Path) -> str | None:
     """The compression to read ``path`` with, from its bytes; a ConfigurationError naming it
-    when it cannot be read (Parquet inside gzip, zstd without its package)."""
+    when it cannot be read (zstd without its package). A format that cannot be compressed
+    (Parquet) refuses any: see :meth:`.EventReader.compression_of`."""
     found = sniff_compression(path)
-    if found is None:
-        return None
-    if kind == "parquet":
-        raise ConfigurationError(
-            f"cannot read {str(path)!r} as parquet: the file is {found}-compressed; Parquet "
-            f"compresses itself, so decompress it first and read the .parquet file inside"
-        )
     if found == "zstd" and importlib.util.find_spec("zstandard") is None:
         raise ConfigurationError(
             f"cannot read {str(path)!r}: the file is zstd-compressed and reading zstd needs the "

@@ -15,7 +15,7 @@ statuses, reasons and warnings included, with these differences by design:
   RangeIndex gives; a Parquet file's stored index is not used), so ``duplicate of row N``
   names a file row, across chunks as within one;
 - a CSV's email, eventName and targetApp columns are read as text, whatever they look like
-  (see :meth:`~productiv_pandas.files.EventChunks.frames`), where ``read_csv`` alone would
+  (see :meth:`.CsvReader.chunks`), where ``read_csv`` alone would
   make event names such as ``1001`` numbers, which prepare refuses as "not text";
 - two distinct events in different chunks whose 64-bit key hashes collide would make the later
   one a ``duplicate``: odds of about 3 in a million for a file of ten million events.
@@ -37,7 +37,7 @@ from ..sending._progress import progress_bar, show_progress
 from ..sending._publish import DEFAULT_MAX_SPLIT_REQUESTS, deliver_until_stopped
 from ..sending._workers import one_interrupt
 from ..status import with_status
-from ._formats import DEFAULT_CHUNKSIZE
+from ._readers import DEFAULT_CHUNKSIZE
 from ._run import FileReport, FileRun, empty_status, status_writer
 
 __all__ = ["DEFAULT_CHUNKSIZE", "FileReport", "publish_file", "validate_file"]
@@ -207,7 +207,7 @@ def publish_file(
 
             client = stack.enter_context(ProductivClient.from_env())
         show = show_progress(progress)
-        total = run.chunks.estimate_rows() if show else None
+        total = run.reader.estimate_rows() if show else None
         bar = stack.enter_context(progress_bar(total, unit="row", desc=f"publish {app_id}", show=show))
         sender = _Sender(app_id, client, opened, knobs)
         try:
@@ -295,7 +295,7 @@ def _stopped_midway(exc: ConfigurationError, run: FileRun, status_out, journal) 
 def _interrupted(run: FileRun, status: pd.DataFrame, status_out, journal) -> PublishInterrupted:
     """The file's PublishInterrupted: which rows have a status, which were never read."""
     report = run.report(status_out)
-    done, total = report.rows, run.chunks.rows
+    done, total = report.rows, run.reader.row_count()
     left = f" ({total - done:,} rows)" if total is not None else ""
     where = f", written to {str(status_out)!r}" if status_out is not None else ""
     again = (
