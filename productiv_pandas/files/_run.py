@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigurationError, StatusFileError
-from ..preparation._options import PrepareOptions
+from ..preparation._options import PrepareOptions, PrepareOptionsDict
 from ..preparation._prepare import Prepared, prepare_events, select_columns
 from ..status import WIRE_COLUMNS, new_status_frame, with_status
 from ._formats import StatusWriter
@@ -75,7 +75,7 @@ def empty_status() -> pd.DataFrame:
 class FileRun:
     """One pass over one file: its chunks prepared with cross-chunk de-duplication, and a tally."""
 
-    def __init__(self, path: str | os.PathLike, chunksize: int, options: dict) -> None:
+    def __init__(self, path: str | os.PathLike, chunksize: int, options: PrepareOptionsDict) -> None:
         self.options = PrepareOptions.from_kwargs(**options)  # once: every chunk judged at one `now`
         self.reader: EventReader = open_reader(path, chunksize)
         sources = _sources(self.reader, self.options)

@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+from typing import Unpack
 
 import pandas as pd
 
 from ..errors import ConfigurationError, PublishInterrupted, StatusFileError
 from ..journal._ledger import journal_for
+from ..preparation._options import PrepareOptionsDict
 from ..preparation._prepare import Prepared
 from ..sending._arguments import check_send_arguments
 from ..sending._batches import MAX_BATCH_SIZE
@@ -48,7 +50,7 @@ def validate_file(
     *,
     status_out: str | os.PathLike | None = None,
     chunksize: int = DEFAULT_CHUNKSIZE,
-    **options,
+    **options: Unpack[PrepareOptionsDict],
 ) -> FileReport:
     """Check every row of an events file without sending anything, one chunk at a time.
 
@@ -64,9 +66,9 @@ def validate_file(
         file row number. Without it only the counts remain.
     chunksize : int
         Rows read at a time.
-    **options
+    **options : Unpack[PrepareOptionsDict]
         ``columns``, ``unit``, ``tz``, ``login_events``, ``allowed_events``, ``on_stale``,
-        ``now``, ``future_tolerance``, as for :func:`productiv_pandas.validate`.
+        ``now``, ``future_tolerance``: each documented in :class:`~productiv_pandas.PrepareOptionsDict`.
 
     Returns
     -------
@@ -125,7 +127,7 @@ def publish_file(
     max_retries: int | None = None,
     max_split_requests: int = DEFAULT_MAX_SPLIT_REQUESTS,
     progress: bool | None = None,
-    **options,
+    **options: Unpack[PrepareOptionsDict],
 ) -> FileReport:
     """Validate an events file and send its valid rows to app ``app_id``, one chunk at a time.
 
@@ -154,9 +156,9 @@ def publish_file(
     progress : bool, optional
         One tqdm bar over the file's rows (its total from Parquet's metadata or a count of
         lines), moved as each chunk is done; by default shown in a notebook or terminal.
-    **options
+    **options : Unpack[PrepareOptionsDict]
         ``columns``, ``unit``, ``tz``, ``login_events``, ``allowed_events``, ``on_stale``,
-        ``now``, ``future_tolerance``, as for :func:`productiv_pandas.validate`.
+        ``now``, ``future_tolerance``: each documented in :class:`~productiv_pandas.PrepareOptionsDict`.
 
     Returns
     -------
