@@ -39,13 +39,15 @@ class DaskProductivAccessor:
         self._frame = frame
 
     def validate(self, **options: Unpack[PrepareOptionsDict]) -> dd.DataFrame:
-        """Check every row, send nothing, lazily: :func:`productiv_pandas.dask_frames.validate`."""
+        """Check every row, send nothing, lazily: :func:`productiv_pandas._dask.frames.validate`;
+        the options are :class:`~productiv_pandas.PrepareOptionsDict`'s."""
         from . import frames as dask_frames
 
         return dask_frames.validate(self._frame, **options)
 
     def prepare(self, **options: Unpack[PrepareOptionsDict]) -> dd.DataFrame:
-        """The wire-ready rows that would be sent, lazily: :func:`productiv_pandas.dask_frames.prepare`."""
+        """The wire-ready rows that would be sent, lazily: :func:`productiv_pandas._dask.frames.prepare`;
+        the options are :class:`~productiv_pandas.PrepareOptionsDict`'s."""
         from . import frames as dask_frames
 
         return dask_frames.prepare(self._frame, **options)
@@ -59,7 +61,8 @@ class DaskProductivAccessor:
         **options: Unpack[PrepareOptionsDict],
     ) -> dd.DataFrame:
         """Send the valid rows, each partition with its own client, eagerly:
-        :func:`productiv_pandas.dask_publish.publish`."""
+        :func:`productiv_pandas._dask.publish.publish`; the options are
+        :class:`~productiv_pandas.PrepareOptionsDict`'s."""
         from . import publish as dask_publish
 
         return dask_publish.publish(
