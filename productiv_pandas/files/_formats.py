@@ -10,6 +10,7 @@ import contextlib
 import gzip
 import lzma
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,11 @@ __all__ = ["StatusWriter"]
 
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 #: Each chunk of a compressed status CSV is one whole stream: readers go on from one to the next.
-_COMPRESSORS = {".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress}
+_COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
+    ".gz": gzip.compress,
+    ".bz2": bz2.compress,
+    ".xz": lzma.compress,
+}
 
 
 def _for_parquet(status: pd.DataFrame) -> pd.DataFrame:
@@ -50,7 +55,7 @@ class StatusWriter:
     20 MB for 100,000 rows).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.kind = file_format(self.path, allowed=("csv", "parquet"))
         self._check_writable()

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterator
@@ -299,7 +300,7 @@ def reader_class(path: str | Path) -> type[EventReader]:
     return READERS[_format_suffix(path) or ""]
 
 
-def open_reader(path: str | Path, chunksize: int = DEFAULT_CHUNKSIZE) -> EventReader:
+def open_reader(path: str | os.PathLike[str], chunksize: int = DEFAULT_CHUNKSIZE) -> EventReader:
     """Open an events file for reading in chunks; a bad ``chunksize``, an unknown extension, a
     missing or unreadable file is a ConfigurationError, raised here rather than at the first
     chunk."""
@@ -313,7 +314,7 @@ def open_reader(path: str | Path, chunksize: int = DEFAULT_CHUNKSIZE) -> EventRe
         raise unreadable(path, cls.name, exc) from (None if isinstance(exc, FileNotFoundError) else exc)
 
 
-def read_events(path: str | Path) -> pd.DataFrame:
+def read_events(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a whole events file; a missing or unreadable file is a ConfigurationError."""
     reader = open_reader(path)
     try:
@@ -322,7 +323,9 @@ def read_events(path: str | Path) -> pd.DataFrame:
         raise unreadable(path, reader.name, exc) from exc
 
 
-def unreadable(path: str | Path, kind: str, exc: BaseException, where: str = "") -> ConfigurationError:
+def unreadable(
+    path: str | os.PathLike[str], kind: str, exc: BaseException, where: str = ""
+) -> ConfigurationError:
     """A read error in words: what is wrong with the file and what to do."""
     if isinstance(exc, FileNotFoundError):
         return ConfigurationError(f"no such file: {str(path)!r}")

@@ -86,7 +86,7 @@ class Tally:
 
     def warn(self) -> None:
         """Issue the file's StaleEventWarning and NaiveTimestampWarning, once each."""
-        if self.stale:
+        if self.stale and self.oldest_stale_ms is not None:
             warn_stale(self.stale, self.oldest_stale_ms, self.options.now_ms)
         if self.naive and self.options.tz is None:
             warn_naive(self.naive)

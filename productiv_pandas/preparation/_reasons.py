@@ -230,9 +230,9 @@ def explain_failures(
                 text = explained[value]
             elif check == s.CHECK_NOT_EMPTY:
                 text = f"{column} is empty"
-            elif check == s.CHECK_MAX_LENGTH:
+            elif check == s.CHECK_MAX_LENGTH and column is not None:
                 text = explain_length(column, value)
-            elif check == s.CHECK_NO_CONTROL:
+            elif check == s.CHECK_NO_CONTROL and column is not None:
                 text = explain_control(column, value)
             elif check == s.CHECK_ALLOWED_EVENT:
                 if value not in explained:

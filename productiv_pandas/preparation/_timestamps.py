@@ -178,15 +178,15 @@ class _Reader:
         # uint64: those few are read one by one, so a reason names them as written.
         long = regex_mask(texts, r"[+-]?0*[0-9]{19,}")
         if long.any():
-            fits = []
+            fitting: list[int] = []
             for i in np.flatnonzero(long):
                 if _INT64[0] <= int(texts.iat[i]) <= _INT64[1]:
-                    fits.append(i)
+                    fitting.append(int(i))
                 else:
                     self.out.problems.append(
                         (int(positions[i]), self._out_of_range(describe_value(texts.iat[i])))
                     )
-            fits = np.asarray(fits, dtype=np.int64)
+            fits = np.asarray(fitting, dtype=np.int64)
             if len(fits):
                 chosen = texts.iloc[fits].reset_index(drop=True)
                 self.numbers(positions[fits], np.array([int(t) for t in chosen], dtype=np.int64), chosen)
@@ -246,7 +246,7 @@ class _Reader:
         if len(failed):
             # One call infers one resolution; a value out of its range (year 3000 in ns) is
             # retried alone so it gets its own resolution instead of a false "unreadable".
-            retried = []
+            retried: list[pd.Timestamp | None] = []
             for p in failed:
                 try:
                     again_one = pd.to_datetime(texts.iat[p], format="ISO8601", utc=aware)
