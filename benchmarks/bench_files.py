@@ -164,7 +164,7 @@ def main() -> None:
         parser.add_argument(hidden, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.chunksize is None:
-        from productiv_pandas.files._formats import DEFAULT_CHUNKSIZE
+        from productiv_pandas.files._readers import DEFAULT_CHUNKSIZE
 
         args.chunksize = DEFAULT_CHUNKSIZE
     if args.child:

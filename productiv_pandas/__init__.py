@@ -29,6 +29,7 @@ from .errors import (
 )
 from .files._stream import FileReport, publish_file, validate_file
 from .journal._store import Journal
+from .preparation._options import PrepareOptionsDict
 from .preparation._prepare import prepare, validate
 from .preparation._schema import UsageEvents
 from .problems import PROBLEMS
@@ -53,6 +54,7 @@ __all__ = [
     "Journal",
     "JournalError",
     "NaiveTimestampWarning",
+    "PrepareOptionsDict",
     "ProductivClient",
     "ProductivError",
     "PublishInterrupted",

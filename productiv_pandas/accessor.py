@@ -6,10 +6,16 @@ call into the module that does the work, which the CLI and notebooks call too.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Unpack
+
 import pandas as pd
 
 from .preparation import _prepare as _prepare
+from .preparation._options import PrepareOptionsDict
 from .sending import _publish as _publish
+
+if TYPE_CHECKING:
+    from .client._client import ProductivClient
 
 __all__ = ["ProductivAccessor"]
 
@@ -21,16 +27,21 @@ class ProductivAccessor:
     def __init__(self, frame: pd.DataFrame) -> None:
         self._frame = frame
 
-    def validate(self, **options) -> pd.DataFrame:
-        """Check every row, send nothing: :func:`productiv_pandas.prepare.validate`."""
+    def validate(self, **options: Unpack[PrepareOptionsDict]) -> pd.DataFrame:
+        """Check every row, send nothing: :func:`productiv_pandas.validate`; the options are
+        :class:`~productiv_pandas.PrepareOptionsDict`'s."""
         return _prepare.validate(self._frame, **options)
 
-    def prepare(self, **options) -> pd.DataFrame:
-        """The wire-ready rows that would be sent: :func:`productiv_pandas.prepare.prepare`."""
+    def prepare(self, **options: Unpack[PrepareOptionsDict]) -> pd.DataFrame:
+        """The wire-ready rows that would be sent: :func:`productiv_pandas.prepare`; the
+        options are :class:`~productiv_pandas.PrepareOptionsDict`'s."""
         return _prepare.prepare(self._frame, **options)
 
-    def publish(self, app_id: str, *, client=None, **options) -> pd.DataFrame:
-        """Send the valid rows to ``app_id``: :func:`productiv_pandas.publish.publish`."""
+    def publish(
+        self, app_id: str, *, client: ProductivClient | None = None, **options: Unpack[PrepareOptionsDict]
+    ) -> pd.DataFrame:
+        """Send the valid rows to ``app_id``: :func:`productiv_pandas.publish`; the options
+        are :class:`~productiv_pandas.PrepareOptionsDict`'s."""
         return _publish.publish(self._frame, app_id, client=client, **options)
 
     def problems(self) -> pd.DataFrame:

@@ -169,6 +169,9 @@ class PublishInterrupted(ProductivError, KeyboardInterrupt):
     exactly what is missing. Also a KeyboardInterrupt, so a script's Ctrl-C handling still works.
     """
 
+    #: :func:`~productiv_pandas.publish_file`'s FileReport of the rows with a status; None otherwise.
+    report: Any = None
+
     def __init__(self, status: Any) -> None:
         self.status = status
         super().__init__("publish interrupted: see .status for the rows sent so far")

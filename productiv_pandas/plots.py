@@ -11,8 +11,9 @@ pyplot, so they show in notebooks (end the line with ``;`` to avoid a second cop
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
 from types import MappingProxyType
+from typing import Any
 
 import matplotlib.dates as mdates
 import numpy as np
@@ -89,7 +90,7 @@ def _stacked(ax: Axes, at: np.ndarray, table: pd.DataFrame, *, horizontal=False,
     draw = ax.barh if horizontal else ax.bar
     for name in table.columns:
         size = table[name].to_numpy(dtype=np.int64)
-        where = {"left" if horizontal else "bottom": base.copy()}
+        where: dict[str, Any] = {"left" if horizontal else "bottom": base.copy()}
         draw(at, size, **where, color=STATUS_COLORS[name], label=name, **style)
         base += size
     return base
@@ -150,14 +151,14 @@ def plot_timeline(
     a day after ``now`` are left out and counted under the x axis.
     """
     codes = _status_codes(status, ("timestamp",))
-    now = _utc(now)
+    when = _utc(now)
     try:
         step = fixed_interval(freq)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"freq must be a fixed interval such as 'h', '15min' or 'D', got {freq!r}") from exc
     ms = status["timestamp"].astype("Int64")
     readable = ms.notna().to_numpy()
-    latest = (now + FUTURE_SHOWN).value // 1_000_000
+    latest = (when + FUTURE_SHOWN).value // 1_000_000
     inside = readable & ms.between(MIN_TIMESTAMP_MS, latest).fillna(False).to_numpy(dtype=bool)
     bins = pd.to_datetime(ms[inside].astype("int64").to_numpy(), unit="ms").floor(step)
     table = pd.crosstab(bins, codes[inside].to_numpy()) if inside.any() else pd.DataFrame()
@@ -171,7 +172,7 @@ def plot_timeline(
            xlabel="event time (UTC)" + (f"; not shown: {note}" if note else ""))  # fmt: skip
     at = mdates.date2num(table.index.to_numpy()) if len(table) else np.array([])
     _stacked(ax, at, table, width=step / pd.Timedelta(days=1), align="edge")
-    now_x, limit_x = mdates.date2num([now.tz_localize(None), (now - STALE_AFTER).tz_localize(None)])
+    now_x, limit_x = mdates.date2num([when.tz_localize(None), (when - STALE_AFTER).tz_localize(None)])
     if table.empty:  # the hours around now, rather than matplotlib's default span of years
         _say(ax, "no rows with a timestamp to place")
         ax.set_xlim(limit_x - 0.25, now_x + 0.25)
@@ -206,7 +207,8 @@ def plot_reasons(status: pd.DataFrame, *, ax: Axes | None = None, top: int = 10,
         _say(ax, f"no {' or '.join(table.columns)} rows: nothing to explain")
         return ax
     totals = _stacked(ax, np.arange(len(shown)), shown.loc[:, shown.sum() > 0], horizontal=True)
-    ax.bar_label(ax.containers[-1], labels=[f"{total:,}" for total in totals], padding=3)
+    # Axes.containers is typed list[Container]; _stacked's last container is a BarContainer.
+    ax.bar_label(ax.containers[-1], labels=[f"{total:,}" for total in totals], padding=3)  # type: ignore[arg-type]
     ax.set_yticks(np.arange(len(shown)), shown.index)
     ax.set_xlim(0, totals.max() * 1.12)  # room for the labels: zero-width bars pin the autoscale
     ax.invert_yaxis()
@@ -230,7 +232,7 @@ def plot_dashboard(status: pd.DataFrame, *, now: object = None, freq: str = "h",
     return fig
 
 
-_CHARTS = MappingProxyType(
+_CHARTS: Mapping[str, Callable[..., Figure | Axes]] = MappingProxyType(
     {"dashboard": plot_dashboard, "status": plot_status, "timeline": plot_timeline, "reasons": plot_reasons}
 )
 

@@ -19,7 +19,7 @@ import pytest
 
 import productiv_pandas as pp
 from productiv_pandas.files import _stream as stream
-from productiv_pandas.files._formats import read_events
+from productiv_pandas.files._readers import read_events
 from productiv_pandas.files._seen import FirstSeen
 from productiv_pandas.sandbox import Sandbox
 
@@ -370,10 +370,10 @@ def test_reading_errors_name_the_file_and_the_row(tmp_path):
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
 def test_the_progress_bar_total_is_the_row_count(tmp_path, suffix):
-    from productiv_pandas.files._formats import open_chunks
+    from productiv_pandas.files._readers import open_reader
 
     path = write(fresh(17), tmp_path / f"events{suffix}")
-    assert open_chunks(path, 5).estimate_rows() == 17
+    assert open_reader(path, 5).estimate_rows() == 17
 
 
 def test_numeric_looking_event_names_do_not_depend_on_where_chunks_fall(tmp_path):

@@ -17,10 +17,16 @@ pandas side of the package.
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
+
+from ..preparation._options import PrepareOptionsDict
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import dask.dataframe as dd
+
+    from ..client._client import ProductivClient
 
 __all__ = ["DaskProductivAccessor", "register"]
 
@@ -32,21 +38,31 @@ class DaskProductivAccessor:
     def __init__(self, frame: dd.DataFrame) -> None:
         self._frame = frame
 
-    def validate(self, **options) -> dd.DataFrame:
-        """Check every row, send nothing, lazily: :func:`productiv_pandas.dask_frames.validate`."""
+    def validate(self, **options: Unpack[PrepareOptionsDict]) -> dd.DataFrame:
+        """Check every row, send nothing, lazily: :func:`productiv_pandas._dask.frames.validate`;
+        the options are :class:`~productiv_pandas.PrepareOptionsDict`'s."""
         from . import frames as dask_frames
 
         return dask_frames.validate(self._frame, **options)
 
-    def prepare(self, **options) -> dd.DataFrame:
-        """The wire-ready rows that would be sent, lazily: :func:`productiv_pandas.dask_frames.prepare`."""
+    def prepare(self, **options: Unpack[PrepareOptionsDict]) -> dd.DataFrame:
+        """The wire-ready rows that would be sent, lazily: :func:`productiv_pandas._dask.frames.prepare`;
+        the options are :class:`~productiv_pandas.PrepareOptionsDict`'s."""
         from . import frames as dask_frames
 
         return dask_frames.prepare(self._frame, **options)
 
-    def publish(self, app_id: str, *, client=None, client_factory=None, **options) -> dd.DataFrame:
+    def publish(
+        self,
+        app_id: str,
+        *,
+        client: ProductivClient | None = None,
+        client_factory: Callable[[], ProductivClient] | None = None,
+        **options: Unpack[PrepareOptionsDict],
+    ) -> dd.DataFrame:
         """Send the valid rows, each partition with its own client, eagerly:
-        :func:`productiv_pandas.dask_publish.publish`."""
+        :func:`productiv_pandas._dask.publish.publish`; the options are
+        :class:`~productiv_pandas.PrepareOptionsDict`'s."""
         from . import publish as dask_publish
 
         return dask_publish.publish(

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import decimal
+from typing import Unpack
 
 import dask
 import dask.dataframe as dd
@@ -36,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigurationError
-from ..preparation._options import PrepareOptions
+from ..preparation._options import PrepareOptions, PrepareOptionsDict
 from ..preparation._prepare import Prepared, prepare_events
 from ..preparation._reasons import format_label
 from ..status import with_status
@@ -164,15 +165,16 @@ def lazy_status(
     return prepared.map_partitions(_finish_partition, table, meta=meta), naive
 
 
-def validate(frame: dd.DataFrame, **options) -> dd.DataFrame:
+def validate(frame: dd.DataFrame, **options: Unpack[PrepareOptionsDict]) -> dd.DataFrame:
     """Check every row of a Dask DataFrame without sending anything; lazily.
 
     Parameters
     ----------
     frame : dask.dataframe.DataFrame
         The events; any index. Never modified.
-    **options
-        As for :func:`productiv_pandas.validate`; ``now`` is fixed once, here, for every
+    **options : Unpack[PrepareOptionsDict]
+        As for :func:`productiv_pandas.validate` (each documented in
+        :class:`~productiv_pandas.PrepareOptionsDict`); ``now`` is fixed once, here, for every
         partition.
 
     Returns
@@ -190,15 +192,16 @@ def _wire(status: pd.DataFrame) -> pd.DataFrame:
     return Prepared(status, np.flatnonzero((status["status"] == "valid").to_numpy())).wire()
 
 
-def prepare(frame: dd.DataFrame, **options) -> dd.DataFrame:
+def prepare(frame: dd.DataFrame, **options: Unpack[PrepareOptionsDict]) -> dd.DataFrame:
     """The rows of a Dask DataFrame that would be sent, wire-ready; lazily.
 
     Parameters
     ----------
     frame : dask.dataframe.DataFrame
         The events; any index. Never modified.
-    **options
-        As for :func:`productiv_pandas.prepare`; ``now`` is fixed once, here.
+    **options : Unpack[PrepareOptionsDict]
+        As for :func:`productiv_pandas.prepare` (each documented in
+        :class:`~productiv_pandas.PrepareOptionsDict`); ``now`` is fixed once, here.
 
     Returns
     -------

@@ -27,6 +27,7 @@ Choices, and why:
 from __future__ import annotations
 
 import logging
+from typing import Unpack
 
 import dask
 import dask.dataframe as dd
@@ -39,7 +40,7 @@ from ..errors import (
     ConfigurationError,
     ProductivError,
 )
-from ..preparation._options import PrepareOptions
+from ..preparation._options import PrepareOptions, PrepareOptionsDict
 from ..preparation._prepare import PrepareCounts, Prepared, warn_counts
 from ..sending._publish import deliver_prepared
 from ..sending._settings import DEFAULT_MAX_SPLIT_REQUESTS, MAX_BATCH_SIZE, SendSettings
@@ -126,7 +127,7 @@ def publish(
     max_retries: int | None = None,
     max_split_requests: int = DEFAULT_MAX_SPLIT_REQUESTS,
     journal=None,
-    **options,
+    **options: Unpack[PrepareOptionsDict],
 ) -> dd.DataFrame:
     """Validate a Dask DataFrame, de-duplicate it across partitions and send it; eagerly.
 
@@ -149,8 +150,9 @@ def publish(
     journal : None
         Not supported: anything but None raises ConfigurationError (see the module docstring
         for why, and for how to resume a backfill with :func:`productiv_pandas.publish_file`).
-    **options
-        As for :func:`productiv_pandas.validate`.
+    **options : Unpack[PrepareOptionsDict]
+        ``columns``, ``unit``, ``tz``, ``login_events``, ``allowed_events``, ``on_stale``,
+        ``now``, ``future_tolerance``: each documented in :class:`~productiv_pandas.PrepareOptionsDict`.
 
     Returns
     -------

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
-from ..files._formats import DEFAULT_CHUNKSIZE
+from ..files._readers import DEFAULT_CHUNKSIZE
 from ..sending._batches import MAX_BATCH_SIZE
 
 __all__ = ["build_parser", "one_line"]

@@ -71,6 +71,7 @@ def write_charts(status: pd.DataFrame, out_dir: str | os.PathLike) -> list[Path]
     for name, kind in CHARTS.items():
         drawn = plot(status, kind=kind)
         figure = drawn if isinstance(drawn, Figure) else drawn.figure  # the dashboard is a Figure
+        assert isinstance(figure, Figure)  # an Axes of pyplot's is on a Figure, not a SubFigure
         try:
             figure.savefig(folder / name, dpi=100)
         finally:

@@ -41,7 +41,13 @@ DeliveryKind = Literal[
 DELIVERY_KINDS: tuple[str, ...] = DeliveryKind.__args__  # type: ignore[attr-defined]
 #: Why a request got no HTTP answer: it timed out, or the connection failed.
 NoAnswer = Literal["timeout", "network"]
-_FINAL_KINDS = {403: "forbidden", 404: "not_found", 400: "invalid", 422: "invalid", 413: "too_large"}
+_FINAL_KINDS: dict[int, DeliveryKind] = {
+    403: "forbidden",
+    404: "not_found",
+    400: "invalid",
+    422: "invalid",
+    413: "too_large",
+}
 
 
 @dataclass(frozen=True)
@@ -395,7 +401,7 @@ class ProductivClient:
         if status == 401 or status in self.retry.retry_statuses:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             return _Failure(status, code, message, retry_after)
-        kind = "redirected" if 300 <= status < 400 else _FINAL_KINDS.get(status, "other")
+        kind: DeliveryKind = "redirected" if 300 <= status < 400 else _FINAL_KINDS.get(status, "other")
         return Delivery(False, status, attempt, code, message, kind)
 
     def _wait_turn(self, cancel: threading.Event | None, abandon: threading.Event | None) -> bool:

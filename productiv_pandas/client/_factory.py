@@ -84,11 +84,12 @@ class ClientFactory:
                 "a zero-argument client_factory"
             )
         credentials = client.credentials
-        fixed = isinstance(credentials, Secret)
+        token = credentials.reveal() if isinstance(credentials, Secret) else None
+        provider = None if isinstance(credentials, Secret) else credentials
         return cls(
             base_url=client.base_url,
-            access_token=credentials.reveal() if fixed else None,
-            token_provider=None if fixed else credentials,
+            access_token=token,
+            token_provider=provider,
             timeout=client.timeout,
             retry=client.retry,
             pool_size=pool_size,

@@ -29,7 +29,8 @@ class StatusSet(frozenset):
     __slots__ = ()
 
     def __repr__(self) -> str:
-        parts, run = [], []
+        parts: list[str] = []
+        run: list[int] = []
         for status in [*sorted(self), None]:
             if run and status is not None and status == run[-1] + 1:
                 run.append(status)

@@ -76,6 +76,11 @@ class Transport:
         Applied to every message this module writes, to take secrets out.
     """
 
+    timeout: Timeout
+    deadline: float
+    _redact: Callable[[str], str]
+    _session: requests.Session
+
     def __init__(self, pool_size: int, timeout: Timeout, redact: Callable[[str], str]) -> None:
         if isinstance(pool_size, bool) or not isinstance(pool_size, numbers.Integral) or pool_size < 1:
             raise ConfigurationError(f"pool_size must be a positive integer, got {pool_size!r}")

@@ -1,15 +1,6 @@
-"""Reading event files and writing status files: CSV, Parquet and JSON Lines, by extension.
+"""Writing status files, chunk by chunk: CSV (optionally compressed) or Parquet, by extension.
 
-In chunks (:func:`open_chunks`, :class:`StatusWriter`), so a file bigger than memory is read
-and its status written a piece at a time; :func:`read_events` reads a whole file at once.
-
-The CSV reader was measured on a 1,000,000-row file (``benchmarks/bench_files.py`` has the
-end-to-end figures): pandas' ``read_csv(chunksize=...)`` with its C parser reads it in 0.13 s
-and peaks at 195 MB RSS; pyarrow's streaming reader (``pyarrow.csv.open_csv``) takes 0.25 s
-and 300 MB once its batches become pandas frames, and it fixes each column's type from the
-first block, so a later block of another type stops the read. Parquet is read with pyarrow
-(``ParquetFile.iter_batches``), JSON Lines by :mod:`.file_input` (chunks of lines); any of
-them compressed as its first bytes say, whatever its name.
+Reading event files is :mod:`._readers`' job.
 """
 
 from __future__ import annotations
@@ -17,263 +8,32 @@ from __future__ import annotations
 import bz2
 import contextlib
 import gzip
-import json
 import lzma
 import os
-from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..errors import ConfigurationError, StatusFileError
-from ._input import READ_ERRORS, BadLine, compression_of, json_chunks, what_is_inside
+from ._readers import COMPRESSED_SUFFIXES, file_format
 
-__all__ = [
-    "DEFAULT_CHUNKSIZE",
-    "EventChunks",
-    "StatusWriter",
-    "file_format",
-    "open_chunks",
-    "read_events",
-]
+__all__ = ["StatusWriter"]
 
-_FORMATS = {
-    ".csv": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-}
-_COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip")
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 #: Each chunk of a compressed status CSV is one whole stream: readers go on from one to the next.
-_COMPRESSORS = {".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress}
-#: Separators a CSV export may use instead of commas (Excel in much of Europe writes ``;``).
-_SEPARATORS = (";", "\t", "|")
-
-#: Rows per chunk. prepare runs at the same speed from 50,000 to 250,000 rows a chunk, but
-#: peak memory grows with the chunk: on a 1,000,000-row CSV of three text columns, 285 MB peak
-#: RSS at 100,000 rows a chunk against 406 MB at 250,000 (the interpreter and its imports
-#: alone take 168 MB). So 100,000.
-DEFAULT_CHUNKSIZE = 100_000
-
-
-def file_format(path: str | Path, *, allowed: tuple[str, ...] = ("csv", "parquet", "jsonl")) -> str:
-    """``"csv"``, ``"parquet"`` or ``"jsonl"`` from the file's extension (``.gz`` etc. allowed
-    after ``.csv``/``.jsonl``); a ConfigurationError names the extensions understood."""
-    suffixes = [s.lower() for s in Path(path).suffixes]
-    if suffixes and suffixes[-1] in _COMPRESSED and len(suffixes) > 1:
-        suffixes = suffixes[:-1]
-    kind = _FORMATS.get(suffixes[-1]) if suffixes else None
-    if kind is None or kind not in allowed:
-        known = sorted(ext for ext, k in _FORMATS.items() if k in allowed)
-        raise ConfigurationError(f"cannot tell the format of {str(path)!r}: use one of {known}")
-    return kind
-
-
-def _unreadable(path: str | Path, kind: str, exc: BaseException, where: str = "") -> ConfigurationError:
-    if isinstance(exc, FileNotFoundError):
-        return ConfigurationError(f"no such file: {str(path)!r}")
-    if isinstance(exc, pd.errors.EmptyDataError):
-        return ConfigurationError(f"{str(path)!r} is empty: an events file starts with a header line")
-    if isinstance(exc, EOFError):
-        return ConfigurationError(
-            f"cannot read {str(path)!r} as {kind}{where}: the compressed file is cut short "
-            "(truncated, e.g. by an interrupted copy); copy it again"
-        )
-    if isinstance(exc, UnicodeDecodeError):
-        inside = what_is_inside(path)
-        if inside == "parquet":
-            return ConfigurationError(
-                f"cannot read {str(path)!r} as {kind}: it is a Parquet file; name it .parquet"
-            )
-        if inside is not None:
-            return ConfigurationError(
-                f"cannot read {str(path)!r} as {kind}: it is compressed twice (a {inside} file inside "
-                "the compressed file); decompress it first"
-            )
-        # Excel and older tools save latin-1/cp1252 (or UTF-16) text; the codec's position is
-        # within a buffer, not the file, so name the byte and the cure instead.
-        source = "utf-16" if bytes(exc.object[:2]) in (b"\xff\xfe", b"\xfe\xff") else "latin1"
-        return ConfigurationError(
-            f"cannot read {str(path)!r} as {kind}{where}: it is not UTF-8 text (byte "
-            f"0x{exc.object[exc.start]:02x}); save it as UTF-8, e.g. "
-            f"iconv -f {source} -t utf-8 {Path(path).name} > utf8-{Path(path).name}"
-        )
-    if isinstance(exc, ConfigurationError):  # already in words (a compression, a zip archive)
-        return exc
-    if isinstance(exc, BadLine):  # names its own line: a row number would only confuse
-        return ConfigurationError(f"cannot read {str(path)!r} as {kind}: {exc}")
-    return ConfigurationError(f"cannot read {str(path)!r} as {kind}{where}: {exc}")
-
-
-def _csv_header(path: Path, compression: str | None = None) -> tuple[list[str], str, tuple[str, ...]]:
-    """A CSV's column names (as pandas names them), its separator, and the names its header
-    repeats.
-
-    The separator is a comma unless the header, read with commas, is one name holding ``;``,
-    a tab or ``|``: a semicolon export would otherwise be one column named
-    ``'timestamp;email;eventName'``. Repeated names are found in the raw header because pandas
-    renames a second ``email`` to ``email.1`` and the first would silently win.
-    """
-    sep = ","
-    columns = [str(name) for name in pd.read_csv(path, nrows=0, compression=compression).columns]
-    if len(columns) == 1:
-        found = [(columns[0].count(mark), mark) for mark in _SEPARATORS if mark in columns[0]]
-        if found:
-            sep = max(found)[1]
-            columns = [
-                str(name) for name in pd.read_csv(path, nrows=0, sep=sep, compression=compression).columns
-            ]
-    raw = pd.read_csv(
-        path, nrows=1, header=None, sep=sep, dtype=str, keep_default_na=False, compression=compression
-    )
-    counts = Counter(name for name in raw.iloc[0].tolist() if name) if len(raw) else Counter()
-    return columns, sep, tuple(name for name, count in counts.items() if count > 1)
-
-
-def read_events(path: str | Path) -> pd.DataFrame:
-    """Read a whole events file; a missing or unreadable file is a ConfigurationError."""
-    kind = file_format(path)
-    try:
-        compression = compression_of(Path(path), kind)
-        if kind == "csv":
-            return pd.read_csv(path, compression=compression)
-        if kind == "parquet":
-            return pd.read_parquet(path)
-        frames = list(json_chunks(Path(path), DEFAULT_CHUNKSIZE, compression))
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    except READ_ERRORS as exc:
-        raise _unreadable(path, kind, exc) from (None if isinstance(exc, FileNotFoundError) else exc)
+_COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
+    ".gz": gzip.compress,
+    ".bz2": bz2.compress,
+    ".xz": lzma.compress,
+}
 
 
 def _for_parquet(status: pd.DataFrame) -> pd.DataFrame:
     frame = status.copy()
     frame["status"] = frame["status"].astype(str)  # plain text: the same in every chunk
     return frame
-
-
-@dataclass
-class EventChunks:
-    """An events file opened for reading in chunks of ``chunksize`` rows.
-
-    ``columns`` are the file's columns (for JSON Lines, those of its first chunk), known before
-    any chunk is read so a missing column is reported at once; ``rows`` is the row count when
-    the file says it (Parquet), else None; ``sep`` is a CSV's separator and ``repeated`` the
-    names its header has more than once; ``compression`` is what the file's first bytes show
-    (pandas' name for it), whatever its name says.
-    """
-
-    path: Path
-    kind: str
-    chunksize: int
-    columns: list[str]
-    rows: int | None = None
-    sep: str = ","
-    repeated: tuple[str, ...] = ()
-    compression: str | None = None
-
-    def frames(self, usecols: list[str] | None = None, text: tuple[str, ...] = ()) -> Iterator[pd.DataFrame]:
-        """Yield the chunks, only ``usecols`` (all columns if None), each indexed by its rows'
-        0-based row numbers in the file. A read error mid-file is a ConfigurationError naming
-        the first row not read.
-
-        CSV columns named in ``text`` are read as text whatever they look like: left to
-        inference, a column of event names like ``1001`` would be numbers in a chunk that
-        happens to hold only such names and text in the next, and its rows' fate would hang
-        on where the chunks fall. (It costs 0.2 s a million rows.)
-        """
-        offset = 0
-        chunks = self._raw(usecols, text)
-        while True:
-            try:
-                frame = next(chunks, None)
-            except READ_ERRORS as exc:
-                if isinstance(exc, ConfigurationError):
-                    raise
-                # Before the first row the whole file is unreadable: where pandas notices (the
-                # header read or the first chunk) varies by version, the message must not.
-                where = f" from row {offset:,} on" if offset else ""
-                raise _unreadable(self.path, self.kind, exc, where) from exc
-            if frame is None:
-                return
-            frame.index = pd.RangeIndex(offset, offset + len(frame))
-            offset += len(frame)
-            yield frame
-
-    def _raw(self, usecols: list[str] | None, text: tuple[str, ...]) -> Iterator[pd.DataFrame]:
-        if self.kind == "csv":
-            dtype = dict.fromkeys(text, str) or None
-            with pd.read_csv(
-                self.path,
-                chunksize=self.chunksize,
-                usecols=usecols,
-                dtype=dtype,
-                sep=self.sep,
-                compression=self.compression,
-            ) as reader:
-                yield from reader
-        elif self.kind == "parquet":
-            import pyarrow.parquet as pq
-
-            with pq.ParquetFile(self.path) as parquet:
-                for batch in parquet.iter_batches(batch_size=self.chunksize, columns=usecols):
-                    yield batch.to_pandas()
-        else:
-            for frame in json_chunks(self.path, self.chunksize, self.compression):
-                # Lines need not share keys: a chunk lacking one gets it, empty, as a whole
-                # file's read would.
-                yield frame if usecols is None else frame.reindex(columns=usecols)
-
-    def estimate_rows(self) -> int | None:
-        """The row count, or a line count for an uncompressed text file (for a progress bar's
-        total only: a quoted field spanning lines makes it a little high), else None."""
-        if self.rows is not None or self.compression is not None or self.path.suffix.lower() in _COMPRESSED:
-            return self.rows
-        lines, last = 0, b"\n"
-        with open(self.path, "rb") as handle:
-            while block := handle.read(1 << 20):
-                lines += block.count(b"\n")
-                last = block[-1:]
-        lines += last != b"\n"
-        return max(lines - (self.kind == "csv"), 0)
-
-
-def open_chunks(path: str | Path, chunksize: int) -> EventChunks:
-    """Open an events file for reading in chunks; a missing or unreadable file is a
-    ConfigurationError, raised here rather than at the first chunk."""
-    if isinstance(chunksize, bool) or not isinstance(chunksize, int | np.integer) or chunksize < 1:
-        raise ConfigurationError(f"chunksize must be a positive number of rows, got {chunksize!r}")
-    path = Path(path)
-    kind = file_format(path)
-    try:
-        compression = compression_of(path, kind)
-        if kind == "csv":
-            columns, sep, repeated = _csv_header(path, compression)
-            return EventChunks(
-                path, kind, int(chunksize), columns, sep=sep, repeated=repeated, compression=compression
-            )
-        if kind == "parquet":
-            import pyarrow.parquet as pq
-
-            with pq.ParquetFile(path) as parquet:
-                schema, rows = parquet.schema_arrow, parquet.metadata.num_rows
-            pandas_meta = json.loads((schema.metadata or {}).get(b"pandas", b"{}"))
-            stored_index = {name for name in pandas_meta.get("index_columns", []) if isinstance(name, str)}
-            columns = [name for name in schema.names if name not in stored_index]
-            return EventChunks(path, kind, int(chunksize), columns, rows)
-        # The keys of a whole chunk, not of the first line: lines need not share keys, and a
-        # first line without "email" must not make the file look as if it had no such column.
-        with contextlib.closing(json_chunks(path, int(chunksize), compression)) as chunks:
-            first = next(chunks, None)
-        columns = [] if first is None else list(first.columns)
-        return EventChunks(path, kind, int(chunksize), columns, compression=compression)
-    except READ_ERRORS as exc:
-        raise _unreadable(path, kind, exc) from (None if isinstance(exc, FileNotFoundError) else exc)
 
 
 class StatusWriter:
@@ -295,7 +55,7 @@ class StatusWriter:
     20 MB for 100,000 rows).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.kind = file_format(self.path, allowed=("csv", "parquet"))
         self._check_writable()
@@ -311,7 +71,7 @@ class StatusWriter:
         folder = self.path.parent
         problem = None
         squeeze = self.path.suffix.lower()
-        if squeeze in _COMPRESSED and (self.kind == "parquet" or squeeze not in _OPENERS):
+        if squeeze in COMPRESSED_SUFFIXES and (self.kind == "parquet" or squeeze not in _OPENERS):
             # Parquet compresses itself; a name promising compression it does not have would
             # fail whoever opens it.
             problem = (

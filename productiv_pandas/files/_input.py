@@ -19,10 +19,12 @@ import itertools
 import json
 import lzma
 import math
+import os
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 
@@ -50,7 +52,7 @@ _MAGIC = (
 )
 
 
-def sniff_compression(path: str | Path) -> str | None:
+def sniff_compression(path: str | os.PathLike[str]) -> str | None:
     """The compression a file's first bytes show (``"gzip"``, ``"bz2"``, ``"xz"``, ``"zip"``,
     ``"zstd"``), or None; a missing file is None too (its reader says so)."""
     try:
@@ -61,7 +63,7 @@ def sniff_compression(path: str | Path) -> str | None:
     return next((name for magic, name in _MAGIC if head.startswith(magic)), None)
 
 
-def what_is_inside(path: str | Path) -> str | None:
+def what_is_inside(path: str | os.PathLike[str]) -> str | None:
     """What a file's (decompressed) content starts with when it is not text: ``"gzip"``...
     (compressed twice), ``"parquet"``; None when it looks like text or cannot be read. For the
     message of a file that is not UTF-8, so a Parquet or doubly compressed file named ``.csv``
@@ -79,17 +81,11 @@ def what_is_inside(path: str | Path) -> str | None:
     return next((name for magic, name in _MAGIC if head.startswith(magic)), None)
 
 
-def compression_of(path: Path, kind: str) -> str | None:
+def compression_of(path: Path) -> str | None:
     """The compression to read ``path`` with, from its bytes; a ConfigurationError naming it
-    when it cannot be read (Parquet inside gzip, zstd without its package)."""
+    when it cannot be read (zstd without its package). A format that cannot be compressed
+    (Parquet) refuses any: see :meth:`.EventReader.compression_of`."""
     found = sniff_compression(path)
-    if found is None:
-        return None
-    if kind == "parquet":
-        raise ConfigurationError(
-            f"cannot read {str(path)!r} as parquet: the file is {found}-compressed; Parquet "
-            f"compresses itself, so decompress it first and read the .parquet file inside"
-        )
     if found == "zstd" and importlib.util.find_spec("zstandard") is None:
         raise ConfigurationError(
             f"cannot read {str(path)!r}: the file is zstd-compressed and reading zstd needs the "
@@ -117,7 +113,8 @@ def open_text(path: Path, compression: str | None) -> Iterator[io.TextIOBase]:
 
             yield stack.enter_context(zstandard.open(path, "rt", encoding="utf-8"))
         else:
-            opener = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(compression or "", open)
+            openers: dict[str, Callable[..., IO[str]]] = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
+            opener = openers.get(compression or "", open)
             yield stack.enter_context(opener(path, "rt", encoding="utf-8"))
 
 
@@ -172,7 +169,7 @@ def _json_frame(lines: list[str], first_line: int) -> pd.DataFrame:
     return pd.DataFrame.from_records(records) if records else pd.DataFrame()
 
 
-def json_chunks(path: Path, chunksize: int, compression: str | None) -> Iterator[pd.DataFrame]:
+def json_chunks(path: Path, chunksize: int, compression: str | None) -> Generator[pd.DataFrame]:
     """A JSON Lines file, ``chunksize`` lines at a time (blank lines are skipped)."""
     with open_text(path, compression) as handle:
         read = 0

@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigurationError, StatusFileError
-from ..preparation._options import PrepareOptions
+from ..preparation._options import PrepareOptions, PrepareOptionsDict
 from ..preparation._prepare import Prepared, prepare_events, select_columns
 from ..status import WIRE_COLUMNS, new_status_frame, with_status
-from ._formats import EventChunks, StatusWriter, open_chunks
+from ._formats import StatusWriter
+from ._readers import EventReader, open_reader
 from ._seen import FirstSeen, hash_keys
 from ._tally import Tally
 
@@ -75,10 +76,10 @@ def empty_status() -> pd.DataFrame:
 class FileRun:
     """One pass over one file: its chunks prepared with cross-chunk de-duplication, and a tally."""
 
-    def __init__(self, path: str | os.PathLike, chunksize: int, options: dict) -> None:
+    def __init__(self, path: str | os.PathLike, chunksize: int, options: PrepareOptionsDict) -> None:
         self.options = PrepareOptions.from_kwargs(**options)  # once: every chunk judged at one `now`
-        self.chunks: EventChunks = open_chunks(path, chunksize)
-        sources = _sources(self.chunks, self.options)
+        self.reader: EventReader = open_reader(path, chunksize)
+        sources = _sources(self.reader, self.options)
         self.usecols = list(dict.fromkeys(sources.values()))
         self.text = tuple(name for field, name in sources.items() if field != "timestamp")
         self.seen = FirstSeen()
@@ -88,7 +89,7 @@ class FileRun:
 
     def prepared(self) -> Iterator[Prepared]:
         """Each chunk prepared, its rows whose event an earlier chunk had marked ``duplicate``."""
-        for frame in self.chunks.frames(self.usecols, self.text):
+        for frame in self.reader.numbered_chunks(self.usecols, self.text):
             yield self.prepare(frame)
 
     def prepare(self, frame: pd.DataFrame) -> Prepared:
@@ -133,7 +134,7 @@ class FileRun:
 
     def report(self, status_out: str | os.PathLike | None) -> FileReport:
         return FileReport(
-            path=self.chunks.path,
+            path=self.reader.path,
             rows=self.tally.rows,
             counts=self.tally.counts(),
             problems=self.tally.problems(),
@@ -228,23 +229,23 @@ def lost_status_message(exc: StatusFileError, kind: str, sending: bool) -> str:
     return f"{exc.args[0]}; {held}; {where}; the rows from row {last + 1:,} on were not read"
 
 
-def _sources(chunks: EventChunks, options: PrepareOptions) -> dict[str, str]:
+def _sources(reader: EventReader, options: PrepareOptions) -> dict[str, str]:
     """The file's column feeding each API field, checked before any chunk is read.
 
     Raises ConfigurationError naming the missing fields and the file's columns.
     """
-    header = list(chunks.columns)
-    if chunks.kind == "jsonl":
-        # Only the first chunk's keys are known; targetApp is optional and may start later.
+    header = reader.columns()
+    if not reader.complete_columns:
+        # Only the first chunk's keys are known (JSON Lines); targetApp is optional and may start later.
         target = next((src for src, api in options.columns.items() if api == "targetApp"), "targetApp")
         if target not in header:
             header.append(target)
     picked = select_columns(pd.DataFrame(columns=header), dict(options.columns))
     sources = {field: str(series.name) for field, series in picked.items()}
-    if twice := [name for name in sources.values() if name in chunks.repeated]:
+    if twice := [name for name in sources.values() if name in reader.repeated()]:
         # pandas reads the second one as 'name.1': name the way to pick either.
         raise ConfigurationError(
-            f"{str(chunks.path)!r} has more than one column named {twice[0]!r}; rename one in its "
+            f"{str(reader.path)!r} has more than one column named {twice[0]!r}; rename one in its "
             f"header, or pick the second with columns={{{twice[0] + '.1'!r}: ...}} (--column "
             f"{twice[0]}.1=...)"
         )

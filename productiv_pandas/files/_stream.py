@@ -15,7 +15,7 @@ statuses, reasons and warnings included, with these differences by design:
   RangeIndex gives; a Parquet file's stored index is not used), so ``duplicate of row N``
   names a file row, across chunks as within one;
 - a CSV's email, eventName and targetApp columns are read as text, whatever they look like
-  (see :meth:`~productiv_pandas.files.EventChunks.frames`), where ``read_csv`` alone would
+  (see :meth:`.CsvReader.chunks`), where ``read_csv`` alone would
   make event names such as ``1001`` numbers, which prepare refuses as "not text";
 - two distinct events in different chunks whose 64-bit key hashes collide would make the later
   one a ``duplicate``: odds of about 3 in a million for a file of ten million events.
@@ -25,18 +25,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+from typing import Unpack
 
 import pandas as pd
 
 from ..errors import ConfigurationError, PublishInterrupted, StatusFileError
 from ..journal._ledger import journal_for
+from ..preparation._options import PrepareOptionsDict
 from ..preparation._prepare import Prepared
 from ..sending._progress import progress_bar, show_progress
 from ..sending._publish import deliver_until_stopped
 from ..sending._settings import DEFAULT_MAX_SPLIT_REQUESTS, MAX_BATCH_SIZE, SendSettings
 from ..sending._workers import one_interrupt
 from ..status import with_status
-from ._formats import DEFAULT_CHUNKSIZE
+from ._readers import DEFAULT_CHUNKSIZE
 from ._run import FileReport, FileRun, empty_status, status_writer
 
 __all__ = ["DEFAULT_CHUNKSIZE", "FileReport", "publish_file", "send_file", "validate_file"]
@@ -47,7 +49,7 @@ def validate_file(
     *,
     status_out: str | os.PathLike | None = None,
     chunksize: int = DEFAULT_CHUNKSIZE,
-    **options,
+    **options: Unpack[PrepareOptionsDict],
 ) -> FileReport:
     """Check every row of an events file without sending anything, one chunk at a time.
 
@@ -63,9 +65,9 @@ def validate_file(
         file row number. Without it only the counts remain.
     chunksize : int
         Rows read at a time.
-    **options
+    **options : Unpack[PrepareOptionsDict]
         ``columns``, ``unit``, ``tz``, ``login_events``, ``allowed_events``, ``on_stale``,
-        ``now``, ``future_tolerance``, as for :func:`productiv_pandas.validate`.
+        ``now``, ``future_tolerance``: each documented in :class:`~productiv_pandas.PrepareOptionsDict`.
 
     Returns
     -------
@@ -124,7 +126,7 @@ def publish_file(
     max_retries: int | None = None,
     max_split_requests: int = DEFAULT_MAX_SPLIT_REQUESTS,
     progress: bool | None = None,
-    **options,
+    **options: Unpack[PrepareOptionsDict],
 ) -> FileReport:
     """Validate an events file and send its valid rows to app ``app_id``, one chunk at a time.
 
@@ -153,9 +155,9 @@ def publish_file(
     progress : bool, optional
         One tqdm bar over the file's rows (its total from Parquet's metadata or a count of
         lines), moved as each chunk is done; by default shown in a notebook or terminal.
-    **options
+    **options : Unpack[PrepareOptionsDict]
         ``columns``, ``unit``, ``tz``, ``login_events``, ``allowed_events``, ``on_stale``,
-        ``now``, ``future_tolerance``, as for :func:`productiv_pandas.validate`.
+        ``now``, ``future_tolerance``: each documented in :class:`~productiv_pandas.PrepareOptionsDict`.
 
     Returns
     -------
@@ -202,7 +204,7 @@ def send_file(
     *,
     status_out: str | os.PathLike | None = None,
     chunksize: int = DEFAULT_CHUNKSIZE,
-    **options,
+    **options: Unpack[PrepareOptionsDict],
 ) -> FileReport:
     """:func:`publish_file` with its sending arguments as one :class:`SendSettings`, already
     checked (the ``publish`` command builds them from its options)."""
@@ -221,7 +223,7 @@ def send_file(
 
             client = stack.enter_context(ProductivClient.from_env())
         show = show_progress(settings.progress)
-        total = run.chunks.estimate_rows() if show else None
+        total = run.reader.estimate_rows() if show else None
         bar = stack.enter_context(
             progress_bar(total, unit="row", desc=f"publish {settings.app_id}", show=show)
         )
@@ -310,7 +312,7 @@ def _stopped_midway(exc: ConfigurationError, run: FileRun, status_out, journal) 
 def _interrupted(run: FileRun, status: pd.DataFrame, status_out, journal) -> PublishInterrupted:
     """The file's PublishInterrupted: which rows have a status, which were never read."""
     report = run.report(status_out)
-    done, total = report.rows, run.chunks.rows
+    done, total = report.rows, run.reader.row_count()
     left = f" ({total - done:,} rows)" if total is not None else ""
     where = f", written to {str(status_out)!r}" if status_out is not None else ""
     again = (

@@ -7,7 +7,7 @@ import difflib
 import numbers
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import pandas as pd
 
@@ -15,7 +15,7 @@ from ..errors import ConfigurationError
 from ._schema import DEFAULT_FUTURE_TOLERANCE, timestamp_ms
 from ._timestamps import UNITS
 
-__all__ = ["API_FIELDS", "ON_STALE", "OPTION_NAMES", "PrepareOptions"]
+__all__ = ["API_FIELDS", "ON_STALE", "OPTION_NAMES", "PrepareOptions", "PrepareOptionsDict"]
 
 ON_STALE = ("warn", "skip", "ignore")
 API_FIELDS = ("timestamp", "email", "eventName", "targetApp")
@@ -31,6 +31,55 @@ OPTION_NAMES = (
     "now",
     "future_tolerance",
 )
+
+
+class PrepareOptionsDict(TypedDict, total=False):
+    """The options of validate, prepare and publish: every option, documented once, here.
+
+    The functions and methods that shape events take them as keyword arguments
+    (``**options: Unpack[PrepareOptionsDict]``): :func:`productiv_pandas.validate`,
+    :func:`~productiv_pandas.prepare`, :func:`~productiv_pandas.publish`,
+    :func:`~productiv_pandas.validate_file`, :func:`~productiv_pandas.publish_file`,
+    ``df.productiv.validate/prepare/publish`` and the Dask accessor's. Type checkers and IDEs
+    read the names and types from here. At run time an unknown name is a ConfigurationError
+    suggesting the closest option, and so is a bad value (naming its option), before any row
+    is read or sent. Every option may be left out.
+
+    Attributes
+    ----------
+    columns : mapping of str to str
+        Input column name -> API field (``timestamp``, ``email``, ``eventName``,
+        ``targetApp``), e.g. ``{"user": "email"}``; same-named columns need none.
+    unit : {"ms", "s", "us", "ns"}
+        The unit of epoch numbers, in the timestamp column and in ``now`` (default ``"ms"``).
+    tz : str or datetime.tzinfo
+        The zone of naive times (an IANA name like ``"Europe/Paris"``, or ``"UTC"``); without
+        it they are read as UTC, with a NaiveTimestampWarning.
+    login_events : collection of str
+        Event names that need a ``targetApp`` (Login events).
+    allowed_events : collection of str
+        The only event names accepted; a name outside is ``invalid``, with the closest allowed
+        name suggested. Without it every name is accepted.
+    on_stale : {"warn", "skip", "ignore"}
+        What to do with events older than 12 hours before ``now``: send them with a
+        StaleEventWarning (default), leave them ``skipped``, or send them silently.
+    now : Timestamp, datetime, str or number
+        The reference time (default: the current time, fixed once per call). A number is epoch
+        time in ``unit``, like the timestamp column's numbers (``now=1_793_534_400_000`` is
+        2026-11-01 UTC with the default milliseconds); a naive time is in ``tz``.
+        ``True``/``False`` are refused.
+    future_tolerance : Timedelta, timedelta or str
+        How far after ``now`` a timestamp may lie (default 5 minutes); not a bare number.
+    """
+
+    columns: Mapping[str, str]
+    unit: Literal["ms", "s", "us", "ns"]
+    tz: str | dt.tzinfo | None
+    login_events: Collection[str] | None
+    allowed_events: Collection[str] | None
+    on_stale: Literal["warn", "skip", "ignore"]
+    now: pd.Timestamp | dt.datetime | str | float | None
+    future_tolerance: pd.Timedelta | dt.timedelta | str
 
 
 def _unknown_options(unknown: Collection[str], also: Collection[str]) -> ConfigurationError:
@@ -93,29 +142,10 @@ def _names(value: Collection[str] | str | None, option: str) -> frozenset[str] |
 
 @dataclass(frozen=True)
 class PrepareOptions:
-    """Validated options; build with :meth:`from_kwargs`.
+    """Validated options; build with :meth:`from_kwargs`. Each option is documented in
+    :class:`PrepareOptionsDict`.
 
     ``now`` is fixed once per call so every row is judged against the same instant.
-
-    Parameters
-    ----------
-    columns : mapping, optional
-        Input column name -> API field, e.g. ``{"user": "email"}``; same-named columns need none.
-    unit : {"ms", "s", "us", "ns"}
-        The unit of epoch numbers, in the timestamp column and in ``now``.
-    tz : str or datetime.tzinfo, optional
-        The zone of naive times (an IANA name like ``"Europe/Paris"``, or ``"UTC"``); without
-        it they are read as UTC, with a warning.
-    login_events, allowed_events : collection of str, optional
-        Event names that need a ``targetApp``; the only event names accepted.
-    on_stale : {"warn", "skip", "ignore"}
-        What to do with events older than 12 hours before ``now``.
-    now : Timestamp, datetime, str or number, optional
-        The reference time (default: the current time). A number is epoch time in ``unit``,
-        like the timestamp column's numbers (``now=1_793_534_400_000`` is 2026-11-01 UTC with
-        the default milliseconds); a naive time is in ``tz``. ``True``/``False`` are refused.
-    future_tolerance : Timedelta, timedelta or str
-        How far after ``now`` a timestamp may lie (default 5 minutes); not a bare number.
     """
 
     columns: Mapping[str, str]
@@ -143,7 +173,8 @@ class PrepareOptions:
         future_tolerance: pd.Timedelta | dt.timedelta | str = DEFAULT_FUTURE_TOLERANCE,
         **unknown: Any,
     ) -> PrepareOptions:
-        """Check the options (see the class) and fix ``now``; raise ConfigurationError naming any bad one.
+        """Check the options (:class:`PrepareOptionsDict`) and fix ``now``; raise ConfigurationError
+        naming any bad one.
 
         ``also`` names the caller's own keyword arguments (``batch_size``, ``journal``...), so an
         unknown option's message lists and suggests them too. It is positional so that no

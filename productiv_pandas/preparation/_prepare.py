@@ -14,6 +14,7 @@ import difflib
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Unpack
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ from ..status import PROBLEM_DTYPE, STATUS_DTYPE, STATUSES, WIRE_COLUMNS, new_st
 from . import _schema as s
 from ._duplicates import find_duplicates
 from ._findings import Finding, settle
-from ._options import API_FIELDS, STALE_AFTER, PrepareOptions
+from ._options import API_FIELDS, STALE_AFTER, PrepareOptions, PrepareOptionsDict
 from ._reasons import failure_findings, format_label
 from ._text import NormalizedText, normalize_text, quiet_signaling_nans
 from ._timestamps import parse_timestamps
@@ -341,16 +342,16 @@ def prepare_events(frame: pd.DataFrame, options: PrepareOptions) -> Prepared:
     return Prepared(status=result, to_send=np.flatnonzero(status == VALID), counts=counts)
 
 
-def validate(frame: pd.DataFrame, **options) -> pd.DataFrame:
+def validate(frame: pd.DataFrame, **options: Unpack[PrepareOptionsDict]) -> pd.DataFrame:
     """Check every row without sending anything; return the status frame.
 
     Parameters
     ----------
     frame : DataFrame
         The events, one row each; any index.
-    **options
+    **options : Unpack[PrepareOptionsDict]
         ``columns``, ``unit``, ``tz``, ``login_events``, ``allowed_events``, ``on_stale``,
-        ``now``, ``future_tolerance``: see :class:`~productiv_pandas.options.PrepareOptions`.
+        ``now``, ``future_tolerance``: each documented in :class:`~productiv_pandas.PrepareOptionsDict`.
 
     Returns
     -------
@@ -369,10 +370,10 @@ def validate(frame: pd.DataFrame, **options) -> pd.DataFrame:
     return prepared.status
 
 
-def prepare(frame: pd.DataFrame, **options) -> pd.DataFrame:
+def prepare(frame: pd.DataFrame, **options: Unpack[PrepareOptionsDict]) -> pd.DataFrame:
     """The rows that would be sent, wire-ready: ``timestamp`` (int64 ms), ``email``,
     ``eventName``, ``targetApp``, with their original index labels. Same options as
-    :func:`validate`."""
+    :func:`validate` (:class:`~productiv_pandas.PrepareOptionsDict`)."""
     shaping = PrepareOptions.from_kwargs(**options)
     prepared = prepare_events(frame, shaping)
     warn_counts(prepared.counts, shaping)

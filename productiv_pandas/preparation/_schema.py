@@ -158,7 +158,8 @@ class UsageEvents(pa.DataFrameModel):
 
     @pa.check("timestamp", name=CHECK_NOT_BEFORE_2000)
     def _timestamp_not_before_2000(cls, timestamps: Series[np.int64]) -> Series[bool]:
-        return (timestamps >= MIN_TIMESTAMP_MS).fillna(True).astype(bool)
+        # pandera's Series[...] types a comparison as bool; at run time it is a boolean Series.
+        return (timestamps >= MIN_TIMESTAMP_MS).fillna(True).astype(bool)  # type: ignore[attr-defined]
 
     @pa.check("timestamp", name=CHECK_NOT_IN_FUTURE)
     def _timestamp_not_in_future(cls, timestamps: Series[np.int64]) -> Series[bool]:

@@ -136,7 +136,7 @@ def as_arrow_text(values: pd.Series) -> pd.Series:
         # Lone surrogates (from broken exports) cannot be UTF-8 encoded: find them one by one.
         def encodable(v: object) -> object:
             try:
-                v.encode("utf-8")  # type: ignore[union-attr]
+                v.encode("utf-8")  # type: ignore[attr-defined]  # not a str: AttributeError, caught
             except (UnicodeEncodeError, AttributeError):
                 return None
             return v
@@ -223,13 +223,16 @@ def _untrimmed(chunk: pa.Array) -> np.ndarray:
     first = data[np.minimum(offsets[:-1], len(data) - 1)]
     last = data[np.maximum(offsets[1:] - 1, 0)]
     edge = (first <= 0x20) | (first >= 0x7F) | (last <= 0x20) | (last >= 0x7F)
-    return edge & (offsets[1:] > offsets[:-1])
+    # numpy's stubs type frombuffer with a dtype chosen at run time as generic, not comparable.
+    return edge & (offsets[1:] > offsets[:-1])  # type: ignore[operator]
 
 
 def _strip(values: pd.Series) -> pd.Series:
     """``values.str.strip()``, but the column itself when no value would change (no copy)."""
     chunks = values.array.__arrow_array__().chunks
-    suspects = np.flatnonzero(np.concatenate([_untrimmed(chunk) for chunk in chunks])) if chunks else []
+    suspects: np.ndarray | list[int] = (
+        np.flatnonzero(np.concatenate([_untrimmed(chunk) for chunk in chunks])) if chunks else []
+    )
     if not len(suspects):
         return values
     subset = values.iloc[suspects]

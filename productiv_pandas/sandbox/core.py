@@ -111,7 +111,7 @@ class Sandbox:
                 raise RuntimeError(f"this sandbox is already running at {self._url}")
             server = SandboxHTTPServer((self._host, self._port), self._endpoints, self._state)
             host, port = server.server_address[:2]
-            self._url = f"http://{host}:{port}"
+            self._url = f"http://{host!s}:{port}"
             self._thread = threading.Thread(
                 target=server.serve_forever,
                 kwargs={"poll_interval": 0.05},  # how long stop() waits for the loop to notice
@@ -201,7 +201,8 @@ class Sandbox:
 
     @property
     def apps(self) -> dict[str, App]:
-        return {app_id: self._state.app(app_id) for app_id in self._state.app_ids}
+        # An app removed between the two calls is left out.
+        return {app_id: app for app_id in self._state.app_ids if (app := self._state.app(app_id)) is not None}
 
     def set_rate_limit(self, rate: float | None, burst: int | None = None) -> None:
         """Give every token a bucket of ``burst`` requests refilled at ``rate`` a second; None disables."""

@@ -50,7 +50,8 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     def server_bind(self) -> None:
         # HTTPServer.server_bind calls socket.getfqdn(), a reverse DNS lookup that can stall start().
         socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
+        host, self.server_port = self.server_address[:2]
+        self.server_name = host if isinstance(host, str) else bytes(host).decode()
 
     def process_request(self, request, client_address) -> None:
         with self._connections_lock:
@@ -134,7 +135,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._write(response, head)
 
     def _handle(self, body: bytes) -> Response:
-        return self.server.endpoints.handle(self.command, self.path, self.headers, body)
+        # HTTPMessage: a case-insensitive mapping of the headers, though typeshed does not call it a Mapping.
+        return self.server.endpoints.handle(self.command, self.path, self.headers, body)  # type: ignore[arg-type]
 
     def _read_body(self) -> bytes | Response:
         """The request body, or the error Response that refuses it (and ends the connection)."""

@@ -146,5 +146,5 @@ class Run:
                 )
         if rule.stops is not None:
             self.stop(rule.stops.format(status=answer.status, message=said))
-        reason = None if rule.reason is None else rule.reason.format(status=answer.status, message=said)
-        return outcome(rule.status, reason, answer.status, answer.attempts, rule.code(answer.status))
+        said_why = None if rule.reason is None else rule.reason.format(status=answer.status, message=said)
+        return outcome(rule.status, said_why, answer.status, answer.attempts, rule.code(answer.status))

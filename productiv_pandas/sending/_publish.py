@@ -20,12 +20,13 @@ Ctrl-C skips the grace. No worker thread outlives the call.
 from __future__ import annotations
 
 import logging
+from typing import Unpack
 
 import pandas as pd
 
 from ..errors import PublishInterrupted
 from ..journal._ledger import Ledger, journal_for
-from ..preparation._options import PrepareOptions
+from ..preparation._options import PrepareOptions, PrepareOptionsDict
 from ..preparation._prepare import Prepared, prepare_events, warn_counts
 from ..status import uniform_status_frame
 from ._batches import make_batches
@@ -51,7 +52,7 @@ def publish(
     max_retries: int | None = None,
     max_split_requests: int = DEFAULT_MAX_SPLIT_REQUESTS,
     progress: bool | None = None,
-    **options,
+    **options: Unpack[PrepareOptionsDict],
 ) -> pd.DataFrame:
     """Prepare the events of ``frame`` and send them to app ``app_id``; return the status frame.
 
@@ -79,8 +80,9 @@ def publish(
         Extra requests a batch may spend isolating rows the API refused (400/422).
     progress : bool, optional
         A tqdm bar over events; by default shown in a notebook or terminal, hidden in CI.
-    **options
-        The options of :func:`productiv_pandas.validate` (``columns``, ``unit``, ``tz``, ...).
+    **options : Unpack[PrepareOptionsDict]
+        ``columns``, ``unit``, ``tz``, ``login_events``, ``allowed_events``, ``on_stale``,
+        ``now``, ``future_tolerance``: each documented in :class:`~productiv_pandas.PrepareOptionsDict`.
 
     Returns
     -------

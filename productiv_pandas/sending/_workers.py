@@ -29,6 +29,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from types import FrameType
 
 from ._batches import Batch
 from ._delivery import Run
@@ -176,7 +177,7 @@ class _OneInterrupt:
         self.first: float | None = None
         self.abandon: list[threading.Event] = []
 
-    def __call__(self, signum: int, frame: object) -> None:
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
         now = time.monotonic()
         if self.first is None or now - self.first > REARM_SECONDS:
             self.first = now
@@ -203,7 +204,9 @@ def one_interrupt(abandon: threading.Event | None = None) -> Iterator[None]:
         yield
         return
     outer = _installed
-    if outer is not None and signal.getsignal(signal.SIGINT) is outer:
+    # object: compared with getsignal's declared type (callable, int or None), mypy narrows outer to None.
+    current: object = signal.getsignal(signal.SIGINT) if outer is not None else None
+    if outer is not None and current is outer:
         if abandon is not None:
             outer.abandon.append(abandon)
         try:

@@ -1,0 +1,387 @@
+"""Reading event files: one reader class per format, chosen by extension in :data:`READERS`.
+
+Every reader answers the same four questions, which is all :mod:`._run` and :mod:`._stream`
+ask: its :meth:`~EventReader.columns` (known before any chunk is read, so a missing column is
+reported at once), its :meth:`~EventReader.chunks` (DataFrames of ``chunksize`` rows), its
+:meth:`~EventReader.row_count` (when the file says it cheaply) and the whole file at once
+(:meth:`~EventReader.read`). Errors are put in words once, here, for every format.
+
+A new format is one new subclass of :class:`EventReader` and one line in :data:`READERS`::
+
+    class FeatherReader(EventReader):
+        name = "feather"
+        ...
+
+    READERS[".feather"] = FeatherReader
+
+A file may be compressed whatever its name says: its first bytes decide (:mod:`._input`);
+a format that cannot be (Parquet compresses itself) overrides :meth:`EventReader.compression_of`.
+
+The CSV reader was measured on a 1,000,000-row file (``benchmarks/bench_files.py`` has the
+end-to-end figures): pandas' ``read_csv(chunksize=...)`` with its C parser reads it in 0.13 s
+and peaks at 195 MB RSS; pyarrow's streaming reader (``pyarrow.csv.open_csv``) takes 0.25 s
+and 300 MB once its batches become pandas frames, and it fixes each column's type from the
+first block, so a later block of another type stops the read. Parquet is read with pyarrow
+(``ParquetFile.iter_batches``), JSON Lines a chunk of lines at a time (:mod:`._input`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigurationError
+from ._input import READ_ERRORS, BadLine, compression_of, json_chunks, sniff_compression, what_is_inside
+
+__all__ = [
+    "COMPRESSED_SUFFIXES",
+    "DEFAULT_CHUNKSIZE",
+    "READERS",
+    "CsvReader",
+    "EventReader",
+    "JsonLinesReader",
+    "ParquetReader",
+    "file_format",
+    "open_reader",
+    "read_events",
+    "reader_class",
+]
+
+#: Rows per chunk. prepare runs at the same speed from 50,000 to 250,000 rows a chunk, but
+#: peak memory grows with the chunk: on a 1,000,000-row CSV of three text columns, 285 MB peak
+#: RSS at 100,000 rows a chunk against 406 MB at 250,000 (the interpreter and its imports
+#: alone take 168 MB). So 100,000.
+DEFAULT_CHUNKSIZE = 100_000
+
+#: Suffixes that may follow a format's extension (``events.csv.gz``): the bytes say the rest.
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip")
+#: Separators a CSV export may use instead of commas (Excel in much of Europe writes ``;``).
+_SEPARATORS = (";", "\t", "|")
+
+
+class EventReader(ABC):
+    """An events file opened for reading in chunks of ``chunksize`` rows.
+
+    Opening reads what :meth:`columns` needs (a CSV's header, a Parquet file's schema, a JSON
+    Lines file's first chunk), so a file that cannot be read fails at once. Subclasses set
+    :attr:`name` and implement :meth:`columns` and :meth:`chunks`; the rest has defaults.
+    """
+
+    #: The format's name, in messages ("cannot read 'x.csv' as csv") and for the status writer.
+    name: ClassVar[str]
+    #: Lines before the first row, for a text format whose rows are lines (the line count of an
+    #: uncompressed file then estimates the rows); None for a format that is not.
+    header_lines: ClassVar[int | None] = None
+    #: False when :meth:`columns` may miss columns that appear later in the file (JSON Lines:
+    #: lines need not share keys, and only the first chunk's are known up front).
+    complete_columns: ClassVar[bool] = True
+
+    def __init__(self, path: Path, chunksize: int, compression: str | None) -> None:
+        self.path = path
+        self.chunksize = chunksize
+        #: What the file's first bytes show (pandas' name for it), whatever its name says.
+        self.compression = compression
+
+    @classmethod
+    def compression_of(cls, path: Path) -> str | None:
+        """The compression to read ``path`` with, from its first bytes (a ConfigurationError
+        when it cannot be read, e.g. zstd without its package)."""
+        return compression_of(path)
+
+    @abstractmethod
+    def columns(self) -> list[str]:
+        """The file's column names, as pandas names them (see :attr:`complete_columns`)."""
+
+    @abstractmethod
+    def chunks(self, usecols: list[str] | None = None, text: tuple[str, ...] = ()) -> Iterator[pd.DataFrame]:
+        """The file's rows, ``chunksize`` at a time, only ``usecols`` (all if None; a column a
+        chunk lacks is there, empty); columns named in ``text`` read as text where the format
+        would guess their type. The index is left as it comes: :meth:`numbered_chunks`
+        renumbers it and puts read errors in words."""
+
+    def row_count(self) -> int | None:
+        """The number of rows, when the file says it without being read (Parquet); else None."""
+        return None
+
+    def repeated(self) -> tuple[str, ...]:
+        """The names the header holds more than once (pandas reads the second as ``name.1``)."""
+        return ()
+
+    def read(self) -> pd.DataFrame:
+        """The whole file at once."""
+        frames = list(self.chunks())
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def numbered_chunks(
+        self, usecols: list[str] | None = None, text: tuple[str, ...] = ()
+    ) -> Iterator[pd.DataFrame]:
+        """:meth:`chunks`, each indexed by its rows' 0-based row numbers in the file. A read
+        error mid-file is a ConfigurationError naming the first row not read."""
+        offset = 0
+        chunks = self.chunks(usecols, text)
+        while True:
+            try:
+                frame = next(chunks, None)
+            except READ_ERRORS as exc:
+                if isinstance(exc, ConfigurationError):
+                    raise
+                # Before the first row the whole file is unreadable: where pandas notices (the
+                # header read or the first chunk) varies by version, the message must not.
+                where = f" from row {offset:,} on" if offset else ""
+                raise unreadable(self.path, self.name, exc, where) from exc
+            if frame is None:
+                return
+            frame.index = pd.RangeIndex(offset, offset + len(frame))
+            offset += len(frame)
+            yield frame
+
+    def estimate_rows(self) -> int | None:
+        """:meth:`row_count`, or a line count for an uncompressed text file (for a progress
+        bar's total only: a quoted field spanning lines makes it a little high), else None."""
+        rows = self.row_count()
+        if (
+            rows is not None
+            or self.header_lines is None
+            or self.compression is not None
+            or self.path.suffix.lower() in COMPRESSED_SUFFIXES
+        ):
+            return rows
+        lines, last = 0, b"\n"
+        with open(self.path, "rb") as handle:
+            while block := handle.read(1 << 20):
+                lines += block.count(b"\n")
+                last = block[-1:]
+        lines += last != b"\n"
+        return max(lines - self.header_lines, 0)
+
+
+class CsvReader(EventReader):
+    """CSV, comma-separated or (found from the header) ``;``, tab or ``|``; chunks by pandas'
+    C parser."""
+
+    name = "csv"
+    header_lines = 1
+
+    def __init__(self, path: Path, chunksize: int, compression: str | None) -> None:
+        super().__init__(path, chunksize, compression)
+        self._columns, self.sep, self._repeated = _csv_header(path, compression)
+
+    def columns(self) -> list[str]:
+        return list(self._columns)
+
+    def repeated(self) -> tuple[str, ...]:
+        return self._repeated
+
+    def chunks(self, usecols: list[str] | None = None, text: tuple[str, ...] = ()) -> Iterator[pd.DataFrame]:
+        # Left to inference, a column of event names like 1001 would be numbers in a chunk that
+        # happens to hold only such names and text in the next (0.2 s a million rows).
+        dtype = dict.fromkeys(text, str) or None
+        with pd.read_csv(
+            self.path,
+            chunksize=self.chunksize,
+            usecols=usecols,
+            dtype=dtype,
+            sep=self.sep,
+            compression=self.compression,
+        ) as reader:
+            yield from reader
+
+    def read(self) -> pd.DataFrame:
+        return pd.read_csv(self.path, sep=self.sep, compression=self.compression)
+
+
+class ParquetReader(EventReader):
+    """Parquet, by pyarrow; the row count is in its metadata, a stored pandas index is not a
+    column."""
+
+    name = "parquet"
+
+    def __init__(self, path: Path, chunksize: int, compression: str | None) -> None:
+        super().__init__(path, chunksize, compression)
+        import pyarrow.parquet as pq
+
+        with pq.ParquetFile(path) as parquet:
+            schema, self._rows = parquet.schema_arrow, parquet.metadata.num_rows
+        pandas_meta = json.loads((schema.metadata or {}).get(b"pandas", b"{}"))
+        stored_index = {name for name in pandas_meta.get("index_columns", []) if isinstance(name, str)}
+        self._columns = [name for name in schema.names if name not in stored_index]
+
+    @classmethod
+    def compression_of(cls, path: Path) -> str | None:
+        found = sniff_compression(path)
+        if found is not None:
+            raise ConfigurationError(
+                f"cannot read {str(path)!r} as parquet: the file is {found}-compressed; Parquet "
+                f"compresses itself, so decompress it first and read the .parquet file inside"
+            )
+        return None
+
+    def columns(self) -> list[str]:
+        return list(self._columns)
+
+    def row_count(self) -> int | None:
+        return int(self._rows)
+
+    def chunks(self, usecols: list[str] | None = None, text: tuple[str, ...] = ()) -> Iterator[pd.DataFrame]:
+        import pyarrow.parquet as pq
+
+        with pq.ParquetFile(self.path) as parquet:
+            for batch in parquet.iter_batches(batch_size=self.chunksize, columns=usecols):
+                yield batch.to_pandas()
+
+    def read(self) -> pd.DataFrame:
+        return pd.read_parquet(self.path)
+
+
+class JsonLinesReader(EventReader):
+    """JSON Lines, a chunk of lines at a time; lines need not share keys."""
+
+    name = "jsonl"
+    header_lines = 0
+    complete_columns = False
+
+    def __init__(self, path: Path, chunksize: int, compression: str | None) -> None:
+        super().__init__(path, chunksize, compression)
+        # The keys of a whole chunk, not of the first line: a first line without "email" must
+        # not make the file look as if it had no such column.
+        with contextlib.closing(json_chunks(path, chunksize, compression)) as chunks:
+            first = next(chunks, None)
+        self._columns = [] if first is None else [str(name) for name in first.columns]
+
+    def columns(self) -> list[str]:
+        return list(self._columns)
+
+    def chunks(self, usecols: list[str] | None = None, text: tuple[str, ...] = ()) -> Iterator[pd.DataFrame]:
+        for frame in json_chunks(self.path, self.chunksize, self.compression):
+            # A chunk lacking a key gets it, empty, as a whole file's read would.
+            yield frame if usecols is None else frame.reindex(columns=usecols)
+
+
+#: Extension -> reader class: the one place a format is chosen. A compression suffix may
+#: follow (``.csv.gz``, ``.jsonl.zst``); the file's bytes, not its name, decide that.
+READERS: dict[str, type[EventReader]] = {
+    ".csv": CsvReader,
+    ".parquet": ParquetReader,
+    ".pq": ParquetReader,
+    ".jsonl": JsonLinesReader,
+    ".ndjson": JsonLinesReader,
+}
+
+
+def _format_suffix(path: str | Path) -> str | None:
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if suffixes and suffixes[-1] in COMPRESSED_SUFFIXES and len(suffixes) > 1:
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else None
+
+
+def file_format(path: str | Path, *, allowed: tuple[str, ...] | None = None) -> str:
+    """The :attr:`~EventReader.name` of the reader for ``path``'s extension (``"csv"``...),
+    among ``allowed`` names (all if None); a ConfigurationError names the extensions understood."""
+    reader = READERS.get(_format_suffix(path) or "")
+    if reader is None or (allowed is not None and reader.name not in allowed):
+        known = sorted(ext for ext, cls in READERS.items() if allowed is None or cls.name in allowed)
+        raise ConfigurationError(f"cannot tell the format of {str(path)!r}: use one of {known}")
+    return reader.name
+
+
+def reader_class(path: str | Path) -> type[EventReader]:
+    """The reader for ``path``'s extension; a ConfigurationError names the extensions understood."""
+    file_format(path)  # the error
+    return READERS[_format_suffix(path) or ""]
+
+
+def open_reader(path: str | os.PathLike[str], chunksize: int = DEFAULT_CHUNKSIZE) -> EventReader:
+    """Open an events file for reading in chunks; a bad ``chunksize``, an unknown extension, a
+    missing or unreadable file is a ConfigurationError, raised here rather than at the first
+    chunk."""
+    if isinstance(chunksize, bool) or not isinstance(chunksize, int | np.integer) or chunksize < 1:
+        raise ConfigurationError(f"chunksize must be a positive number of rows, got {chunksize!r}")
+    path = Path(path)
+    cls = reader_class(path)
+    try:
+        return cls(path, int(chunksize), cls.compression_of(path))
+    except READ_ERRORS as exc:
+        raise unreadable(path, cls.name, exc) from (None if isinstance(exc, FileNotFoundError) else exc)
+
+
+def read_events(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a whole events file; a missing or unreadable file is a ConfigurationError."""
+    reader = open_reader(path)
+    try:
+        return reader.read()
+    except READ_ERRORS as exc:
+        raise unreadable(path, reader.name, exc) from exc
+
+
+def unreadable(
+    path: str | os.PathLike[str], kind: str, exc: BaseException, where: str = ""
+) -> ConfigurationError:
+    """A read error in words: what is wrong with the file and what to do."""
+    if isinstance(exc, FileNotFoundError):
+        return ConfigurationError(f"no such file: {str(path)!r}")
+    if isinstance(exc, pd.errors.EmptyDataError):
+        return ConfigurationError(f"{str(path)!r} is empty: an events file starts with a header line")
+    if isinstance(exc, EOFError):
+        return ConfigurationError(
+            f"cannot read {str(path)!r} as {kind}{where}: the compressed file is cut short "
+            "(truncated, e.g. by an interrupted copy); copy it again"
+        )
+    if isinstance(exc, UnicodeDecodeError):
+        inside = what_is_inside(path)
+        if inside == "parquet":
+            return ConfigurationError(
+                f"cannot read {str(path)!r} as {kind}: it is a Parquet file; name it .parquet"
+            )
+        if inside is not None:
+            return ConfigurationError(
+                f"cannot read {str(path)!r} as {kind}: it is compressed twice (a {inside} file inside "
+                "the compressed file); decompress it first"
+            )
+        # Excel and older tools save latin-1/cp1252 (or UTF-16) text; the codec's position is
+        # within a buffer, not the file, so name the byte and the cure instead.
+        source = "utf-16" if bytes(exc.object[:2]) in (b"\xff\xfe", b"\xfe\xff") else "latin1"
+        return ConfigurationError(
+            f"cannot read {str(path)!r} as {kind}{where}: it is not UTF-8 text (byte "
+            f"0x{exc.object[exc.start]:02x}); save it as UTF-8, e.g. "
+            f"iconv -f {source} -t utf-8 {Path(path).name} > utf8-{Path(path).name}"
+        )
+    if isinstance(exc, ConfigurationError):  # already in words (a compression, a zip archive)
+        return exc
+    if isinstance(exc, BadLine):  # names its own line: a row number would only confuse
+        return ConfigurationError(f"cannot read {str(path)!r} as {kind}: {exc}")
+    return ConfigurationError(f"cannot read {str(path)!r} as {kind}{where}: {exc}")
+
+
+def _csv_header(path: Path, compression: str | None = None) -> tuple[list[str], str, tuple[str, ...]]:
+    """A CSV's column names (as pandas names them), its separator, and the names its header
+    repeats.
+
+    The separator is a comma unless the header, read with commas, is one name holding ``;``,
+    a tab or ``|``: a semicolon export would otherwise be one column named
+    ``'timestamp;email;eventName'``. Repeated names are found in the raw header because pandas
+    renames a second ``email`` to ``email.1`` and the first would silently win.
+    """
+    sep = ","
+    columns = [str(name) for name in pd.read_csv(path, nrows=0, compression=compression).columns]
+    if len(columns) == 1:
+        found = [(columns[0].count(mark), mark) for mark in _SEPARATORS if mark in columns[0]]
+        if found:
+            sep = max(found)[1]
+            columns = [
+                str(name) for name in pd.read_csv(path, nrows=0, sep=sep, compression=compression).columns
+            ]
+    raw = pd.read_csv(
+        path, nrows=1, header=None, sep=sep, dtype=str, keep_default_na=False, compression=compression
+    )
+    counts = Counter(name for name in raw.iloc[0].tolist() if name) if len(raw) else Counter()
+    return columns, sep, tuple(name for name, count in counts.items() if count > 1)
