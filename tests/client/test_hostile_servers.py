@@ -1,6 +1,6 @@
 """The client against hostile servers: deadlines, abandoning a request, bounded answers, secrets.
 
-Raw-socket servers (see test_real_servers.RawServer) trickle answers a byte at a time, stall,
+Raw-socket servers (tests/helpers/raw_server.py's RawServer) trickle answers a byte at a time, stall,
 or send decompression bombs; each test asserts what the client answers and that it ends in a
 bounded time.
 """
@@ -24,11 +24,11 @@ from urllib.parse import quote, quote_plus
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_real_servers import OK, RawServer, answer, events, outcomes
 
 import productiv_pandas as pp
 from productiv_pandas.client._client import Delivery, ProductivClient
 from productiv_pandas.client._redaction import Redactor
+from tests.helpers.raw_server import OK, RawServer, answer, events, outcomes
 
 TOKEN = "fixed-token-s3cr3t-value"
 PAYLOAD = b'{"events":[{"timestamp":1566340678676,"email":"a@b.com","eventName":"opened_file"}]}'

@@ -15,7 +15,7 @@ from PIL import Image
 from productiv_pandas.cli._demo import CHARTS, DEFAULT_OUT_DIR, run_demo
 from productiv_pandas.preparation._prepare import validate
 
-CHECKOUT = Path(__file__).resolve().parent.parent
+CHECKOUT = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: The module (the package re-exports its function under the same name); the demo imports
 #: ``publish`` from it when it runs, so a test can wrap it there.

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_real_servers import RawServer
 
 import productiv_pandas as pp
+from tests.helpers.raw_server import RawServer
 
 pytestmark = pytest.mark.timeout(120)
 
