@@ -519,6 +519,7 @@ def test_a_status_frame_read_back_from_csv_works(validated, tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_importing_the_module_picks_no_backend():
     code = "import sys, productiv_pandas.plots; assert 'matplotlib.pyplot' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -487,6 +487,7 @@ def test_a_short_secret_is_redacted_where_it_stands_alone_only():
     assert redact("ab1 cab1 ab12 (ab1) %61%62%31") == "*** cab1 ab12 (***) ***"
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("variable", ["PRODUCTIV_ACCESS_TOKEN", "PRODUCTIV_CLIENT_SECRET"])
 def test_the_cli_refuses_a_multi_line_secret_in_one_line_without_quoting_it(tmp_path, variable):

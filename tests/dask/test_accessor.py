@@ -308,6 +308,7 @@ def test_publish_with_the_worker_environment_on_threads(sb, monkeypatch):
     assert_stored_exactly_the_sent_rows(sb, status)
 
 
+@pytest.mark.slow
 def test_publish_from_other_processes_pickles_the_client_settings(sb):
     """The processes scheduler pickles each task, as a cluster does: the client goes as a recipe."""
     ddf = as_dask(pieces())
@@ -396,6 +397,7 @@ def run_python(code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_without_dask_nothing_imports_it():
     code = (
         "import sys\n"
@@ -410,6 +412,7 @@ def test_without_dask_nothing_imports_it():
     assert done.stdout.split("\n")[:2] == ["valid", "[]"]
 
 
+@pytest.mark.slow
 def test_a_broken_dask_costs_a_warning_not_the_package():
     code = (
         "import sys, warnings\n"
@@ -428,6 +431,7 @@ def test_a_broken_dask_costs_a_warning_not_the_package():
     ]
 
 
+@pytest.mark.slow
 def test_the_accessor_is_there_whichever_package_comes_first():
     code = (
         "import dask.dataframe as dd, pandas as pd\n"
