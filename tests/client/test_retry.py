@@ -1,4 +1,7 @@
-"""The retry policy: full-jitter backoff bounds, the Retry-After floor, Retry-After parsing."""
+"""The retry policy: full-jitter backoff bounds, the Retry-After floor, Retry-After parsing; and the
+client retrying against a scripted server (tests/helpers/fake_productiv.py): 5xx, 429 and
+Retry-After, dropped connections, timeouts.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +9,32 @@ import dataclasses
 import doctest
 import pickle
 import random
+import threading
+import time
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
+from email.utils import format_datetime, formatdate
 
 import numpy as np
 import pytest
 
+import productiv_pandas
 import productiv_pandas.client._retry
+from productiv_pandas.client._client import Delivery, ProductivClient
 from productiv_pandas.client._retry import RetryPolicy, StatusSet, parse_retry_after
 from productiv_pandas.errors import ConfigurationError
+from tests.helpers.fake_productiv import (
+    ACCESS_TOKEN,
+    FAST,
+    PAYLOAD,
+    Reply,
+    clean,
+    free_port,
+    productiv_error,
+    wait_for,
+)
+
+#: every test also checks that no log line, of ours or of requests/urllib3, holds a secret
+pytestmark = pytest.mark.usefixtures("no_secret_in_logs")
 
 
 def test_defaults():
@@ -176,3 +196,151 @@ def test_docstring_examples_run():
     result = doctest.testmod(productiv_pandas.client._retry)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# --- the client retrying, against a scripted server -----------------------------------------
+
+
+def test_503_twice_then_success(fake, make_fixed, caplog):
+    fake.events.extend([Reply(503, productiv_error(503, "busy")), Reply(503, b"")])
+    sleeps: list[float] = []
+    client = make_fixed(sleep=sleeps.append, random=lambda: 0.5)
+    delivery = clean(client.post_events("app-1", PAYLOAD))
+    assert delivery == Delivery(True, 200, 3, None, None, "sent")
+    assert len(fake.event_requests()) == 3
+    assert sleeps == [pytest.approx(0.005), pytest.approx(0.01)]  # half of 0.01 * 2**n: full jitter
+    assert "HTTP 503 (busy); retry 1 of 5" in caplog.text
+
+
+def test_retries_exhausted_keeps_the_last_error(fake, make_fixed):
+    fake.on_events = lambda seen: Reply(503, productiv_error(503, f"try later #{len(fake.seen)}"))
+    client = make_fixed(retry=RetryPolicy(max_retries=2, backoff_base=0.001))
+    delivery = clean(client.post_events("app-1", PAYLOAD))
+    assert delivery == Delivery(False, 503, 3, "503", "try later #3", "retry_exhausted")
+
+
+@pytest.mark.parametrize("status", [500, 507, 520, 522, 524, 599])
+def test_every_5xx_is_retried_then_sent(fake, make_fixed, status):
+    fake.events.append(Reply(status, productiv_error(status, "passing trouble")))
+    delivery = clean(make_fixed().post_events("app-1", PAYLOAD))
+    assert delivery == Delivery(True, 200, 2, None, None, "sent")
+    assert len(fake.event_requests()) == 2
+
+
+@pytest.mark.parametrize("status", [507, 520, 524])
+def test_a_5xx_outside_the_common_ones_is_retry_exhausted_with_the_last_error(fake, make_fixed, status):
+    fake.on_events = lambda seen: Reply(status, productiv_error(status, f"origin down #{len(fake.seen)}"))
+    client = make_fixed(retry=RetryPolicy(max_retries=2, backoff_base=0.001))
+    delivery = clean(client.post_events("app-1", PAYLOAD))
+    assert delivery == Delivery(False, status, 3, str(status), "origin down #3", "retry_exhausted")
+
+
+def test_a_status_left_out_of_retry_statuses_is_final(fake, make_fixed):
+    fake.events.append(Reply(520, b"<html>origin error</html>"))
+    delivery = clean(make_fixed(retry=RetryPolicy(retry_statuses={429, 503})).post_events("app-1", PAYLOAD))
+    assert delivery == Delivery(False, 520, 1, None, "HTTP 520: <html>origin error</html>", "other")
+    assert len(fake.event_requests()) == 1
+
+
+def test_max_retries_argument_overrides_the_policy(fake, make_fixed):
+    fake.on_events = lambda seen: Reply(502, b"<html>bad gateway</html>")
+    delivery = clean(make_fixed().post_events("app-1", PAYLOAD, max_retries=0))
+    assert delivery.kind == "retry_exhausted"
+    assert delivery.attempts == 1
+    assert delivery.message == "Bad Gateway: <html>bad gateway</html>"  # reason and body excerpt
+    with pytest.raises(ConfigurationError, match="max_retries"):
+        make_fixed().post_events("app-1", PAYLOAD, max_retries=-1)
+
+
+def test_429_retry_after_seconds_is_honoured(fake, make_fixed):
+    fake.events.append(Reply(429, productiv_error(429, "slow down"), {"Retry-After": "1"}))
+    delivery = clean(make_fixed().post_events("app-1", PAYLOAD))
+    assert delivery.kind == "sent"
+    assert delivery.attempts == 2
+    first, second = fake.event_requests()
+    assert second.at - first.at >= 1.0
+
+
+def test_429_slows_down_every_thread_of_the_client(fake, make_fixed):
+    fake.events.append(Reply(429, productiv_error(429, "slow down"), {"Retry-After": "1"}))
+    client = make_fixed()
+    results: dict[str, Delivery] = {}
+    first = threading.Thread(target=lambda: results.update(a=client.post_events("app-1", PAYLOAD)))
+    first.start()
+    wait_for(lambda: client._not_before != float("-inf"))  # the 429 has been seen
+    results["b"] = client.post_events("app-1", PAYLOAD)  # another caller, not the one refused
+    first.join(5)
+    assert {k: clean(d).kind for k, d in results.items()} == {"a": "sent", "b": "sent"}
+    refused, *later = fake.event_requests()
+    assert len(later) == 2
+    assert all(request.at - refused.at >= 1.0 for request in later)
+
+
+def test_a_429_that_gives_up_still_slows_down_the_others(fake, make_fixed):
+    fake.events.append(Reply(429, productiv_error(429, "slow down"), {"Retry-After": "30"}))
+    client = make_fixed()
+    assert clean(client.post_events("app-1", PAYLOAD, max_retries=0)).kind == "retry_exhausted"
+    cancel = threading.Event()
+    threading.Timer(0.2, cancel.set).start()
+    started = time.monotonic()
+    delivery = clean(client.post_events("app-1", PAYLOAD, cancel=cancel))
+    assert delivery.kind == "cancelled"
+    assert delivery.attempts == 0
+    assert time.monotonic() - started < 2.0
+    assert len(fake.event_requests()) == 1  # the second call never went out
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_http_date(fake, make_fixed, status):
+    when = formatdate(time.time() + 3, usegmt=True)  # whole seconds: 2 to 3 s from now
+    fake.events.append(Reply(status, productiv_error(status, "later"), {"Retry-After": when}))
+    sleeps: list[float] = []
+    delivery = clean(make_fixed(sleep=sleeps.append, random=lambda: 0.0).post_events("app-1", PAYLOAD))
+    assert delivery.kind == "sent"
+    assert delivery.attempts == 2
+    assert len(sleeps) == 1
+    assert 1.9 <= sleeps[0] <= 3.0
+
+
+def test_retry_after_beyond_the_policy_limit_gives_up_at_once(fake, make_fixed):
+    fake.events.append(Reply(503, productiv_error(503, "maintenance"), {"Retry-After": "3600"}))
+    sleeps: list[float] = []
+    delivery = clean(make_fixed(sleep=sleeps.append).post_events("app-1", PAYLOAD))
+    assert delivery.kind == "retry_later"
+    assert delivery.attempts == 1
+    assert "3600 s" in delivery.message
+    assert "max_retry_after" in delivery.message
+    assert sleeps == []
+
+
+def test_dropped_connection_is_retried(fake, make_fixed):
+    fake.events.append(Reply(drop=True))
+    delivery = clean(make_fixed().post_events("app-1", PAYLOAD))
+    assert delivery == Delivery(True, 200, 2, None, None, "sent")
+    assert len(fake.event_requests()) == 2
+
+
+def test_timeout_is_retried(fake, make_fixed):
+    fake.events.append(Reply(delay=2.0))
+    delivery = clean(make_fixed(timeout=(2.0, 0.5)).post_events("app-1", PAYLOAD))
+    assert delivery == Delivery(True, 200, 2, None, None, "sent")
+
+
+def test_timeouts_exhausted_say_so(fake, make_fixed):
+    fake.on_events = lambda seen: Reply(delay=0.4)
+    delivery = clean(make_fixed(timeout=0.1).post_events("app-1", PAYLOAD, max_retries=1))
+    assert delivery.kind == "retry_exhausted"
+    assert delivery.status is None
+    assert delivery.attempts == 2
+    assert delivery.message.startswith("timed out waiting for the answer")
+
+
+def test_connection_refused_is_retried_then_reported(clients):
+    client = ProductivClient(ACCESS_TOKEN, base_url=f"http://127.0.0.1:{free_port()}", retry=FAST)
+    clients.append(client)
+    delivery = clean(client.post_events("app-1", PAYLOAD, max_retries=2))
+    assert delivery.kind == "retry_exhausted"
+    assert delivery.status is None
+    assert delivery.attempts == 3
+    assert delivery.message.startswith("connection failed:")
+    assert "refused" in delivery.message.lower()
