@@ -8,14 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from productiv_pandas.client._client import ProductivClient
-from tests.helpers.fake_productiv import (
-    ACCESS_TOKEN,
-    CLIENT_ID,
-    CLIENT_SECRET,
-    FAST,
-    MARK,
-    FakeProductiv,
-)
+from tests.helpers.fake_productiv import ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, FAST, MARK, FakeProductiv
 
 
 @pytest.fixture

@@ -18,15 +18,7 @@ import productiv_pandas
 from productiv_pandas.client._auth import Redactor
 from productiv_pandas.client._client import ProductivClient
 from productiv_pandas.errors import AuthenticationError
-from tests.helpers.fake_productiv import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    FAST,
-    MARK,
-    Reply,
-    Seen,
-    productiv_error,
-)
+from tests.helpers.fake_productiv import CLIENT_ID, CLIENT_SECRET, FAST, MARK, Reply, Seen, productiv_error
 
 #: every test also checks that no log line, of ours or of requests/urllib3, holds a secret
 pytestmark = pytest.mark.usefixtures("no_secret_in_logs")
