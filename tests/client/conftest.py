@@ -1,4 +1,5 @@
-"""Fixtures of the client's tests: the scripted server and clients of it, closed after the test."""
+"""Fixtures of the client's tests: the scripted server and clients of it, closed after the test;
+``serve``, raw-socket servers (tests/helpers/raw_server.py) closed after the test."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from productiv_pandas.client._client import ProductivClient
 from tests.helpers.fake_productiv import ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, FAST, MARK, FakeProductiv
+from tests.helpers.raw_server import Handler, RawServer
 
 
 @pytest.fixture
@@ -58,3 +60,16 @@ def make_fixed(fake: FakeProductiv, clients: list[ProductivClient]) -> Callable[
         return client
 
     return make_client
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Handler], RawServer]]:
+    servers: list[RawServer] = []
+
+    def start(handler: Handler) -> RawServer:
+        servers.append(RawServer(handler))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()

@@ -12,7 +12,6 @@ import socket
 import struct
 import threading
 import warnings
-from collections.abc import Callable, Iterator
 
 import pandas as pd
 import pytest
@@ -22,19 +21,6 @@ from tests.helpers.raw_server import OK, Handler, RawServer, answer, events, out
 
 FAST = pp.RetryPolicy(backoff_base=0.01, backoff_max=0.05, max_retries=2)
 TOKEN = "fixed-token-s3cr3t-value"
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[[Handler], RawServer]]:
-    servers: list[RawServer] = []
-
-    def start(handler: Handler) -> RawServer:
-        servers.append(RawServer(handler))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
 
 
 def publish(server: RawServer, n: int = 3, *, timeout=(5.0, 30.0), **options) -> pd.DataFrame:
