@@ -448,6 +448,7 @@ def _colours_by_status(ax) -> dict[str, set[tuple[float, ...]]]:
     return seen
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("frame", ["validated", "published"])
 def test_dashboard_combines_the_three_charts_in_the_same_colours(frame, request):
     status = request.getfixturevalue(frame)
@@ -476,6 +477,7 @@ def test_colours_are_the_same_on_separate_charts(published):
     assert colours == {name: {to_rgba(plots.STATUS_COLORS[name])} for name in _present(published)}
 
 
+@pytest.mark.slow
 def test_dashboard_of_empty_and_all_valid_frames(empty, all_valid):
     fig = plots.plot_dashboard(empty, now=NOW)
     assert fig.get_suptitle() == "Status of 0 rows"

@@ -27,6 +27,7 @@ def gzip_bomb(inflated: int) -> bytes:
     return b"".join(parts) + packer.flush()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_a_gzip_bomb_is_inflated_only_up_to_the_cap(serve):
     bomb = gzip_bomb(512 << 20)

@@ -58,6 +58,7 @@ TRICKLES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("shape", TRICKLES, ids=list(TRICKLES))
 def test_a_trickling_answer_ends_at_the_deadline_as_a_timeout(serve, shape):
@@ -80,6 +81,7 @@ def test_a_trickling_answer_ends_at_the_deadline_as_a_timeout(serve, shape):
     assert len(server.requests) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_the_deadline_is_retried_by_the_policy(serve):
     def trickle_first(conn, line, headers, number):
@@ -94,6 +96,7 @@ def test_the_deadline_is_retried_by_the_policy(serve):
     assert delivery == Delivery(True, 200, 2, None, None, "sent")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_a_trickling_token_endpoint_ends_at_the_deadline(serve):
     server = serve(trickle(*TRICKLES["short-of-content-length"]))
@@ -114,6 +117,7 @@ def test_a_trickling_token_endpoint_ends_at_the_deadline(serve):
     assert [line.split()[1] for line, _ in server.requests] == ["/oauth2/token"]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_publish_rows_of_a_trickling_answer_fail_with_a_timeout(serve):
     server = serve(trickle(*TRICKLES["chunked-body"]))

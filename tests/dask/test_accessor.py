@@ -22,6 +22,8 @@ from productiv_pandas._dask import frames as dask_frames  # noqa: E402
 from productiv_pandas.preparation._prepare import prepare_events  # noqa: E402
 from productiv_pandas.status import STATUS_COLUMNS  # noqa: E402
 
+pytestmark = pytest.mark.slow  # Dask's schedulers cost seconds a test; some tests start subprocesses
+
 APP = "acme"
 FAST = pp.RetryPolicy(backoff_base=0.01, backoff_max=0.05)
 NOW = pd.Timestamp.now(tz="UTC").floor("s")
@@ -308,7 +310,6 @@ def test_publish_with_the_worker_environment_on_threads(sb, monkeypatch):
     assert_stored_exactly_the_sent_rows(sb, status)
 
 
-@pytest.mark.slow
 def test_publish_from_other_processes_pickles_the_client_settings(sb):
     """The processes scheduler pickles each task, as a cluster does: the client goes as a recipe."""
     ddf = as_dask(pieces())
@@ -397,7 +398,6 @@ def run_python(code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.slow
 def test_without_dask_nothing_imports_it():
     code = (
         "import sys\n"
@@ -412,7 +412,6 @@ def test_without_dask_nothing_imports_it():
     assert done.stdout.split("\n")[:2] == ["valid", "[]"]
 
 
-@pytest.mark.slow
 def test_a_broken_dask_costs_a_warning_not_the_package():
     code = (
         "import sys, warnings\n"
@@ -431,7 +430,6 @@ def test_a_broken_dask_costs_a_warning_not_the_package():
     ]
 
 
-@pytest.mark.slow
 def test_the_accessor_is_there_whichever_package_comes_first():
     code = (
         "import dask.dataframe as dd, pandas as pd\n"

@@ -539,6 +539,7 @@ def test_multiindex_columns_work_when_mapped_by_whole_tuples_and_numbers_when_ma
 # -- Dask and the CLI ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_dask_gives_every_hostile_value_the_pandas_status() -> None:
     import dask
     import dask.dataframe as dd

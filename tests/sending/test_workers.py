@@ -19,6 +19,7 @@ from tests.helpers.publishing import APP, assert_stored_is_sent, events
 publish_module = importlib.import_module("productiv_pandas.sending._publish")  # the attribute is the function
 
 
+@pytest.mark.slow
 def test_ctrl_c_raises_with_the_status_so_far(sb, client):
     sb.set_delay(0.1)
     frame = events(20_000)
