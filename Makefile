@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 FLOOR_VENV := .venv-floor
 FLOOR_STAMP := $(FLOOR_VENV)/.installed
 
-.PHONY: demo test test-floor lint format lab bench clean
+.PHONY: demo test test-fast test-floor lint format lab bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# Everything but the tests marked slow (notebooks, the crash test, subprocesses, long runs).
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow"
 
 # PP_TEST_FLOOR makes tests/test_versions.py check that the floors, not newer versions, ran.
 test-floor: $(FLOOR_STAMP)

@@ -373,6 +373,7 @@ def _colours_by_status(ax) -> dict[str, set[tuple[float, ...]]]:
     return seen
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("frame", ["validated", "published"])
 def test_dashboard_combines_the_three_charts_in_the_same_colours(frame, request):
     status = request.getfixturevalue(frame)
@@ -401,6 +402,7 @@ def test_colours_are_the_same_on_separate_charts(published):
     assert colours == {name: {to_rgba(plots.STATUS_COLORS[name])} for name in _present(published)}
 
 
+@pytest.mark.slow
 def test_dashboard_of_empty_and_all_valid_frames(empty, all_valid):
     fig = plots.plot_dashboard(empty, now=NOW)
     assert fig.get_suptitle() == "Status of 0 rows"
@@ -450,6 +452,7 @@ def test_a_status_frame_read_back_from_csv_works(validated, tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_importing_the_module_picks_no_backend():
     code = "import sys, productiv_pandas.plots; assert 'matplotlib.pyplot' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

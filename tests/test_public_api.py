@@ -8,6 +8,7 @@ import sys
 import types
 
 import pandas as pd
+import pytest
 
 import productiv_pandas as pp
 
@@ -71,6 +72,7 @@ def test_importing_registers_the_accessor() -> None:
     assert isinstance(pd.DataFrame().productiv, pp.accessor.ProductivAccessor)
 
 
+@pytest.mark.slow
 def test_the_accessor_appears_only_on_import() -> None:
     # In a fresh interpreter: pandas alone has no `productiv`; importing the package adds it.
     code = (

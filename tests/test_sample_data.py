@@ -189,6 +189,7 @@ def test_load_sample_with_now_is_reproducible(tmp_path: Path):
     pd.testing.assert_frame_equal(ms.load_sample(NOW, path=path), ms.load_sample(NOW, path=path))
 
 
+@pytest.mark.slow
 def test_script_writes_the_requested_rows(tmp_path: Path):
     out = tmp_path / "export.csv"
     done = subprocess.run(

@@ -99,7 +99,7 @@ def as_written(status: pd.DataFrame) -> pd.DataFrame:
     return status.assign(status=status["status"].astype(str))
 
 
-@pytest.mark.parametrize("chunksize", [1, 7, 25, 1000])
+@pytest.mark.parametrize("chunksize", [pytest.param(1, marks=pytest.mark.slow), 7, 25, 1000])
 @pytest.mark.parametrize("on_stale", ["warn", "skip"])
 def test_same_status_as_validating_the_whole_file(tmp_path, chunksize, on_stale):
     path = write(messy(), tmp_path / "messy.csv")

@@ -23,6 +23,8 @@ import productiv_pandas as pp
 from productiv_pandas.preparation import _schema as schema
 from productiv_pandas.status import STATUSES, WIRE_COLUMNS
 
+pytestmark = pytest.mark.slow  # hypothesis: hundreds of generated frames
+
 NOW = pd.Timestamp("2026-11-26 12:00", tz="UTC")
 NOW_MS = 1_795_694_400_000
 

@@ -15,7 +15,7 @@ from PIL import Image
 from productiv_pandas.cli._demo import CHARTS, DEFAULT_OUT_DIR, run_demo
 from productiv_pandas.preparation._prepare import validate
 
-CHECKOUT = Path(__file__).resolve().parent.parent
+CHECKOUT = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: The module (the package re-exports its function under the same name); the demo imports
 #: ``publish`` from it when it runs, so a test can wrap it there.
@@ -46,6 +46,7 @@ def _check_png(path: Path) -> tuple[int, int]:
         return image.size
 
 
+@pytest.mark.slow
 def test_demo_prints_the_status_table_and_writes_every_chart(tmp_path, capsys, monkeypatch):
     calls = []
     real_publish = PUBLISH_MODULE.publish
@@ -89,6 +90,7 @@ def test_demo_prints_the_status_table_and_writes_every_chart(tmp_path, capsys, m
     assert all(width > 300 and height > 200 for width, height in sizes.values())
 
 
+@pytest.mark.slow
 def test_demo_renders_with_agg_whatever_backend_the_environment_names(tmp_path):
     # A machine whose matplotlib is configured for a GUI (or a backend that is not installed)
     # must still get its charts: the demo picks Agg before pyplot loads.

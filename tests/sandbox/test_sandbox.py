@@ -703,6 +703,7 @@ def test_client_is_built_from_the_sandbox_credentials(sb, monkeypatch):
     ]
 
 
+@pytest.mark.slow
 def test_sandbox_command_serves_until_ctrl_c():
     script = Path(sys.executable).with_name("productiv-pandas")
     process = subprocess.Popen(

@@ -69,6 +69,7 @@ def one_error_line(result: subprocess.CompletedProcess, code: int = 2) -> str:
 PUBLISH = ["publish", "{clean}", "--app-id", "acme", "--sandbox", *MAPPING]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -150,6 +151,7 @@ def test_usage_and_configuration_errors_are_one_line_and_exit_2_on_every_command
     assert not (tmp_path / "run.csv").exists()  # refused before anything was written
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -178,6 +180,7 @@ def test_credential_errors_are_one_line_and_exit_2(clean_csv, tmp_path, env, mes
     assert not out.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "token",
     [
@@ -212,6 +215,7 @@ def test_a_token_that_cannot_go_in_a_header_exits_2_without_a_trace_of_it(clean_
     assert not out.exists()  # no status file, so no token in one
 
 
+@pytest.mark.slow
 def test_an_app_id_with_a_slash_is_sent_url_quoted_and_its_rows_get_a_status(clean_csv, tmp_path):
     out = tmp_path / "status.csv"
     with Sandbox(rate_limit=None, apps=["acme"]) as sb:
@@ -233,7 +237,7 @@ def test_a_bug_exits_3_in_one_line_without_the_exceptions_text(monkeypatch, caps
     monkeypatch.setitem(cli._COMMANDS, "validate", broken)
     assert cli.main(["validate", str(clean_csv)]) == 3
     err = capsys.readouterr().err
-    assert err.startswith("productiv-pandas: internal error: RuntimeError at test_cli_errors.py:")
+    assert err.startswith(f"productiv-pandas: internal error: RuntimeError at {Path(__file__).name}:")
     assert err.count("\n") == 1
     assert SECRET not in err
 
@@ -241,6 +245,7 @@ def test_a_bug_exits_3_in_one_line_without_the_exceptions_text(monkeypatch, caps
 FALLBACK = re.compile(r"was written to '([^']+)' instead")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["validate", "publish"])
 def test_a_full_disk_mid_file_exits_2_and_says_truly_where_each_rows_status_is(tmp_path, command):
     path = tmp_path / "export.csv"

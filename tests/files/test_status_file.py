@@ -2,7 +2,7 @@
 and truthful when it cannot be written mid-file (a full disk).
 
 A full disk is simulated by a file object whose write puts part of a chunk's bytes on disk and
-then raises ENOSPC, as a real full disk does; tests/test_cli.py has the same with a real limit
+then raises ENOSPC, as a real full disk does; tests/cli/test_errors.py has the same with a real limit
 (RLIMIT_FSIZE) in a subprocess.
 """
 

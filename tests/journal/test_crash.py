@@ -27,7 +27,11 @@ import pytest
 from productiv_pandas.journal._store import Journal
 from productiv_pandas.sandbox import Sandbox
 
-pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX SIGKILL")
+# slow: 200,000 rows, a subprocess killed again and again
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX SIGKILL"),
+]
 
 APP = "crash-app"
 ROWS = 200_000

@@ -14,6 +14,8 @@ import pytest
 
 from productiv_pandas.sandbox import Sandbox
 
+pytestmark = pytest.mark.slow  # every test runs the console script in a subprocess
+
 SCRIPT = Path(sys.executable).with_name("productiv-pandas")
 MAPPING = ["--column", "when=timestamp", "--column", "user=email", "--column", "action=eventName"]
 

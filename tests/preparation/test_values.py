@@ -539,6 +539,7 @@ def test_multiindex_columns_work_when_mapped_by_whole_tuples_and_numbers_when_ma
 # -- Dask and the CLI ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_dask_gives_every_hostile_value_the_pandas_status() -> None:
     import dask
     import dask.dataframe as dd
@@ -581,6 +582,7 @@ def test_dask_string_conversion_of_a_lone_surrogate_is_a_configuration_error() -
     assert reasons(status) == [None, "timestamp contains characters that are not valid unicode"]
 
 
+@pytest.mark.slow
 def test_cli_reads_a_gzip_named_csv_and_names_each_bad_value(tmp_path: Path) -> None:
     path = tmp_path / "export.csv"
     recent = str(int(pd.Timestamp.now(tz="UTC").value // 1_000_000) - 60_000)

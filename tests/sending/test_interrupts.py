@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_real_servers import RawServer
 
 import productiv_pandas as pp
+from tests.helpers.raw_server import RawServer
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -177,6 +177,7 @@ def wait_for_requests(server: Server, process: subprocess.Popen, count: int) -> 
     time.sleep(0.2)  # the requests are in flight, waiting for the answer
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["frame", "file"])
 @pytest.mark.parametrize("answer", ["hang", "trickle"])
 def test_one_ctrl_c_ends_the_run_within_seconds_against_a_server_that_never_answers(
@@ -206,6 +207,7 @@ def test_one_ctrl_c_ends_the_run_within_seconds_against_a_server_that_never_answ
         assert set(written["reason"]) == {"interrupted"}
 
 
+@pytest.mark.slow
 def test_a_second_ctrl_c_abandons_at_once_and_nothing_is_sent_behind_the_statuss_back(serve, tmp_path):
     # Odd requests are acknowledged, even ones never answered: after a few requests every
     # worker waits on one. Before the fix, a second Ctrl-C left the workers running: they sent
@@ -240,6 +242,7 @@ def test_a_second_ctrl_c_abandons_at_once_and_nothing_is_sent_behind_the_statuss
     assert sorted(frame.loc[known, "email"]) == acknowledged
 
 
+@pytest.mark.slow
 def test_the_cli_exits_130_promptly_on_ctrl_c_against_a_server_that_never_answers(serve, tmp_path):
     server = serve(lambda number: "hang")
     path = events_file(tmp_path, 1000)

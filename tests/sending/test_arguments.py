@@ -172,7 +172,7 @@ NUMPY_KNOBS = {
 }
 
 
-@pytest.mark.parametrize("path", ["frame", "file", "dask"])
+@pytest.mark.parametrize("path", ["frame", "file", pytest.param("dask", marks=pytest.mark.slow)])
 def test_numpy_integers_send_every_row_on_every_path(sb, caplog, tmp_path, path):
     # They pass the checks up front; the client (and a Dask worker's client, sized by
     # max_workers) must take them too, not turn every row into "internal error".

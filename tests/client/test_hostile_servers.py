@@ -1,8 +1,8 @@
-"""The client against hostile servers: deadlines, abandoning a request, bounded answers, secrets.
+"""The client against hostile servers: deadlines, abandoning a request, secrets.
 
-Raw-socket servers (see test_real_servers.RawServer) trickle answers a byte at a time, stall,
-or send decompression bombs; each test asserts what the client answers and that it ends in a
-bounded time.
+Raw-socket servers (tests/helpers/raw_server.py's RawServer) trickle answers a byte
+at a time or stall; each test asserts what the client answers and that it ends in a bounded time.
+Bounded answers (decompression bombs) are in test_answer.py.
 """
 
 from __future__ import annotations
@@ -17,35 +17,20 @@ import subprocess
 import sys
 import threading
 import time
-import tracemalloc
-import zlib
 from urllib.parse import quote, quote_plus
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_real_servers import OK, RawServer, answer, events, outcomes
 
 import productiv_pandas as pp
 from productiv_pandas.client._client import Delivery, ProductivClient
 from productiv_pandas.client._redaction import Redactor
+from tests.helpers.raw_server import OK, answer, events, outcomes
 
 TOKEN = "fixed-token-s3cr3t-value"
 PAYLOAD = b'{"events":[{"timestamp":1566340678676,"email":"a@b.com","eventName":"opened_file"}]}'
 FAST = pp.RetryPolicy(backoff_base=0.01, backoff_max=0.05, max_retries=0)
-
-
-@pytest.fixture
-def serve():
-    servers: list[RawServer] = []
-
-    def start(handler) -> RawServer:
-        servers.append(RawServer(handler))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
 
 
 def trickle(head: bytes, byte: bytes = b" ", every: float = 0.5, seconds: float = 60):
@@ -73,6 +58,7 @@ TRICKLES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("shape", TRICKLES, ids=list(TRICKLES))
 def test_a_trickling_answer_ends_at_the_deadline_as_a_timeout(serve, shape):
@@ -95,6 +81,7 @@ def test_a_trickling_answer_ends_at_the_deadline_as_a_timeout(serve, shape):
     assert len(server.requests) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_the_deadline_is_retried_by_the_policy(serve):
     def trickle_first(conn, line, headers, number):
@@ -109,6 +96,7 @@ def test_the_deadline_is_retried_by_the_policy(serve):
     assert delivery == Delivery(True, 200, 2, None, None, "sent")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_a_trickling_token_endpoint_ends_at_the_deadline(serve):
     server = serve(trickle(*TRICKLES["short-of-content-length"]))
@@ -129,6 +117,7 @@ def test_a_trickling_token_endpoint_ends_at_the_deadline(serve):
     assert [line.split()[1] for line, _ in server.requests] == ["/oauth2/token"]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_publish_rows_of_a_trickling_answer_fail_with_a_timeout(serve):
     server = serve(trickle(*TRICKLES["chunked-body"]))
@@ -242,87 +231,6 @@ def test_closed_says_whether_the_client_was_closed():
     assert client.closed is True
     with pytest.raises(AttributeError):
         client.closed = False  # type: ignore[misc]
-
-
-# --- memory ----------------------------------------------------------------------------------
-
-
-def gzip_bomb(inflated: int) -> bytes:
-    """A gzip stream of ``inflated`` zero bytes, built without holding them."""
-    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-    block = bytes(1 << 20)
-    parts = [packer.compress(block) for _ in range(inflated >> 20)]
-    return b"".join(parts) + packer.flush()
-
-
-@pytest.mark.timeout(120)
-def test_a_gzip_bomb_is_inflated_only_up_to_the_cap(serve):
-    bomb = gzip_bomb(512 << 20)
-    assert len(bomb) < 1 << 20
-    server = serve(lambda conn, *_: conn.sendall(answer("200 OK", bomb, "Content-Encoding: gzip")))
-    with ProductivClient(TOKEN, base_url=server.url, retry=FAST) as client:
-        tracemalloc.start()
-        try:
-            delivery = client.post_events("app-1", PAYLOAD)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-    assert peak < 16 << 20  # the whole answer inflated would be 512 MiB
-    assert delivery == Delivery(
-        False,
-        200,
-        1,
-        None,
-        'HTTP 200 without {"success": true} in the answer: (longer than 64 KiB, not read further)',
-        "other",
-    )
-
-
-@pytest.mark.timeout(60)
-def test_an_endless_answer_is_read_up_to_the_cap_and_success_beyond_it_is_not_success(serve):
-    def endless(conn, *_):
-        try:
-            conn.sendall(b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n11\r\n{"success": true}\r\n')
-            while True:
-                conn.sendall(b"4000\r\n" + b" " * 0x4000 + b"\r\n")
-        except OSError:
-            return "close"
-
-    server = serve(endless)
-    with ProductivClient(TOKEN, base_url=server.url, retry=FAST) as client:
-        delivery = client.post_events("app-1", PAYLOAD)
-    assert (delivery.ok, delivery.status, delivery.kind) == (False, 200, "other")
-    assert delivery.message == (
-        'HTTP 200 without {"success": true} in the answer: {"success": true} '
-        "(longer than 64 KiB, not read further)"
-    )
-
-
-@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw-deflate"])
-def test_compressed_answers_within_the_cap_are_read(serve, encoding):
-    body = b'{"success": true}'
-    if encoding == "gzip":
-        data = zlib.compress(body, wbits=zlib.MAX_WBITS | 16)
-    elif encoding == "deflate":
-        data = zlib.compress(body)
-    else:
-        data = zlib.compress(body, wbits=-zlib.MAX_WBITS)
-    header = f"Content-Encoding: {encoding.removeprefix('raw-')}"
-    server = serve(lambda conn, *_: conn.sendall(answer("200 OK", data, header)))
-    with ProductivClient(TOKEN, base_url=server.url, retry=FAST) as client:
-        assert client.post_events("app-1", PAYLOAD) == Delivery(True, 200, 1, None, None, "sent")
-    assert server.requests[0][1]["accept-encoding"] == "gzip, deflate"
-
-
-def test_a_413_is_final_and_too_large(serve):
-    body = b'{"code": "413", "message": "payload too large", "success": false}'
-    server = serve(lambda conn, *_: conn.sendall(answer("413 Payload Too Large", body)))
-    retry = pp.RetryPolicy(backoff_base=0.01, backoff_max=0.05, max_retries=3)
-    with ProductivClient(TOKEN, base_url=server.url, retry=retry) as client:
-        delivery = client.post_events("app-1", PAYLOAD)
-    assert delivery == Delivery(False, 413, 1, "413", "payload too large", "too_large")
-    assert "too_large" in pp.client.DELIVERY_KINDS
-    assert len(server.requests) == 1
 
 
 # --- tokens that cannot go into a header -----------------------------------------------------
@@ -487,6 +395,7 @@ def test_a_short_secret_is_redacted_where_it_stands_alone_only():
     assert redact("ab1 cab1 ab12 (ab1) %61%62%31") == "*** cab1 ab12 (***) ***"
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("variable", ["PRODUCTIV_ACCESS_TOKEN", "PRODUCTIV_CLIENT_SECRET"])
 def test_the_cli_refuses_a_multi_line_secret_in_one_line_without_quoting_it(tmp_path, variable):

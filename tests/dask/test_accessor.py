@@ -22,6 +22,8 @@ from productiv_pandas._dask import frames as dask_frames  # noqa: E402
 from productiv_pandas.preparation._prepare import prepare_events  # noqa: E402
 from productiv_pandas.status import STATUS_COLUMNS  # noqa: E402
 
+pytestmark = pytest.mark.slow  # Dask's schedulers cost seconds a test; some tests start subprocesses
+
 APP = "acme"
 FAST = pp.RetryPolicy(backoff_base=0.01, backoff_max=0.05)
 NOW = pd.Timestamp.now(tz="UTC").floor("s")
