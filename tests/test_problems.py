@@ -133,3 +133,14 @@ def test_publish_keeps_the_detail_and_rejected_rows_get_http_codes(sandbox_with)
     assert long.loc[2, "reason"] == status.loc[2, "reason"]
     assert len(sandbox.events(APP)) == 2
     assert type(status.attrs["productiv_pandas.problems"]).__name__ == "ProblemDetail"
+
+
+def test_every_code_of_the_vocabulary_has_a_recipe_that_produces_it():
+    """Prepare's recipes and delivery's recipes (each run by its own test) cover pp.PROBLEMS."""
+    from tests.preparation.test_problem_codes import RECIPES as PREPARE_RECIPES
+    from tests.preparation.test_problem_codes import UNREACHABLE
+    from tests.sending.test_policy import RECIPES as DELIVERY_RECIPES
+
+    covered = set(PREPARE_RECIPES) | set(DELIVERY_RECIPES)
+    assert covered | UNREACHABLE == set(pp.PROBLEMS)
+    assert not covered & UNREACHABLE

@@ -85,3 +85,11 @@ def test_the_readme_shows_the_committed_chart():
     text = README.read_text()
     assert "](docs/dashboard.png)" in text
     assert (README.parent / "docs" / "dashboard.png").stat().st_size > 10_000
+
+
+def test_the_readme_lists_every_problem_code_with_its_description():
+    """The README's table of codes is pp.PROBLEMS, row for row (regenerate it when a code changes)."""
+    text = README.read_text()
+    section = text.split("## Problems are data", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([^`]+)` \| (.*) \|$", section, flags=re.M)
+    assert rows == [(code, description.replace("|", "\\|")) for code, description in pp.PROBLEMS.items()]
