@@ -13,7 +13,7 @@ from __future__ import annotations
 from importlib.util import find_spec as _find_spec
 
 from . import accessor as _accessor  # noqa: F401  (registers df.productiv)
-from ._long_form import problems  # the function (shadows the vocabulary module, see problems.py)
+from ._long_form import problems  # the long form; the codes are in problem_codes.py
 from .client._client import Delivery, ProductivClient
 from .client._retry import RetryPolicy
 from .errors import (
@@ -32,7 +32,7 @@ from .journal._store import Journal
 from .preparation._options import PrepareOptionsDict
 from .preparation._prepare import prepare, validate
 from .preparation._schema import UsageEvents
-from .problems import PROBLEMS
+from .problem_codes import PROBLEMS
 from .sending._publish import publish
 from .status import STATUSES
 

@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from .preparation._findings import ProblemDetail
 from .preparation._prepare import DETAIL_KEY
-from .problems import FIELD_OF, PROBLEM_CODES
+from .problem_codes import FIELD_OF, PROBLEM_CODES
 from .status import PROBLEM_DTYPE, PROBLEM_STATUSES, STATUSES
 
 __all__ = ["count_problems", "most_frequent_first", "problems"]

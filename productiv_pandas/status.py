@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .problems import PROBLEM_CODES
+from .problem_codes import PROBLEM_CODES
 
 __all__ = [
     "PROBLEM_DTYPE",

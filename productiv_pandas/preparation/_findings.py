@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..problems import FIELD_OF, PROBLEM_CODES
+from ..problem_codes import FIELD_OF, PROBLEM_CODES
 
 __all__ = ["ORDER", "Finding", "ProblemDetail", "Settled", "coded", "render_each", "settle", "value_text"]
 

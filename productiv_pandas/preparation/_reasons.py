@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ..problems import PROBLEMS
+from ..problem_codes import PROBLEMS
 from . import _schema as s
 from ._findings import Finding, coded
 from ._options import PrepareOptions

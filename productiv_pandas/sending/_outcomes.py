@@ -27,7 +27,7 @@ class Outcome:
     batch: int
     http_status: int | None
     attempts: int
-    problem: str | None = None  # the problem code (see productiv_pandas.problems); None when sent
+    problem: str | None = None  # the problem code (see productiv_pandas.problem_codes); None when sent
 
 
 class StatusArrays:

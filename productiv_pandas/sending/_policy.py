@@ -33,7 +33,7 @@ The answers, in words:
 - ``interrupted``: Ctrl-C (the request was cancelled or abandoned).
 
 Adding an error code is one line in :data:`POLICY` (and its description in
-:mod:`productiv_pandas.problems`; the sandbox's faults, :mod:`productiv_pandas.sandbox.faults`,
+:mod:`productiv_pandas.problem_codes`; the sandbox's faults, :mod:`productiv_pandas.sandbox.faults`,
 produce every HTTP status, redirects and answers without ``{"success": true}`` included).
 """
 
@@ -42,7 +42,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from ..problems import http_problem
+from ..problem_codes import http_problem
 
 __all__ = ["BY_STATUS", "POLICY", "Rule", "rule_for"]
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import productiv_pandas as pp
-from productiv_pandas.problems import FIELD_OF
+from productiv_pandas.problem_codes import FIELD_OF
 
 NOW = pd.Timestamp("2025-06-10T15:00:00Z")
 GOOD = {"timestamp": "2025-06-10T14:00:00Z", "email": "ana@example.com", "eventName": "opened_file"}

@@ -22,7 +22,7 @@ import pytest
 
 import productiv_pandas as pp
 from productiv_pandas.client._retry import DEFAULT_RETRY_STATUSES
-from productiv_pandas.problems import PROBLEMS, http_problem
+from productiv_pandas.problem_codes import PROBLEMS, http_problem
 from productiv_pandas.sending._policy import BY_STATUS, POLICY, answer_of
 
 APP = "policy-app"
