@@ -197,13 +197,20 @@ def settle(findings: list[Finding], index: pd.Index) -> Settled:
     sentence = np.concatenate(sentence_of)
     sort = np.lexsort((order, position))
     position, sentence = position[sort], sentence[sort]
-    # The same sentence twice on a row counts once (the first kept).
-    same_text, _ = pd.factorize(np.asarray(texts, dtype=object))
-    key = position * (int(same_text.max()) + 1) + same_text[sentence]
-    _, first = np.unique(key, return_index=True)
-    if len(first) < len(key):
-        keep = np.sort(first)
-        position, sentence = position[keep], sentence[keep]
+    # The same sentence twice on a row counts once (the first kept); only rows with several
+    # entries can have a repeat, usually few.
+    several = np.flatnonzero(
+        np.r_[position[1:] == position[:-1], False] | np.r_[False, position[1:] == position[:-1]]
+    )
+    if len(several):
+        same_text, _ = pd.factorize(np.asarray(texts, dtype=object))
+        key = position[several] * (int(same_text.max()) + 1) + same_text[sentence[several]]
+        _, first = np.unique(key, return_index=True)
+        if len(first) < len(key):
+            keep = np.ones(len(position), dtype=bool)
+            keep[several] = False
+            keep[several[first]] = True
+            position, sentence = position[keep], sentence[keep]
     starts = np.flatnonzero(np.r_[True, position[1:] != position[:-1]])
     rows = position[starts]
     code = np.asarray(codes, dtype=np.int16)

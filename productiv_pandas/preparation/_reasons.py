@@ -164,29 +164,91 @@ def _values(checked: pd.DataFrame, column: str, positions: np.ndarray) -> np.nda
     return np.asarray(checked[column].array.take(positions), dtype=object)
 
 
+_DATETIME_RANGE_MS = (-30_610_224_000_000, 253_402_300_799_999)  # years 1000 to 9999
+
+
+def format_ms_many(ms: np.ndarray) -> list[str]:
+    """:func:`format_ms` of many, vectorized: years 1000 to 9999 by numpy, others one by one."""
+    ms = np.asarray(ms, dtype=np.int64)
+    inside = (ms >= _DATETIME_RANGE_MS[0]) & (ms <= _DATETIME_RANGE_MS[1])
+    text = np.datetime_as_string(np.where(inside, ms, 0).astype("datetime64[ms]"), unit="ms").astype(object)
+    whole = ms % 1000 == 0
+    out = [
+        f"{t[:10]} {t[11:19]} UTC" if w else f"{t[:10]} {t[11:]} UTC"
+        for t, w in zip(text.tolist(), whole.tolist(), strict=True)
+    ]
+    for i in np.flatnonzero(~inside).tolist():
+        out[i] = format_ms(int(ms[i]))
+    return out
+
+
+def _format_numbers(number: np.ndarray) -> list[str]:
+    """:func:`_format_number` of many: integers through int64, the rest one by one."""
+    integral = np.isfinite(number) & (np.floor(number) == number) & (np.abs(number) < 2**62)
+    out = np.where(integral, number, 0).astype(np.int64).astype(str).astype(object)
+    for i in np.flatnonzero(~integral).tolist():
+        out[i] = _format_number(number[i])
+    return out.tolist()
+
+
 def _time_findings(
     check: str, positions: np.ndarray, checked: pd.DataFrame, number: np.ndarray, options: PrepareOptions,
     exact: Mapping[int, str],
 ) -> list[Finding]:  # fmt: skip
-    """Timestamps out of range: the sentence depends on the time and on the number as given."""
+    """Timestamps out of range, in :func:`explain_time`'s words, rendered for all rows at once
+    (a bad clock makes every row's time distinct: there is nothing to share)."""
     limit_ms = options.now_ms + int(options.future_tolerance / pd.Timedelta(milliseconds=1))
     too_early = check == s.CHECK_NOT_BEFORE_2000
-    ms = checked["timestamp"].array.to_numpy(dtype=np.int64, na_value=0)
-
-    # One value a row: the position, from which the time, the number and its text are read.
-    def explain(position: int) -> tuple[str, str]:
-        return explain_time(
-            int(ms[position]), number[position], unit=options.unit, too_early=too_early, limit_ms=limit_ms,
-            tolerance=options.future_tolerance, shown=exact.get(position),
-        )  # fmt: skip
-
-    def shown(position: int) -> str | None:
-        given = number[position]
-        if np.isnan(given):
-            return format_ms(int(ms[position]))
-        return exact.get(position) or _format_number(given)
-
-    return [Finding(positions, positions, explain, "timestamp", shown=shown)]
+    code = "timestamp.before_2000" if too_early else "timestamp.future"
+    problem = (
+        "is before 2000-01-01"
+        if too_early
+        else f"is in the future (later than now + {format_duration(options.future_tolerance)})"
+    )
+    ms = checked["timestamp"].array.to_numpy(dtype=np.int64, na_value=0)[positions]
+    given = number[positions]
+    when = format_ms_many(ms)
+    numeric = ~np.isnan(given)
+    shown = _format_numbers(np.where(numeric, given, 0))
+    for i, position in enumerate(positions.tolist()):
+        if position in exact:
+            shown[i] = exact[position]
+    # The first other unit (in UNITS' order) that gives a time in range: its name and time.
+    guess_unit = np.full(len(positions), "", dtype=object)
+    guess_ms = np.zeros(len(positions), dtype=np.float64)
+    for other, per_ms in UNITS.items():
+        if other == options.unit:
+            continue
+        guess = given * per_ms
+        fits = numeric & (guess_unit == "") & (guess >= s.MIN_TIMESTAMP_MS) & (guess <= limit_ms)
+        guess_unit[fits] = other
+        guess_ms[fits] = guess[fits]
+    looks = guess_unit != ""
+    guess_when = format_ms_many(np.where(looks, guess_ms, 0).astype(np.int64))
+    unit_name = UNIT_NAMES[options.unit]
+    texts, codes, values = [], [], []
+    for i in range(len(positions)):  # plain lists: no pandas object is indexed here
+        if not numeric[i]:
+            texts.append(f"timestamp {when[i]} {problem}")
+            codes.append(code)
+            values.append(when[i])
+            continue
+        text = f"timestamp {shown[i]} read as {unit_name} is {when[i]}, which {problem}"
+        if looks[i]:
+            other = guess_unit[i]
+            text += f"; it looks like {UNIT_NAMES[other]} ({guess_when[i]}): pass unit={other!r}"
+        texts.append(text)
+        codes.append("timestamp.unit" if looks[i] else code)
+        values.append(shown[i])
+    # The sentence names the value, so it is the key: one code and one value per sentence.
+    code_of = dict(zip(texts, codes, strict=True))
+    value_of = dict(zip(texts, values, strict=True))
+    return [
+        Finding(
+            positions, np.asarray(texts, dtype=object), lambda text: (code_of[text], text), "timestamp",
+            shown=value_of.__getitem__,
+        )
+    ]  # fmt: skip
 
 
 def failure_findings(
