@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,9 +63,10 @@ class Finding:
 
     positions: np.ndarray
     values: Sequence | np.ndarray
-    explain: Callable[[object], tuple[str, str]]
+    # Any: each finding's values have one type of their own (texts, epoch numbers, ...).
+    explain: Callable[[Any], tuple[str, str]]
     field: str | None
-    shown: Callable[[object], str | None] = value_text
+    shown: Callable[[Any], str | None] = value_text
 
     @classmethod
     def fixed(cls, positions, code: str, sentence: str) -> Finding:
@@ -170,17 +172,22 @@ class Settled:
 
 def settle(findings: list[Finding], index: pd.Index) -> Settled:
     """Render the findings: one sentence per distinct (finding, value), mapped onto rows."""
-    positions, orders, sentence_of, codes, texts, values = [], [], [], [], [], []
+    positions: list[np.ndarray] = []
+    orders: list[np.ndarray] = []
+    sentence_of: list[np.ndarray] = []
+    codes: list[int] = []
+    texts: list[str] = []
+    values: list[str | None] = []
     for number, finding in enumerate(findings):
         if not len(finding.positions):
             continue
         which, uniques = _factorize(finding.values)
         base = len(texts)
         for value in uniques:
-            code, text = finding.explain(value)
-            if code not in _CODE_NUMBER:  # a code outside the vocabulary is a bug here
-                raise ValueError(f"unknown problem code {code!r}; PROBLEMS lists the codes")
-            codes.append(_CODE_NUMBER[code])
+            name, text = finding.explain(value)
+            if name not in _CODE_NUMBER:  # a code outside the vocabulary is a bug here
+                raise ValueError(f"unknown problem code {name!r}; PROBLEMS lists the codes")
+            codes.append(_CODE_NUMBER[name])
             texts.append(text)
             values.append(finding.shown(value))
         positions.append(np.asarray(finding.positions, dtype=np.int64))

@@ -276,7 +276,7 @@ def failure_findings(
             found.append(Finding(positions, _values(checked, "email", positions), explain_email, "email"))
         elif check == s.CHECK_NOT_EMPTY and f"{column}.missing" in PROBLEMS:
             found.append(Finding.fixed(positions, f"{column}.missing", f"{column} is empty"))
-        elif check == s.CHECK_MAX_LENGTH:
+        elif check == s.CHECK_MAX_LENGTH and column is not None:
             found.append(
                 Finding(
                     positions, _values(checked, column, positions),
@@ -284,7 +284,7 @@ def failure_findings(
                     column,
                 )
             )  # fmt: skip
-        elif check == s.CHECK_NO_CONTROL:
+        elif check == s.CHECK_NO_CONTROL and column is not None:
             found.append(
                 Finding(
                     positions, _values(checked, column, positions),

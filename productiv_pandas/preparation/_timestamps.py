@@ -217,15 +217,16 @@ class _Reader:
         # uint64: those few are read one by one, so a reason names them as written.
         long = regex_mask(texts, r"[+-]?0*[0-9]{19,}")
         if long.any():
-            fits, beyond = [], []
+            fitting: list[int] = []
+            beyond: list[int] = []
             for i in np.flatnonzero(long):
-                (fits if _INT64[0] <= int(texts.iat[i]) <= _INT64[1] else beyond).append(i)
+                (fitting if _INT64[0] <= int(texts.iat[i]) <= _INT64[1] else beyond).append(int(i))
             if beyond:
                 self.problem(
                     positions[beyond], "timestamp.out_of_range", texts.iloc[beyond].to_numpy(dtype=object),
                     lambda value: self._out_of_range(describe_value(value)),
                 )  # fmt: skip
-            fits = np.asarray(fits, dtype=np.int64)
+            fits = np.asarray(fitting, dtype=np.int64)
             if len(fits):
                 chosen = texts.iloc[fits].reset_index(drop=True)
                 self.numbers(positions[fits], np.array([int(t) for t in chosen], dtype=np.int64), chosen)
@@ -286,22 +287,23 @@ class _Reader:
         if len(failed):
             # One call infers one resolution; a value out of its range (year 3000 in ns) is
             # retried alone so it gets its own resolution instead of a false "unreadable".
-            retried = []
-            said_missing, unreadable = [], []
+            retried: list[pd.Timestamp | None] = []
+            said_missing: list[int] = []
+            unreadable: list[int] = []
             for p in failed:
                 try:
                     again_one = pd.to_datetime(texts.iat[p], format="ISO8601", utc=aware)
                     if pd.isna(again_one):
                         # "NaT", "nan", "NaN" parse to NaT without an error; they used to pass
                         # as valid rows with no timestamp at all. Text that says "missing" is missing.
-                        said_missing.append(p)
+                        said_missing.append(int(p))
                         retried.append(None)
                         continue
                     retried.append(
                         again_one.floor("us").as_unit("us") if again_one.unit == "ns" else again_one
                     )
                 except (ValueError, OverflowError, TypeError):
-                    unreadable.append(p)
+                    unreadable.append(int(p))
                     retried.append(None)
             self.problem(
                 positions[said_missing], "timestamp.missing", texts.iloc[said_missing].to_numpy(dtype=object),
@@ -342,16 +344,16 @@ class _Reader:
         for kind, members in groups.items():
             if not members:
                 continue
-            where = np.asarray(members, dtype=np.int64)
-            chosen = values.iloc[where].reset_index(drop=True)
+            rows = np.asarray(members, dtype=np.int64)
+            chosen = values.iloc[rows].reset_index(drop=True)
             if kind == "str":
-                self.strings(where, chosen)
+                self.strings(rows, chosen)
             elif kind == "int":
-                self.numbers(where, np.array([int(v) for v in chosen], dtype=np.int64))
+                self.numbers(rows, np.array([int(v) for v in chosen], dtype=np.int64))
             elif kind == "float":
-                self.numbers(where, np.array([float(v) for v in chosen], dtype=np.float64), chosen)
+                self.numbers(rows, np.array([float(v) for v in chosen], dtype=np.float64), chosen)
             else:
-                self._objects_as_datetimes(where, chosen, aware=kind == "aware")
+                self._objects_as_datetimes(rows, chosen, aware=kind == "aware")
 
     def _kind(self, value: object) -> str | tuple[str, object]:
         """The group an object column's value is read with, or the problem it has: its code
@@ -401,7 +403,7 @@ class _Reader:
         return ("timestamp.unreadable", _not_a_time)
 
     def _out_of_range_int(self, value: object) -> str:
-        return self._out_of_range(str(int(value)))
+        return self._out_of_range(str(int(value)))  # type: ignore[call-overload]  # always an integer here
 
     def _out_of_range_str(self, value: object) -> str:
         return self._out_of_range(str(value))
