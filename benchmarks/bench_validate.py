@@ -108,9 +108,9 @@ def spoil(frame: pd.DataFrame, share: float, rng: np.random.Generator) -> pd.Dat
     app = frame["targetApp"].to_numpy(dtype=object, copy=True)
     ms = frame["timestamp"].to_numpy(copy=True)
     at = chosen[kind == 0]
-    email[at] = np.char.add(np.char.replace(email[at].astype(str), "@", "_at_"), "").astype(object)
+    email[at] = [address.replace("@", "_at_") for address in email[at]]  # no '@'
     at = chosen[kind == 1]
-    event[at] = np.char.add(event[at].astype(str), "s").astype(object)  # "opened_files"
+    event[at] = [name + "s" for name in event[at]]  # a near miss: "opened_files"
     at = chosen[kind == 2]
     event[at], app[at] = LOGIN, None
     at = chosen[kind == 3]

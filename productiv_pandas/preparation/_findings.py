@@ -67,6 +67,9 @@ class Finding:
     explain: Callable[[Any], tuple[str, str]]
     field: str | None
     shown: Callable[[Any], str | None] = value_text
+    #: Already rendered, one a row: ``(codes, sentences, value texts)`` (``values`` unused),
+    #: for problems whose every row is distinct (a bad clock's times), rendered in bulk.
+    rendered: tuple[list[str], list[str], list[str | None]] | None = None
 
     @classmethod
     def fixed(cls, positions, code: str, sentence: str) -> Finding:
@@ -101,9 +104,11 @@ def coded(code: str, explain: Callable[[object], str], value: object) -> tuple[s
 def render_each(findings: list[Finding]) -> list[tuple[int, str]]:
     """``(position, sentence)`` of every finding's rows, in the order found: a debugging view."""
     return [
-        (int(position), finding.explain(value)[1])
+        (int(position), finding.rendered[1][i] if finding.rendered else finding.explain(value)[1])
         for finding in findings
-        for position, value in zip(finding.positions.tolist(), list(finding.values), strict=True)
+        for i, (position, value) in enumerate(
+            zip(finding.positions.tolist(), list(finding.values), strict=True)
+        )
     ]
 
 
@@ -131,7 +136,7 @@ class ProblemDetail(str):
 
     @classmethod
     def build(cls, index, positions, sentence, code, value, text) -> ProblemDetail:
-        rows = len(np.unique(positions)) if len(positions) else 0
+        rows = int(np.count_nonzero(np.diff(positions))) + 1 if len(positions) else 0
         detail = cls(f"{len(positions)} problem(s) of {rows} row(s): see productiv_pandas.problems(status)")
         for name, item in zip(
             ("index", "positions", "sentence", "code", "value", "text"),
@@ -181,8 +186,16 @@ def settle(findings: list[Finding], index: pd.Index) -> Settled:
     for number, finding in enumerate(findings):
         if not len(finding.positions):
             continue
-        which, uniques = _factorize(finding.values)
         base = len(texts)
+        uniques: list[Any]
+        if finding.rendered is not None:
+            row_codes, row_texts, row_values = finding.rendered
+            codes.extend(_CODE_NUMBER[code] for code in row_codes)
+            texts.extend(row_texts)
+            values.extend(row_values)
+            which, uniques = np.arange(len(row_texts)), []
+        else:
+            which, uniques = _factorize(finding.values)
         for value in uniques:
             name, text = finding.explain(value)
             if name not in _CODE_NUMBER:  # a code outside the vocabulary is a bug here

@@ -226,7 +226,9 @@ def _time_findings(
     looks = guess_unit != ""
     guess_when = format_ms_many(np.where(looks, guess_ms, 0).astype(np.int64))
     unit_name = UNIT_NAMES[options.unit]
-    texts, codes, values = [], [], []
+    texts: list[str] = []
+    codes: list[str] = []
+    values: list[str | None] = []
     for i in range(len(positions)):  # plain lists: no pandas object is indexed here
         if not numeric[i]:
             texts.append(f"timestamp {when[i]} {problem}")
@@ -240,15 +242,13 @@ def _time_findings(
         texts.append(text)
         codes.append("timestamp.unit" if looks[i] else code)
         values.append(shown[i])
-    # The sentence names the value, so it is the key: one code and one value per sentence.
-    code_of = dict(zip(texts, codes, strict=True))
-    value_of = dict(zip(texts, values, strict=True))
     return [
-        Finding(
-            positions, np.asarray(texts, dtype=object), lambda text: (code_of[text], text), "timestamp",
-            shown=value_of.__getitem__,
-        )
+        Finding(positions, positions, _no_explain, "timestamp", rendered=(codes, texts, values))
     ]  # fmt: skip
+
+
+def _no_explain(_: object) -> tuple[str, str]:  # pragma: no cover - rendered findings are not explained
+    raise AssertionError("a rendered finding has its sentences")
 
 
 def failure_findings(
