@@ -1,5 +1,5 @@
 """The ``productiv`` accessor on Dask DataFrames: ``ddf.productiv.validate()``, ``.prepare()``,
-``.publish()``.
+``.publish()``, and ``status.productiv.problems()`` of a Dask status frame.
 
 A thin front door over :mod:`productiv_pandas.dask_frames`, as :mod:`.accessor` is for pandas.
 
@@ -51,6 +51,13 @@ class DaskProductivAccessor:
         from . import frames as dask_frames
 
         return dask_frames.prepare(self._frame, **options)
+
+    def problems(self) -> dd.DataFrame:
+        """The long form of a Dask status frame (from ``validate`` or ``publish``), lazily:
+        :func:`productiv_pandas._dask.frames.problems`."""
+        from . import frames as dask_frames
+
+        return dask_frames.problems(self._frame)
 
     def publish(
         self,
