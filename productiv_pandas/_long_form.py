@@ -108,8 +108,8 @@ def _matched(
     """
     empty = np.array([], dtype=np.int64)
     detail = status.attrs.get(DETAIL_KEY)
-    if not isinstance(detail, ProblemDetail) or not len(detail.positions):
-        return empty, empty, None
+    if not isinstance(detail, ProblemDetail) or not len(detail.positions) or not hasattr(detail, "reasons"):
+        return empty, empty, None  # (no ``reasons``: unpickled from an older version)
     candidates = np.flatnonzero((states == "invalid") & (code >= 0))
     if not len(candidates):
         return empty, empty, None
