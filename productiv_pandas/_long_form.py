@@ -27,7 +27,8 @@ def problems(status: pd.DataFrame) -> pd.DataFrame:
     ----------
     status : DataFrame
         A status frame (from ``validate``, ``publish``, ``validate_file(status_out=...)`` read
-        back, ...), or any subset of its rows.
+        back, ...), or any subset of its rows. A Dask status frame gives a Dask long form
+        (lazily, one partition's at a time).
 
     Returns
     -------
@@ -43,14 +44,19 @@ def problems(status: pd.DataFrame) -> pd.DataFrame:
     Notes
     -----
     Only ``invalid`` rows can have several problems; prepare keeps them in the frame's
-    ``attrs`` (an immutable object that pandas copies for free, which knows the index it was
-    built for). A frame with the same index is matched by position; a subset of rows whose
-    index is unique (``status[status.status == "invalid"]``, ``.loc[...]``) by label. Rows
+    ``attrs`` (an immutable object that pandas copies for free). A row is matched to them by
+    its whole ``reason`` (rendered from exactly those problems), so subsets, sorting,
+    ``reset_index``, duplicated labels and ``concat`` of frames sharing that object all keep
+    every problem of a row, and a row never gets another row's. Rows
     that cannot be matched (a frame read back from a file, ``attrs`` dropped by ``concat``,
     rows whose ``problem`` no longer agrees) get one entry from their ``problem`` and
     ``reason`` columns, the ``value`` from the frame's own column of that field when it holds
     one. The Dask status frame is concatenated from partitions, so it always takes this path.
     """
+    if not isinstance(status, pd.DataFrame) and type(status).__module__.split(".")[0] == "dask":
+        from ._dask.frames import problems as dask_problems  # a Dask status frame: lazily
+
+        return dask_problems(status)
     if not isinstance(status, pd.DataFrame) or not {"status", "problem", "reason"} <= set(status.columns):
         raise TypeError("expected a status frame (with columns 'status', 'reason' and 'problem')")
     code = pd.Categorical(status["problem"], dtype=PROBLEM_DTYPE).codes.astype(np.int64)
@@ -92,27 +98,33 @@ def problems(status: pd.DataFrame) -> pd.DataFrame:
 def _matched(
     status: pd.DataFrame, code: np.ndarray, states: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, ProblemDetail | None]:
-    """The rows whose problems the frame's detail holds: ``(row of each entry, its sentence)``."""
+    """The rows whose problems the frame's detail holds: ``(row of each entry, its sentence)``.
+
+    A row is matched by its ``reason``, looked up whole (an equality join, nothing is read out
+    of the sentence) among the reasons the detail rendered: a reason is made from exactly its
+    row's entries, so equal reasons have equal entries, and the match holds whatever became
+    of the index (a subset, ``reset_index``, duplicated labels, ``concat`` of the same frame).
+    Only ``invalid`` rows whose ``problem`` is still the detail's first are matched.
+    """
     empty = np.array([], dtype=np.int64)
     detail = status.attrs.get(DETAIL_KEY)
-    if not isinstance(detail, ProblemDetail) or not len(detail.positions):
+    if not isinstance(detail, ProblemDetail) or not len(detail.positions) or not hasattr(detail, "reasons"):
+        return empty, empty, None  # (no ``reasons``: unpickled from an older version)
+    candidates = np.flatnonzero((states == "invalid") & (code >= 0))
+    if not len(candidates):
         return empty, empty, None
-    index = status.index
-    if index is detail.index or (len(index) == len(detail.index) and index.equals(detail.index)):
-        at = np.arange(len(index))  # the frame the detail was built for: by position
-    elif index.is_unique and detail.index.is_unique:
-        at = detail.index.get_indexer(index)  # a subset of its rows: by label (-1: not there)
-    else:
-        return empty, empty, None
-    low = np.searchsorted(detail.positions, at, side="left")
-    high = np.searchsorted(detail.positions, at, side="right")
-    count = np.where(at >= 0, high - low, 0)
-    first = detail.code[detail.sentence[np.minimum(low, len(detail.positions) - 1)]]
-    # Only invalid rows whose first problem is still the detail's (a row changed since is not).
-    usable = (count > 0) & (states == "invalid") & (first == code)
-    rows = np.flatnonzero(usable)
-    counts = count[rows]
-    entries = np.repeat(low[rows], counts) + (
+    starts = np.flatnonzero(np.r_[True, detail.positions[1:] != detail.positions[:-1]])
+    sizes = np.diff(np.r_[starts, len(detail.positions)])
+    known = pd.Series(pd.array(detail.reasons, dtype=_TEXT)).drop_duplicates()
+    found = pd.Index(known.array).get_indexer(status["reason"].iloc[candidates].astype(_TEXT).array)
+    hit = found >= 0
+    which = np.full(len(candidates), -1, dtype=np.int64)
+    which[hit] = known.index.to_numpy()[found[hit]]  # the detail's row of that reason
+    first = detail.code[detail.sentence[starts[np.maximum(which, 0)]]]
+    usable = hit & (first == code[candidates])
+    rows, which = candidates[usable], which[usable]
+    counts = sizes[which]
+    entries = np.repeat(starts[which], counts) + (
         np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     )
     return np.repeat(rows, counts), detail.sentence[entries], detail

@@ -6,6 +6,7 @@ call into the module that does the work, which the CLI and notebooks call too.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Unpack
 
 import pandas as pd
@@ -13,9 +14,11 @@ import pandas as pd
 from .preparation import _prepare as _prepare
 from .preparation._options import PrepareOptionsDict
 from .sending import _publish as _publish
+from .sending._settings import DEFAULT_MAX_SPLIT_REQUESTS, MAX_BATCH_SIZE
 
 if TYPE_CHECKING:
     from .client._client import ProductivClient
+    from .journal._store import Journal
 
 __all__ = ["ProductivAccessor"]
 
@@ -38,11 +41,25 @@ class ProductivAccessor:
         return _prepare.prepare(self._frame, **options)
 
     def publish(
-        self, app_id: str, *, client: ProductivClient | None = None, **options: Unpack[PrepareOptionsDict]
+        self,
+        app_id: str,
+        *,
+        client: ProductivClient | None = None,
+        journal: str | os.PathLike | Journal | None = None,
+        batch_size: int = MAX_BATCH_SIZE,
+        max_workers: int = 4,
+        max_retries: int | None = None,
+        max_split_requests: int = DEFAULT_MAX_SPLIT_REQUESTS,
+        progress: bool | None = None,
+        **options: Unpack[PrepareOptionsDict],
     ) -> pd.DataFrame:
-        """Send the valid rows to ``app_id``: :func:`productiv_pandas.publish`; the options
-        are :class:`~productiv_pandas.PrepareOptionsDict`'s."""
-        return _publish.publish(self._frame, app_id, client=client, **options)
+        """Send the valid rows to ``app_id``: :func:`productiv_pandas.publish`, whose keyword
+        arguments these are; the options are :class:`~productiv_pandas.PrepareOptionsDict`'s."""
+        return _publish.publish(
+            self._frame, app_id, client=client, journal=journal, batch_size=batch_size,
+            max_workers=max_workers, max_retries=max_retries, max_split_requests=max_split_requests,
+            progress=progress, **options,
+        )  # fmt: skip
 
     def problems(self) -> pd.DataFrame:
         """The long form of a status frame, one row per (input row, problem):

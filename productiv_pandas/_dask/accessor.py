@@ -1,5 +1,5 @@
 """The ``productiv`` accessor on Dask DataFrames: ``ddf.productiv.validate()``, ``.prepare()``,
-``.publish()``.
+``.publish()``, and ``status.productiv.problems()`` of a Dask status frame.
 
 A thin front door over :mod:`productiv_pandas.dask_frames`, as :mod:`.accessor` is for pandas.
 
@@ -20,6 +20,7 @@ import warnings
 from typing import TYPE_CHECKING, Unpack
 
 from ..preparation._options import PrepareOptionsDict
+from ..sending._settings import DEFAULT_MAX_SPLIT_REQUESTS, MAX_BATCH_SIZE
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -52,22 +53,36 @@ class DaskProductivAccessor:
 
         return dask_frames.prepare(self._frame, **options)
 
+    def problems(self) -> dd.DataFrame:
+        """The long form of a Dask status frame (from ``validate`` or ``publish``), lazily:
+        :func:`productiv_pandas._dask.frames.problems`."""
+        from . import frames as dask_frames
+
+        return dask_frames.problems(self._frame)
+
     def publish(
         self,
         app_id: str,
         *,
         client: ProductivClient | None = None,
         client_factory: Callable[[], ProductivClient] | None = None,
+        batch_size: int = MAX_BATCH_SIZE,
+        max_workers: int = 4,
+        max_retries: int | None = None,
+        max_split_requests: int = DEFAULT_MAX_SPLIT_REQUESTS,
+        journal: None = None,
         **options: Unpack[PrepareOptionsDict],
     ) -> dd.DataFrame:
         """Send the valid rows, each partition with its own client, eagerly:
-        :func:`productiv_pandas._dask.publish.publish`; the options are
-        :class:`~productiv_pandas.PrepareOptionsDict`'s."""
+        :func:`productiv_pandas._dask.publish.publish`, whose keyword arguments these are; the
+        options are :class:`~productiv_pandas.PrepareOptionsDict`'s."""
         from . import publish as dask_publish
 
         return dask_publish.publish(
-            self._frame, app_id, client=client, client_factory=client_factory, **options
-        )
+            self._frame, app_id, client=client, client_factory=client_factory, batch_size=batch_size,
+            max_workers=max_workers, max_retries=max_retries, max_split_requests=max_split_requests,
+            journal=journal, **options,
+        )  # fmt: skip
 
 
 def register() -> bool:

@@ -42,7 +42,7 @@ from ..preparation._prepare import Prepared, prepare_events
 from ..preparation._reasons import format_label
 from ..status import with_status
 
-__all__ = ["check_frame", "lazy_status", "prepare", "validate"]
+__all__ = ["check_frame", "lazy_status", "prepare", "problems", "validate"]
 
 KEY = ["timestamp", "email", "eventName"]
 _ORDER = "_order"  # partition << _SHIFT | position: the row's place in the whole frame
@@ -214,3 +214,13 @@ def prepare(frame: dd.DataFrame, **options: Unpack[PrepareOptionsDict]) -> dd.Da
     """
     status = lazy_status(check_frame(frame), PrepareOptions.from_kwargs(**options))[0]
     return status.map_partitions(_wire, meta=_wire(status._meta))
+
+
+def problems(status: dd.DataFrame) -> dd.DataFrame:
+    """The long form of a Dask status frame, lazily: :func:`productiv_pandas.problems` of each
+    partition. Each partition's status frame still holds its rows' problems (``attrs``), so a
+    row with several problems has an entry for each, as in pandas; computed, it equals
+    ``pp.problems`` of the whole status frame computed at once with its ``attrs``."""
+    from .._long_form import problems as long_form
+
+    return status.map_partitions(long_form, meta=long_form(status._meta))

@@ -124,7 +124,10 @@ class ProblemDetail(str):
     ``index`` is the index of the status frame it was built for; ``positions`` (ascending) are
     rows of that frame, and each entry's problem is the ``sentence``-th of the small
     per-sentence arrays: ``code`` (number in PROBLEM_CODES), ``value`` (text or null) and
-    ``text`` (the sentence).
+    ``text`` (the sentence). ``reasons`` holds each row's whole reason (one per distinct
+    position, in order): the long form finds a row's entries by its reason, which is rendered
+    from exactly those entries, so a row is never given another row's problems, whatever
+    became of the index (``reset_index``, a subset, duplicated labels, ``concat``).
     """
 
     index: pd.Index
@@ -133,14 +136,15 @@ class ProblemDetail(str):
     code: np.ndarray
     value: pa.Array
     text: pa.Array
+    reasons: pa.Array
 
     @classmethod
-    def build(cls, index, positions, sentence, code, value, text) -> ProblemDetail:
+    def build(cls, index, positions, sentence, code, value, text, reasons) -> ProblemDetail:
         rows = int(np.count_nonzero(np.diff(positions))) + 1 if len(positions) else 0
         detail = cls(f"{len(positions)} problem(s) of {rows} row(s): see productiv_pandas.problems(status)")
         for name, item in zip(
-            ("index", "positions", "sentence", "code", "value", "text"),
-            (index, positions, sentence, code, value, text),
+            ("index", "positions", "sentence", "code", "value", "text", "reasons"),
+            (index, positions, sentence, code, value, text, reasons),
             strict=True,
         ):
             if isinstance(item, np.ndarray):
@@ -210,7 +214,7 @@ def settle(findings: list[Finding], index: pd.Index) -> Settled:
     empty = np.array([], dtype=np.int64)
     if not positions:
         no_text = pa.array([], type=_TEXT)
-        detail = ProblemDetail.build(index, empty, empty, empty, no_text, no_text)
+        detail = ProblemDetail.build(index, empty, empty, empty, no_text, no_text, no_text)
         return Settled(empty, empty, no_text, detail)
     position = np.concatenate(positions)
     order = np.concatenate(orders)
@@ -241,7 +245,7 @@ def settle(findings: list[Finding], index: pd.Index) -> Settled:
     else:
         offsets = pa.array(np.r_[starts, len(position)].astype(np.int64))
         reasons = pc.binary_join(pa.LargeListArray.from_arrays(offsets, entry_text), pa.scalar("; ", _TEXT))
-    detail = ProblemDetail.build(index, position, sentence, code, pa.array(values, type=_TEXT), text)
+    detail = ProblemDetail.build(index, position, sentence, code, pa.array(values, type=_TEXT), text, reasons)
     return Settled(rows, code[sentence[starts]], reasons, detail)
 
 

@@ -84,6 +84,7 @@ def test_the_run_time_checks_stay_at_every_entry_point(tmp_path):
         pp.validate(frame, on_stale="drop")  # type: ignore[arg-type]
 
 
+@pytest.mark.slow  # runs mypy over the package (12-25 s on 2 shared cores); make test runs it
 def test_a_type_checker_sees_the_option_names_and_types(tmp_path):
     api = pytest.importorskip("mypy.api")
     user = tmp_path / "user_code.py"
