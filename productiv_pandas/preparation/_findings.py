@@ -24,11 +24,13 @@ import pyarrow.compute as pc
 
 from ..problem_codes import FIELD_OF, PROBLEM_CODES
 
-__all__ = ["ORDER", "Finding", "ProblemDetail", "Settled", "coded", "render_each", "settle", "value_text"]
+__all__ = ["CODE_NUMBER", "ORDER", "Finding", "ProblemDetail", "Settled", "coded", "render_each", "settle", "value_text"]
 
 #: Where each field's sentences go in a row's reason.
 ORDER = {"timestamp": 0, "email": 10, "eventName": 20, "targetApp": 30, None: 40}
-_CODE_NUMBER = {code: number for number, code in enumerate(PROBLEM_CODES)}
+#: A problem code's number: its position in PROBLEM_CODES.
+CODE_NUMBER = {code: number for number, code in enumerate(PROBLEM_CODES)}
+_CODE_NUMBER = CODE_NUMBER
 _TEXT = pa.large_string()
 
 
@@ -67,9 +69,10 @@ class Finding:
     explain: Callable[[Any], tuple[str, str]]
     field: str | None
     shown: Callable[[Any], str | None] = value_text
-    #: Already rendered, one a row: ``(codes, sentences, value texts)`` (``values`` unused),
-    #: for problems whose every row is distinct (a bad clock's times), rendered in bulk.
-    rendered: tuple[list[str], list[str], list[str | None]] | None = None
+    #: Already rendered, one a row: ``(code numbers, sentences, value texts)`` (``values``
+    #: unused), for problems whose every row is distinct (a bad clock's times), rendered in
+    #: bulk as Arrow arrays (large_string).
+    rendered: tuple[np.ndarray, pa.Array, pa.Array] | None = None
 
     @classmethod
     def fixed(cls, positions, code: str, sentence: str) -> Finding:
@@ -103,13 +106,17 @@ def coded(code: str, explain: Callable[[object], str], value: object) -> tuple[s
 
 def render_each(findings: list[Finding]) -> list[tuple[int, str]]:
     """``(position, sentence)`` of every finding's rows, in the order found: a debugging view."""
-    return [
-        (int(position), finding.rendered[1][i] if finding.rendered else finding.explain(value)[1])
-        for finding in findings
-        for i, (position, value) in enumerate(
-            zip(finding.positions.tolist(), list(finding.values), strict=True)
-        )
-    ]
+    out: list[tuple[int, str]] = []
+    for finding in findings:
+        positions = finding.positions.tolist()
+        if finding.rendered is not None:
+            out.extend(zip(positions, finding.rendered[1].to_pylist(), strict=True))
+        else:
+            out.extend(
+                (position, finding.explain(value)[1])
+                for position, value in zip(positions, list(finding.values), strict=True)
+            )
+    return out
 
 
 class ProblemDetail(str):
@@ -175,56 +182,76 @@ class Settled:
     detail: ProblemDetail | None = field(default=None)
 
 
-def settle(findings: list[Finding], index: pd.Index) -> Settled:
-    """Render the findings: one sentence per distinct (finding, value), mapped onto rows."""
-    positions: list[np.ndarray] = []
-    orders: list[np.ndarray] = []
-    sentence_of: list[np.ndarray] = []
+def _explained(finding: Finding) -> tuple[np.ndarray, np.ndarray, pa.Array, pa.Array]:
+    """``(sentence of each row, code number, text, value text of each sentence)`` of a finding:
+    one sentence per distinct value (or the rendered ones, one a row)."""
+    if finding.rendered is not None:
+        row_codes, row_texts, row_values = finding.rendered
+        return np.arange(len(row_texts), dtype=np.int64), np.asarray(row_codes, np.int16), row_texts, row_values
+    which, uniques = _factorize(finding.values)
     codes: list[int] = []
     texts: list[str] = []
     values: list[str | None] = []
+    for value in uniques:
+        name, text = finding.explain(value)
+        if name not in _CODE_NUMBER:  # a code outside the vocabulary is a bug here
+            raise ValueError(f"unknown problem code {name!r}; PROBLEMS lists the codes")
+        codes.append(_CODE_NUMBER[name])
+        texts.append(text)
+        values.append(finding.shown(value))
+    return (
+        np.asarray(which, dtype=np.int64), np.array(codes, dtype=np.int16), pa.array(texts, type=_TEXT),
+        pa.array(values, type=_TEXT),
+    )  # fmt: skip
+
+
+def settle(findings: list[Finding], index: pd.Index) -> Settled:
+    """Render the findings: one sentence per distinct (finding, value), mapped onto rows.
+
+    Sentences stay in Arrow arrays throughout: the detail keeps one per distinct (finding,
+    value), and a row's reason is taken from them (joined only for rows with several)."""
+    positions: list[np.ndarray] = []
+    orders: list[np.ndarray] = []
+    sentence_of: list[np.ndarray] = []
+    codes: list[np.ndarray] = []
+    texts: list[pa.Array] = []
+    values: list[pa.Array] = []
+    base = 0
     for number, finding in enumerate(findings):
         if not len(finding.positions):
             continue
-        base = len(texts)
-        uniques: list[Any]
-        if finding.rendered is not None:
-            row_codes, row_texts, row_values = finding.rendered
-            codes.extend(_CODE_NUMBER[code] for code in row_codes)
-            texts.extend(row_texts)
-            values.extend(row_values)
-            which, uniques = np.arange(len(row_texts)), []
-        else:
-            which, uniques = _factorize(finding.values)
-        for value in uniques:
-            name, text = finding.explain(value)
-            if name not in _CODE_NUMBER:  # a code outside the vocabulary is a bug here
-                raise ValueError(f"unknown problem code {name!r}; PROBLEMS lists the codes")
-            codes.append(_CODE_NUMBER[name])
-            texts.append(text)
-            values.append(finding.shown(value))
+        which, code_numbers, text_of, value_of = _explained(finding)
+        codes.append(code_numbers)
+        texts.append(text_of)
+        values.append(value_of)
         positions.append(np.asarray(finding.positions, dtype=np.int64))
         # Order key: field first, then the order the findings were made in.
         orders.append(np.full(len(finding.positions), ORDER[finding.field] * 1_000 + number, dtype=np.int64))
-        sentence_of.append(base + np.asarray(which, dtype=np.int64))
+        sentence_of.append(base + which)
+        base += len(text_of)
     empty = np.array([], dtype=np.int64)
     if not positions:
         no_text = pa.array([], type=_TEXT)
         detail = ProblemDetail.build(index, empty, empty, empty, no_text, no_text)
         return Settled(empty, empty, no_text, detail)
     position = np.concatenate(positions)
-    order = np.concatenate(orders)
+    del positions
     sentence = np.concatenate(sentence_of)
-    sort = np.lexsort((order, position))
-    position, sentence = position[sort], sentence[sort]
+    del sentence_of
+    if len(orders) > 1:
+        sort = np.lexsort((np.concatenate(orders), position))
+        position, sentence = position[sort], sentence[sort]
+        del sort
+    del orders
+    text = texts[0] if len(texts) == 1 else pa.concat_arrays(texts)
+    del texts
     # The same sentence twice on a row counts once (the first kept); only rows with several
     # entries can have a repeat, usually few.
-    several = np.flatnonzero(
-        np.r_[position[1:] == position[:-1], False] | np.r_[False, position[1:] == position[:-1]]
-    )
+    repeated = position[1:] == position[:-1]
+    several = np.flatnonzero(np.r_[repeated, False] | np.r_[False, repeated])
     if len(several):
-        same_text, _ = pd.factorize(np.asarray(texts, dtype=object))
-        key = position[several] * (int(same_text.max()) + 1) + same_text[sentence[several]]
+        same_text, _ = pd.factorize(text.take(pa.array(sentence[several])).to_numpy(zero_copy_only=False))
+        key = position[several] * (int(same_text.max()) + 1) + same_text
         _, first = np.unique(key, return_index=True)
         if len(first) < len(key):
             keep = np.ones(len(position), dtype=bool)
@@ -233,15 +260,16 @@ def settle(findings: list[Finding], index: pd.Index) -> Settled:
             position, sentence = position[keep], sentence[keep]
     starts = np.flatnonzero(np.r_[True, position[1:] != position[:-1]])
     rows = position[starts]
-    code = np.asarray(codes, dtype=np.int16)
-    text = pa.array(texts, type=_TEXT)
+    code = np.concatenate(codes)
     entry_text = text.take(pa.array(sentence))
     if len(starts) == len(position):  # one problem a row: the sentence is the reason
         reasons = entry_text
     else:
         offsets = pa.array(np.r_[starts, len(position)].astype(np.int64))
         reasons = pc.binary_join(pa.LargeListArray.from_arrays(offsets, entry_text), pa.scalar("; ", _TEXT))
-    detail = ProblemDetail.build(index, position, sentence, code, pa.array(values, type=_TEXT), text)
+    del entry_text
+    value = values[0] if len(values) == 1 else pa.concat_arrays(values)
+    detail = ProblemDetail.build(index, position, sentence, code, value, text)
     return Settled(rows, code[sentence[starts]], reasons, detail)
 
 
