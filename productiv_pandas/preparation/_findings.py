@@ -24,7 +24,17 @@ import pyarrow.compute as pc
 
 from ..problem_codes import FIELD_OF, PROBLEM_CODES
 
-__all__ = ["CODE_NUMBER", "ORDER", "Finding", "ProblemDetail", "Settled", "coded", "render_each", "settle", "value_text"]
+__all__ = [
+    "CODE_NUMBER",
+    "ORDER",
+    "Finding",
+    "ProblemDetail",
+    "Settled",
+    "coded",
+    "render_each",
+    "settle",
+    "value_text",
+]
 
 #: Where each field's sentences go in a row's reason.
 ORDER = {"timestamp": 0, "email": 10, "eventName": 20, "targetApp": 30, None: 40}
@@ -174,12 +184,22 @@ class ProblemDetail(str):
 
 @dataclass(frozen=True)
 class Settled:
-    """The rows with a problem (ascending positions), each one's first code and joined reason."""
+    """The rows with a problem (ascending positions) and each one's first code; and the reason
+    of every row that has one (those, and the ``extra`` rows given to :func:`settle`): row
+    ``reason_positions[i]``'s reason is ``reason_texts[reason_of[i]]`` (an index, so that the
+    reason column is built by one take)."""
 
     rows: np.ndarray
     first_code: np.ndarray  # per row: number in PROBLEM_CODES
-    reasons: pa.Array  # per row: the sentences joined with "; "
+    reason_positions: np.ndarray
+    reason_texts: pa.Array
+    reason_of: np.ndarray
     detail: ProblemDetail | None = field(default=None)
+
+    @property
+    def reasons(self) -> pa.Array:
+        """The reason of each of ``rows``: its sentences joined with "; "."""
+        return self.reason_texts.take(pa.array(self.reason_of[: len(self.rows)], type=pa.int64()))
 
 
 def _explained(finding: Finding) -> tuple[np.ndarray, np.ndarray, pa.Array, pa.Array]:
@@ -187,7 +207,12 @@ def _explained(finding: Finding) -> tuple[np.ndarray, np.ndarray, pa.Array, pa.A
     one sentence per distinct value (or the rendered ones, one a row)."""
     if finding.rendered is not None:
         row_codes, row_texts, row_values = finding.rendered
-        return np.arange(len(row_texts), dtype=np.int64), np.asarray(row_codes, np.int16), row_texts, row_values
+        return (
+            np.arange(len(row_texts), dtype=np.int64),
+            np.asarray(row_codes, np.int16),
+            row_texts,
+            row_values,
+        )
     which, uniques = _factorize(finding.values)
     codes: list[int] = []
     texts: list[str] = []
@@ -205,11 +230,37 @@ def _explained(finding: Finding) -> tuple[np.ndarray, np.ndarray, pa.Array, pa.A
     )  # fmt: skip
 
 
-def settle(findings: list[Finding], index: pd.Index) -> Settled:
+def _take_chunked(chunks: list[pa.Array], ids: np.ndarray) -> pa.Array:
+    """``concat(chunks).take(ids)`` without concatenating the chunks (for few ``ids``)."""
+    starts = np.cumsum([0, *(len(chunk) for chunk in chunks)])
+    chunk = np.searchsorted(starts, ids, side="right") - 1
+    order = np.argsort(chunk, kind="stable")
+    pieces = [
+        chunks[k].take(pa.array(ids[order][chunk[order] == k] - starts[k], type=pa.int64()))
+        for k in np.unique(chunk).tolist()
+    ]
+    if not pieces:
+        return pa.array([], type=_TEXT)
+    back = np.empty(len(ids), dtype=np.int64)
+    back[order] = np.arange(len(ids))
+    return pa.concat_arrays(pieces).take(pa.array(back))
+
+
+def problem_rows(findings: list[Finding]) -> np.ndarray:
+    """The rows (ascending positions) with at least one problem: :func:`settle`'s ``rows``."""
+    found = [np.asarray(finding.positions, dtype=np.int64) for finding in findings if len(finding.positions)]
+    return np.unique(np.concatenate(found)) if found else np.array([], dtype=np.int64)
+
+
+def settle(
+    findings: list[Finding], index: pd.Index, extra: tuple[np.ndarray, pa.Array] | None = None
+) -> Settled:
     """Render the findings: one sentence per distinct (finding, value), mapped onto rows.
 
-    Sentences stay in Arrow arrays throughout: the detail keeps one per distinct (finding,
-    value), and a row's reason is taken from them (joined only for rows with several)."""
+    Sentences stay in Arrow arrays throughout, copied once: the detail keeps one per distinct
+    (finding, value); a row's reason is its sentence, or for the few rows with several, their
+    join. ``extra`` is ``(positions, texts)``: reasons of other rows (no problem of theirs),
+    carried in the same array so that the reason column is one take."""
     positions: list[np.ndarray] = []
     orders: list[np.ndarray] = []
     sentence_of: list[np.ndarray] = []
@@ -229,11 +280,14 @@ def settle(findings: list[Finding], index: pd.Index) -> Settled:
         orders.append(np.full(len(finding.positions), ORDER[finding.field] * 1_000 + number, dtype=np.int64))
         sentence_of.append(base + which)
         base += len(text_of)
+    extra_positions, extra_texts = extra or (np.array([], dtype=np.int64), pa.array([], type=_TEXT))
+    extra_positions = np.asarray(extra_positions, dtype=np.int64)
     empty = np.array([], dtype=np.int64)
     if not positions:
         no_text = pa.array([], type=_TEXT)
         detail = ProblemDetail.build(index, empty, empty, empty, no_text, no_text)
-        return Settled(empty, empty, no_text, detail)
+        extra_of = np.arange(len(extra_positions), dtype=np.int64)
+        return Settled(empty, empty, extra_positions, extra_texts, extra_of, detail)
     position = np.concatenate(positions)
     del positions
     sentence = np.concatenate(sentence_of)
@@ -243,14 +297,12 @@ def settle(findings: list[Finding], index: pd.Index) -> Settled:
         position, sentence = position[sort], sentence[sort]
         del sort
     del orders
-    text = texts[0] if len(texts) == 1 else pa.concat_arrays(texts)
-    del texts
     # The same sentence twice on a row counts once (the first kept); only rows with several
     # entries can have a repeat, usually few.
     repeated = position[1:] == position[:-1]
     several = np.flatnonzero(np.r_[repeated, False] | np.r_[False, repeated])
     if len(several):
-        same_text, _ = pd.factorize(text.take(pa.array(sentence[several])).to_numpy(zero_copy_only=False))
+        same_text, _ = pd.factorize(_take_chunked(texts, sentence[several]).to_numpy(zero_copy_only=False))
         key = position[several] * (int(same_text.max()) + 1) + same_text
         _, first = np.unique(key, return_index=True)
         if len(first) < len(key):
@@ -261,16 +313,34 @@ def settle(findings: list[Finding], index: pd.Index) -> Settled:
     starts = np.flatnonzero(np.r_[True, position[1:] != position[:-1]])
     rows = position[starts]
     code = np.concatenate(codes)
-    entry_text = text.take(pa.array(sentence))
-    if len(starts) == len(position):  # one problem a row: the sentence is the reason
-        reasons = entry_text
-    else:
-        offsets = pa.array(np.r_[starts, len(position)].astype(np.int64))
-        reasons = pc.binary_join(pa.LargeListArray.from_arrays(offsets, entry_text), pa.scalar("; ", _TEXT))
-    del entry_text
+    # A row's reason: its sentence, or for the (few) rows with several, their join.
+    reason_of = sentence[starts]
+    count = np.diff(np.r_[starts, len(position)])
+    multi = np.flatnonzero(count > 1)
+    pieces = [*texts]
+    if len(multi):
+        sizes = count[multi]
+        entries = np.repeat(starts[multi], sizes) + (
+            np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        )
+        offsets = pa.array(np.r_[0, np.cumsum(sizes)].astype(np.int64))
+        pieces.append(
+            pc.binary_join(
+                pa.LargeListArray.from_arrays(offsets, _take_chunked(texts, sentence[entries])),
+                pa.scalar("; ", _TEXT),
+            )
+        )
+        reason_of[multi] = base + np.arange(len(multi))
+    del texts
+    reason_of = np.r_[reason_of, base + (len(multi) + np.arange(len(extra_positions)))]
+    pieces.append(extra_texts)
+    reason_texts = pieces[0] if len(pieces) == 1 else pa.concat_arrays(pieces)
+    del pieces
     value = values[0] if len(values) == 1 else pa.concat_arrays(values)
-    detail = ProblemDetail.build(index, position, sentence, code, value, text)
-    return Settled(rows, code[sentence[starts]], reasons, detail)
+    detail = ProblemDetail.build(index, position, sentence, code, value, reason_texts.slice(0, base))
+    return Settled(
+        rows, code[sentence[starts]], np.r_[rows, extra_positions], reason_texts, reason_of, detail
+    )
 
 
 def field_of(code_numbers: np.ndarray) -> np.ndarray:

@@ -221,7 +221,7 @@ def _time_findings(
         if too_early
         else f"is in the future (later than now + {format_duration(options.future_tolerance)})"
     )
-    ms = checked["timestamp"].array.to_numpy(dtype=np.int64, na_value=0)[positions]
+    ms = checked["timestamp"].array.take(positions).to_numpy(dtype=np.int64, na_value=0)
     given = number[positions]
     when = format_ms_many(ms)
     numeric = ~np.isnan(given)
