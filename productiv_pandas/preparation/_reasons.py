@@ -189,14 +189,13 @@ def format_ms_many(ms: np.ndarray) -> pa.Array:
     """:func:`format_ms` of many, as an Arrow array: years 1000 to 9999 in bulk, others one by one."""
     ms = np.asarray(ms, dtype=np.int64)
     inside = (ms >= _DATETIME_RANGE_MS[0]) & (ms <= _DATETIME_RANGE_MS[1])
-    iso = pa.array(
-        np.datetime_as_string(np.where(inside, ms, 0).astype("datetime64[ms]"), unit="ms"), type=_TEXT
-    )  # 'YYYY-MM-DDTHH:MM:SS.mmm'
-    fraction = pc.if_else(pa.array(ms % 1000 == 0), _word(""), pc.utf8_slice_codeunits(iso, 19, 23))
+    # Arrow's cast writes 'YYYY-MM-DD HH:MM:SS.mmm'; the milliseconds are dropped when whole.
+    full = pa.array(np.where(inside, ms, 0), type=pa.timestamp("ms")).cast(_TEXT)
     text = pc.binary_join_element_wise(
-        pc.utf8_slice_codeunits(iso, 0, 10), _word(" "), pc.utf8_slice_codeunits(iso, 11, 19), fraction,
-        _word(" UTC"), _word(""),
-    )  # fmt: skip
+        pc.if_else(pa.array(ms % 1000 == 0), pc.utf8_slice_codeunits(full, 0, 19), full),
+        _word(" UTC"),
+        _word(""),
+    )
     return _patched(text, np.flatnonzero(~inside), lambda i: format_ms(int(ms[i])))
 
 
@@ -240,19 +239,20 @@ def _time_findings(
         guess_ms[fits] = guess[fits]
     looks = guess_unit > 0
     unit_name = UNIT_NAMES[options.unit]
+    # The hint, empty where no other unit fits: one join for the whole sentence.
+    which = pa.array(guess_unit)
+    before = pa.array(["", *(f"; it looks like {UNIT_NAMES[other]} (" for other in others)], type=_TEXT)
+    after = pa.array(["", *(f"): pass unit={other!r}" for other in others)], type=_TEXT)
+    guess_when = (
+        pc.if_else(pa.array(looks), format_ms_many(np.where(looks, guess_ms, 0).astype(np.int64)), _word(""))
+        if looks.any()
+        else pa.nulls(len(positions), _TEXT).fill_null("")
+    )
     text = pc.binary_join_element_wise(
         _word("timestamp "), shown, _word(f" read as {unit_name} is "), when, _word(f", which {problem}"),
-        _word(""),
+        before.take(which), guess_when, after.take(which), _word(""),
     )  # fmt: skip
-    if looks.any():
-        before = pa.array(["", *(f"; it looks like {UNIT_NAMES[other]} (" for other in others)], type=_TEXT)
-        after = pa.array(["", *(f"): pass unit={other!r}" for other in others)], type=_TEXT)
-        which = pa.array(guess_unit)
-        hint = pc.binary_join_element_wise(
-            before.take(which), format_ms_many(np.where(looks, guess_ms, 0).astype(np.int64)),
-            after.take(which), _word(""),
-        )  # fmt: skip
-        text = pc.binary_join_element_wise(text, pc.if_else(pa.array(looks), hint, _word("")), _word(""))
+    del guess_when
     codes = np.where(looks, _CODE_NUMBER["timestamp.unit"], _CODE_NUMBER[code]).astype(np.int16)
     if not numeric.all():
         plain = pc.binary_join_element_wise(_word("timestamp "), when, _word(f" {problem}"), _word(""))
