@@ -97,6 +97,13 @@ class Finding:
 def _factorize(values) -> tuple[np.ndarray, list]:
     """(codes, uniques): strings and numbers are factorized, other objects each stand alone
     (an object column may hold unhashable lists, and ``True == 1`` would merge their words)."""
+    if isinstance(values, pa.Array):
+        if (
+            pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
+        ) and not values.null_count:  # distinct texts, in order of appearance, as pd.factorize
+            encoded = pc.dictionary_encode(values)
+            return encoded.indices.to_numpy().astype(np.int64), encoded.dictionary.to_pylist()
+        values = values.to_numpy(zero_copy_only=False)
     if isinstance(values, np.ndarray) and values.dtype.kind in "biuf":
         codes, uniques = pd.factorize(values)
         return codes, uniques.tolist()
@@ -114,6 +121,10 @@ def coded(code: str, explain: Callable[[object], str], value: object) -> tuple[s
     return code, explain(value)
 
 
+def _listed(values) -> list:
+    return values.to_pylist() if isinstance(values, pa.Array) else list(values)
+
+
 def render_each(findings: list[Finding]) -> list[tuple[int, str]]:
     """``(position, sentence)`` of every finding's rows, in the order found: a debugging view."""
     out: list[tuple[int, str]] = []
@@ -124,7 +135,7 @@ def render_each(findings: list[Finding]) -> list[tuple[int, str]]:
         else:
             out.extend(
                 (position, finding.explain(value)[1])
-                for position, value in zip(positions, list(finding.values), strict=True)
+                for position, value in zip(positions, _listed(finding.values), strict=True)
             )
     return out
 

@@ -349,6 +349,9 @@ def prepare_events(frame: pd.DataFrame, options: PrepareOptions) -> Prepared:
     del duplicate_reasons, skipped_reasons
     settled = settle(findings, frame.index, extra=(np.concatenate([duplicate, skipped]), others))
     del findings, others  # their values and rendered sentences: the detail holds what is kept
+    # Hand the rendering's scratch memory back: Arrow's pool (mimalloc, jemalloc) keeps freed
+    # blocks for reuse, which the numpy arrays built next cannot use, so they would add up.
+    pa.default_memory_pool().release_unused()
     reason = _reason_column(n, settled.reason_positions, settled.reason_texts, settled.reason_of)
     codes = pd.Categorical.from_codes(status, dtype=STATUS_DTYPE)
     problem = np.full(n, -1, dtype=np.int16)

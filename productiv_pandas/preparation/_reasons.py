@@ -162,9 +162,14 @@ def explain_event_name(value: str, allowed: Collection[str]) -> str:
     return text
 
 
-def _values(checked: pd.DataFrame, column: str, positions: np.ndarray) -> np.ndarray:
-    """The failing rows' values of one column, as an object array (only those rows)."""
-    return np.asarray(checked[column].array.take(positions), dtype=object)
+def _values(checked: pd.DataFrame, column: str, positions: np.ndarray) -> np.ndarray | pa.Array:
+    """The failing rows' values of one column (only those rows): an Arrow array for Arrow
+    strings (factorized there: only distinct values become Python objects), else objects."""
+    values = checked[column].array.take(positions)
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        return pa.array(values)
+    return np.asarray(values, dtype=object)
 
 
 _DATETIME_RANGE_MS = (-30_610_224_000_000, 253_402_300_799_999)  # years 1000 to 9999
@@ -203,7 +208,7 @@ def _format_numbers(number: np.ndarray) -> pa.Array:
     """:func:`_format_number` of many: integers through int64, the rest one by one."""
     integral = np.isfinite(number) & (np.floor(number) == number) & (np.abs(number) < 2**62)
     out = pa.array(np.where(integral, number, 0).astype(np.int64)).cast(_TEXT)
-    return _patched(out, np.flatnonzero(~integral), lambda i: _format_number(number[i]))
+    return _patched(out, np.flatnonzero(~integral), lambda i: _format_number(float(number[i])))
 
 
 def _time_findings(
