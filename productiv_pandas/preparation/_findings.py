@@ -207,11 +207,6 @@ class Settled:
     reason_of: np.ndarray
     detail: ProblemDetail | None = field(default=None)
 
-    @property
-    def reasons(self) -> pa.Array:
-        """The reason of each of ``rows``: its sentences joined with "; "."""
-        return self.reason_texts.take(pa.array(self.reason_of[: len(self.rows)], type=pa.int64()))
-
 
 def _explained(finding: Finding) -> tuple[np.ndarray, np.ndarray, pa.Array, pa.Array]:
     """``(sentence of each row, code number, text, value text of each sentence)`` of a finding:
