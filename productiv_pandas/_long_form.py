@@ -115,7 +115,10 @@ def _matched(
         return empty, empty, None
     starts = np.flatnonzero(np.r_[True, detail.positions[1:] != detail.positions[:-1]])
     sizes = np.diff(np.r_[starts, len(detail.positions)])
-    known = pd.Series(pd.array(detail.reasons, dtype=_TEXT)).drop_duplicates()
+    reasons = detail.reasons
+    if pa.types.is_dictionary(reasons.type):  # indices into prepare's sentences: decoded here
+        reasons = reasons.dictionary.take(reasons.indices)
+    known = pd.Series(pd.array(reasons, dtype=_TEXT)).drop_duplicates()
     found = pd.Index(known.array).get_indexer(status["reason"].iloc[candidates].astype(_TEXT).array)
     hit = found >= 0
     which = np.full(len(candidates), -1, dtype=np.int64)

@@ -24,7 +24,7 @@ from ..errors import ConfigurationError, NaiveTimestampWarning, StaleEventWarnin
 from ..status import PROBLEM_DTYPE, STATUS_DTYPE, STATUSES, WIRE_COLUMNS, new_status_frame, sparse_text
 from . import _schema as s
 from ._duplicates import find_duplicates
-from ._findings import Finding, settle
+from ._findings import Finding, problem_rows, settle
 from ._options import API_FIELDS, STALE_AFTER, PrepareOptions, PrepareOptionsDict
 from ._reasons import failure_findings, format_label
 from ._text import NormalizedText, normalize_text, quiet_signaling_nans
@@ -279,15 +279,38 @@ def _stale(
     return sendable[:0], [], PrepareCounts(stale=len(sendable), oldest_stale_ms=int(ms[sendable].min()))
 
 
-def _reason_column(n: int, positions: np.ndarray, texts: pa.Array) -> pd.api.extensions.ExtensionArray:
-    """A ``str`` array of length ``n``: ``texts[i]`` at ``positions[i]``, missing elsewhere."""
-    take = np.zeros(n, dtype=np.int64)
-    take[positions] = np.arange(len(positions), dtype=np.int64)
-    missing = np.ones(n, dtype=bool)
-    missing[positions] = False
-    if not len(texts):
-        return sparse_text(n, positions, [])
-    return pd.array(texts.take(pa.array(take, mask=missing)), dtype=REASON_DTYPE)
+def _reason_column(
+    n: int, positions: np.ndarray, texts: pa.Array, which: np.ndarray
+) -> pd.api.extensions.ExtensionArray:
+    """A ``str`` array of length ``n``: ``texts[which[i]]`` at ``positions[i]`` (distinct),
+    missing elsewhere.
+
+    One take of exactly the rows that have a reason, in row order, then the column's offsets
+    and validity are laid around its bytes: no take over ``n`` rows (Arrow's take of strings
+    with null indices cannot size its output and grows it several times over)."""
+    if not len(positions):
+        return sparse_text(n, np.array([], dtype=np.int64), [])
+    order = np.argsort(positions, kind="stable")
+    positions = positions[order]
+    dense = texts.take(pa.array(which[order], type=pa.int64()))
+    del order
+    dense_offsets = np.frombuffer(dense.buffers()[1], dtype=np.int64)[
+        dense.offset : dense.offset + len(dense) + 1
+    ]
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    offsets[positions + 1] = np.diff(dense_offsets)
+    np.cumsum(offsets, out=offsets)
+    valid = np.zeros(n, dtype=bool)
+    valid[positions] = True
+    data = dense.buffers()[2].slice(int(dense_offsets[0]))
+    column = pa.LargeStringArray.from_buffers(
+        n,
+        pa.py_buffer(offsets),
+        data,
+        pa.py_buffer(np.packbits(valid, bitorder="little")),
+        n - len(positions),
+    )
+    return pd.array(column, dtype=REASON_DTYPE)
 
 
 def prepare_events(frame: pd.DataFrame, options: PrepareOptions) -> Prepared:
@@ -306,8 +329,7 @@ def prepare_events(frame: pd.DataFrame, options: PrepareOptions) -> Prepared:
     findings += failure_findings(
         _failures(checked, options), checked, times.number, options, exact=times.exact
     )
-    settled = settle(findings, frame.index)
-    invalid = settled.rows
+    invalid = problem_rows(findings)
     # Status as category codes: an array of a million status names would be a million objects.
     status = np.full(n, VALID, dtype=np.int8)
     status[invalid] = INVALID
@@ -323,13 +345,14 @@ def prepare_events(frame: pd.DataFrame, options: PrepareOptions) -> Prepared:
         counts = counts + PrepareCounts(naive=times.naive_read_as_utc)
 
     # The three sets of rows are disjoint: a row is invalid, a duplicate or skipped, not two.
-    reason = _reason_column(
-        n,
-        np.concatenate([invalid, duplicate, skipped]),
-        pa.concat_arrays(
-            [settled.reasons, pa.array(duplicate_reasons + skipped_reasons, type=pa.large_string())]
-        ),
-    )
+    others = pa.array(duplicate_reasons + skipped_reasons, type=pa.large_string())
+    del duplicate_reasons, skipped_reasons
+    settled = settle(findings, frame.index, extra=(np.concatenate([duplicate, skipped]), others))
+    del findings, others  # their values and rendered sentences: the detail holds what is kept
+    # Hand the rendering's scratch memory back: Arrow's pool (mimalloc, jemalloc) keeps freed
+    # blocks for reuse, which the numpy arrays built next cannot use, so they would add up.
+    pa.default_memory_pool().release_unused()
+    reason = _reason_column(n, settled.reason_positions, settled.reason_texts, settled.reason_of)
     codes = pd.Categorical.from_codes(status, dtype=STATUS_DTYPE)
     problem = np.full(n, -1, dtype=np.int16)
     problem[invalid] = settled.first_code

@@ -13,9 +13,12 @@ from collections.abc import Collection, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..problem_codes import PROBLEMS
 from . import _schema as s
+from ._findings import CODE_NUMBER as _CODE_NUMBER
 from ._findings import Finding, coded
 from ._options import PrepareOptions
 from ._text import describe_value, first_control, unicode_name
@@ -159,36 +162,53 @@ def explain_event_name(value: str, allowed: Collection[str]) -> str:
     return text
 
 
-def _values(checked: pd.DataFrame, column: str, positions: np.ndarray) -> np.ndarray:
-    """The failing rows' values of one column, as an object array (only those rows)."""
-    return np.asarray(checked[column].array.take(positions), dtype=object)
+def _values(checked: pd.DataFrame, column: str, positions: np.ndarray) -> np.ndarray | pa.Array:
+    """The failing rows' values of one column (only those rows): an Arrow array for Arrow
+    strings (factorized there: only distinct values become Python objects), else objects."""
+    values = checked[column].array.take(positions)
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        return pa.array(values)
+    return np.asarray(values, dtype=object)
 
 
 _DATETIME_RANGE_MS = (-30_610_224_000_000, 253_402_300_799_999)  # years 1000 to 9999
+_TEXT = pa.large_string()
 
 
-def format_ms_many(ms: np.ndarray) -> list[str]:
-    """:func:`format_ms` of many, vectorized: years 1000 to 9999 by numpy, others one by one."""
+def _word(text: str) -> pa.Scalar:
+    return pa.scalar(text, _TEXT)
+
+
+def _patched(texts: pa.Array, at: np.ndarray, replace) -> pa.Array:
+    """``texts`` with the few ``at`` replaced by ``replace(i)`` (a Python round trip, rare)."""
+    if not len(at):
+        return texts
+    out = texts.to_pylist()
+    for i in at.tolist():
+        out[i] = replace(i)
+    return pa.array(out, type=_TEXT)
+
+
+def format_ms_many(ms: np.ndarray) -> pa.Array:
+    """:func:`format_ms` of many, as an Arrow array: years 1000 to 9999 in bulk, others one by one."""
     ms = np.asarray(ms, dtype=np.int64)
     inside = (ms >= _DATETIME_RANGE_MS[0]) & (ms <= _DATETIME_RANGE_MS[1])
-    text = np.datetime_as_string(np.where(inside, ms, 0).astype("datetime64[ms]"), unit="ms").astype(object)
-    whole = ms % 1000 == 0
-    out = [
-        f"{t[:10]} {t[11:19]} UTC" if w else f"{t[:10]} {t[11:]} UTC"
-        for t, w in zip(text.tolist(), whole.tolist(), strict=True)
-    ]
-    for i in np.flatnonzero(~inside).tolist():
-        out[i] = format_ms(int(ms[i]))
-    return out
+    # Arrow's cast writes 'YYYY-MM-DD HH:MM:SS.mmm'; the milliseconds are dropped when whole.
+    full = pa.array(np.where(inside, ms, 0), type=pa.timestamp("ms")).cast(_TEXT)
+    text = pc.binary_join_element_wise(
+        pc.if_else(pa.array(ms % 1000 == 0), pc.utf8_slice_codeunits(full, 0, 19), full),
+        _word(" UTC"),
+        _word(""),
+    )
+    return _patched(text, np.flatnonzero(~inside), lambda i: format_ms(int(ms[i])))
 
 
-def _format_numbers(number: np.ndarray) -> list[str]:
+def _format_numbers(number: np.ndarray) -> pa.Array:
     """:func:`_format_number` of many: integers through int64, the rest one by one."""
     integral = np.isfinite(number) & (np.floor(number) == number) & (np.abs(number) < 2**62)
-    out = np.where(integral, number, 0).astype(np.int64).astype(str).astype(object)
-    for i in np.flatnonzero(~integral).tolist():
-        out[i] = _format_number(number[i])
-    return out.tolist()
+    out = pa.array(np.where(integral, number, 0).astype(np.int64)).cast(_TEXT)
+    return _patched(out, np.flatnonzero(~integral), lambda i: _format_number(float(number[i])))
 
 
 def _time_findings(
@@ -196,7 +216,7 @@ def _time_findings(
     exact: Mapping[int, str],
 ) -> list[Finding]:  # fmt: skip
     """Timestamps out of range, in :func:`explain_time`'s words, rendered for all rows at once
-    (a bad clock makes every row's time distinct: there is nothing to share)."""
+    with Arrow string kernels (a bad clock makes every row's time distinct: nothing to share)."""
     limit_ms = options.now_ms + int(options.future_tolerance / pd.Timedelta(milliseconds=1))
     too_early = check == s.CHECK_NOT_BEFORE_2000
     code = "timestamp.before_2000" if too_early else "timestamp.future"
@@ -205,45 +225,46 @@ def _time_findings(
         if too_early
         else f"is in the future (later than now + {format_duration(options.future_tolerance)})"
     )
-    ms = checked["timestamp"].array.to_numpy(dtype=np.int64, na_value=0)[positions]
+    ms = checked["timestamp"].array.take(positions).to_numpy(dtype=np.int64, na_value=0)
     given = number[positions]
     when = format_ms_many(ms)
     numeric = ~np.isnan(given)
     shown = _format_numbers(np.where(numeric, given, 0))
-    for i, position in enumerate(positions.tolist()):
-        if position in exact:
-            shown[i] = exact[position]
-    # The first other unit (in UNITS' order) that gives a time in range: its name and time.
-    guess_unit = np.full(len(positions), "", dtype=object)
+    if exact:
+        known = np.flatnonzero(np.isin(positions, np.fromiter(exact, dtype=np.int64, count=len(exact))))
+        shown = _patched(shown, known, lambda i: exact[int(positions[i])])
+    # The first other unit (in UNITS' order) that gives a time in range: its number and time.
+    others = [other for other in UNITS if other != options.unit]
+    guess_unit = np.zeros(len(positions), dtype=np.int8)  # 0: none, k: others[k - 1]
     guess_ms = np.zeros(len(positions), dtype=np.float64)
-    for other, per_ms in UNITS.items():
-        if other == options.unit:
-            continue
-        guess = given * per_ms
-        fits = numeric & (guess_unit == "") & (guess >= s.MIN_TIMESTAMP_MS) & (guess <= limit_ms)
-        guess_unit[fits] = other
+    for k, other in enumerate(others, start=1):
+        guess = given * UNITS[other]
+        fits = numeric & (guess_unit == 0) & (guess >= s.MIN_TIMESTAMP_MS) & (guess <= limit_ms)
+        guess_unit[fits] = k
         guess_ms[fits] = guess[fits]
-    looks = guess_unit != ""
-    guess_when = format_ms_many(np.where(looks, guess_ms, 0).astype(np.int64))
+    looks = guess_unit > 0
     unit_name = UNIT_NAMES[options.unit]
-    texts: list[str] = []
-    codes: list[str] = []
-    values: list[str | None] = []
-    for i in range(len(positions)):  # plain lists: no pandas object is indexed here
-        if not numeric[i]:
-            texts.append(f"timestamp {when[i]} {problem}")
-            codes.append(code)
-            values.append(when[i])
-            continue
-        text = f"timestamp {shown[i]} read as {unit_name} is {when[i]}, which {problem}"
-        if looks[i]:
-            other = guess_unit[i]
-            text += f"; it looks like {UNIT_NAMES[other]} ({guess_when[i]}): pass unit={other!r}"
-        texts.append(text)
-        codes.append("timestamp.unit" if looks[i] else code)
-        values.append(shown[i])
+    # The hint, empty where no other unit fits: one join for the whole sentence.
+    which = pa.array(guess_unit)
+    before = pa.array(["", *(f"; it looks like {UNIT_NAMES[other]} (" for other in others)], type=_TEXT)
+    after = pa.array(["", *(f"): pass unit={other!r}" for other in others)], type=_TEXT)
+    guess_when = (
+        pc.if_else(pa.array(looks), format_ms_many(np.where(looks, guess_ms, 0).astype(np.int64)), _word(""))
+        if looks.any()
+        else pa.nulls(len(positions), _TEXT).fill_null("")
+    )
+    text = pc.binary_join_element_wise(
+        _word("timestamp "), shown, _word(f" read as {unit_name} is "), when, _word(f", which {problem}"),
+        before.take(which), guess_when, after.take(which), _word(""),
+    )  # fmt: skip
+    del guess_when
+    codes = np.where(looks, _CODE_NUMBER["timestamp.unit"], _CODE_NUMBER[code]).astype(np.int16)
+    if not numeric.all():
+        plain = pc.binary_join_element_wise(_word("timestamp "), when, _word(f" {problem}"), _word(""))
+        mask = pa.array(numeric)
+        text, shown = pc.if_else(mask, text, plain), pc.if_else(mask, shown, when)
     return [
-        Finding(positions, positions, _no_explain, "timestamp", rendered=(codes, texts, values))
+        Finding(positions, positions, _no_explain, "timestamp", rendered=(codes, text, shown))
     ]  # fmt: skip
 
 

@@ -263,9 +263,17 @@ def wire_schema(
 
 def _failing(check: pa.Check, values: pd.Series | pd.DataFrame) -> np.ndarray:
     """Index labels where one pandera check fails, as ``schema.validate(lazy=True)`` reports them."""
-    # Check.__call__ is pandera's own path (drop missing values when ignore_na, run the
-    # function, post-process); only the failure-case frame is left out.
-    passed = check(values).check_output
+    if check.groupby is not None or check.element_wise or check.is_builtin_check(check.name or ""):
+        passed = check(values).check_output  # pandera's whole path
+    else:
+        # pandera's backend runs the function, as Check.__call__ does, but neither drops the
+        # missing values first (a copy of the column, for nothing: every check here lets them
+        # pass, and ignore_na is applied below all the same) nor post-processes (a copy of the
+        # failing values, grouped, for a failure-case frame prepare does not use).
+        passed = check.get_backend(values)(check).apply(values)
+        if isinstance(passed, pd.Series) and isinstance(values, pd.Series) and check.ignore_na:
+            failed = ~passed.to_numpy(dtype=bool, na_value=False) & values.notna().to_numpy(dtype=bool)
+            return np.asarray(passed.index[failed])
     if not isinstance(passed, pd.Series):
         if bool(passed):
             return np.array([], dtype=np.int64)
