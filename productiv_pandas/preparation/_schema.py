@@ -205,6 +205,13 @@ class UsageEvents(pa.DataFrameModel):
         strict = False
 
 
+# Built once, at import (one thread): pandera 0.24 builds a model's schema racily, and a
+# to_schema() racing another in a second thread (Dask's partitions) names the checks after
+# their methods ("_email_plausible") and caches that for good, so reasons said "failed the
+# check '_email_plausible'". Every schema here starts from this one; it is never mutated.
+_USAGE_SCHEMA = UsageEvents.to_schema()
+
+
 def wire_schema(
     *,
     now: pd.Timestamp | None = None,
@@ -227,7 +234,7 @@ def wire_schema(
         Make every column nullable (``timestamp`` as ``Int64``) so the checks run on the values
         that could be read while ``prepare`` reports the missing ones with its own reasons.
     """
-    schema = UsageEvents.to_schema()
+    schema = _USAGE_SCHEMA
     columns = dict(schema.columns)
     ts_checks = [c for c in columns["timestamp"].checks if c.name != CHECK_NOT_IN_FUTURE]
     ts_checks.append(pa.Check(_not_in_future(now, future_tolerance), name=CHECK_NOT_IN_FUTURE))

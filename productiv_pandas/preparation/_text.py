@@ -216,15 +216,17 @@ def _untrimmed(chunk: pa.Array) -> np.ndarray:
     if data_buffer is None or len(chunk) == 0:
         return np.zeros(len(chunk), dtype=bool)
     width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-    offsets = np.frombuffer(offsets_buffer, dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
+    # As int64 whatever the width: numpy's stubs type a run-time dtype as generic, not a number.
+    offsets = np.frombuffer(offsets_buffer, dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1].astype(
+        np.int64, copy=False
+    )
     data = np.frombuffer(data_buffer, dtype=np.uint8)
     if not len(data):
         return np.zeros(len(chunk), dtype=bool)
     first = data[np.minimum(offsets[:-1], len(data) - 1)]
     last = data[np.maximum(offsets[1:] - 1, 0)]
     edge = (first <= 0x20) | (first >= 0x7F) | (last <= 0x20) | (last >= 0x7F)
-    # numpy's stubs type frombuffer with a dtype chosen at run time as generic, not comparable.
-    return edge & (offsets[1:] > offsets[:-1])  # type: ignore[operator]
+    return edge & (offsets[1:] > offsets[:-1])
 
 
 def _strip(values: pd.Series) -> pd.Series:
@@ -283,7 +285,10 @@ def _suspects(chunk: pa.Array) -> np.ndarray:
     if data_buffer is None or len(chunk) == 0:
         return np.array([], dtype=np.int64)
     width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-    offsets = np.frombuffer(offsets_buffer, dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
+    # As int64 whatever the width: numpy's stubs type a run-time dtype as generic, not a number.
+    offsets = np.frombuffer(offsets_buffer, dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1].astype(
+        np.int64, copy=False
+    )
     data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]]
     found = []
     # By blocks of 1 MB, so the temporary arrays stay small whatever the column's size.

@@ -219,3 +219,24 @@ def test_failed_checks_finds_what_lazy_validation_finds() -> None:
         ("eventName", "not_empty", 1), ("eventName", "allowed_event", 5), ("targetApp", "not_empty", 1),
         (None, "login_needs_target_app", 2), (None, "login_needs_target_app", 4),
     ]  # fmt: skip
+
+
+def test_the_schema_keeps_its_check_names_when_threads_build_it_at_once():
+    """pandera 0.24 named checks after their methods when two threads built the model's schema
+    at once (Dask partitions did); the check names are what reasons and codes are made from."""
+    import threading
+
+    from productiv_pandas.preparation._schema import wire_schema
+
+    names: list[list[str]] = []
+
+    def build() -> None:
+        schema = wire_schema(allowed_events={"open"}, login_events={"sso"})
+        names.append(sorted(check.name for check in schema.columns["email"].checks))
+
+    threads = [threading.Thread(target=build) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert names == [["max_length", "no_control_characters", "plausible_email"]] * 8
