@@ -15,6 +15,8 @@ __all__ = [
     "STATUS_COLUMNS",
     "WIRE_COLUMNS",
     "new_status_frame",
+    "problem_column",
+    "problem_number",
     "sparse_text",
     "uniform_status_frame",
     "with_status",
@@ -33,6 +35,7 @@ WIRE_COLUMNS = ("timestamp", "email", "eventName", "targetApp")
 STATUS_DTYPE = pd.CategoricalDtype(list(STATUSES))
 #: The ``problem`` column: a Categorical over every code of :data:`~productiv_pandas.PROBLEMS`.
 PROBLEM_DTYPE = pd.CategoricalDtype(list(PROBLEM_CODES))
+_PROBLEM_NUMBERS = {code: number for number, code in enumerate(PROBLEM_CODES)}
 _TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
 
 
@@ -55,6 +58,15 @@ def sparse_text(n: int, positions: np.ndarray, texts: list[str]) -> pd.api.exten
 def _text(values: pd.Series) -> pd.api.extensions.ExtensionArray:
     # Already pandas' str: its Arrow array is immutable, so it is shared rather than copied.
     return values.array if values.dtype == _TEXT else values.astype(_TEXT).array
+
+
+def problem_number(problem: str | None) -> int:
+    """A code's number in :data:`PROBLEM_DTYPE` (its Categorical code); -1 for no problem."""
+    if problem is None:
+        return -1
+    if problem not in _PROBLEM_NUMBERS:  # a code outside the vocabulary is a bug here
+        raise ValueError(f"unknown problem code {problem!r}; PROBLEMS lists the codes")
+    return _PROBLEM_NUMBERS[problem]
 
 
 def problem_column(problem: np.ndarray | pd.Categorical | None, n: int) -> pd.Categorical:
@@ -154,7 +166,7 @@ def with_status(
     codes = frame["problem"].cat.codes.to_numpy(copy=True)
     states[positions] = status
     reasons[positions] = reason
-    codes[positions] = PROBLEM_DTYPE.categories.get_loc(problem)
+    codes[positions] = problem_number(problem)
     return frame.assign(
         status=pd.Categorical(states, dtype=frame["status"].dtype),
         reason=pd.array(reasons, dtype=frame["reason"].dtype),

@@ -19,6 +19,7 @@ import pandas as pd
 from ..errors import ConfigurationError, JournalError
 from ..preparation._prepare import Prepared
 from ..sending._outcomes import Outcome, StatusArrays
+from ..status import problem_number
 from ._store import Journal
 
 __all__ = ["ALREADY_SENT", "Ledger", "journal_for"]
@@ -75,7 +76,7 @@ class Ledger:
         known = self.journal.sent_mask(*self._keys(positions))
         arrays.status[positions[known]] = "skipped"
         arrays.reason[positions[known]] = ALREADY_SENT
-        arrays.problem[positions[known]] = "already_sent"
+        arrays.problem[positions[known]] = problem_number("already_sent")
         if known.any():
             logger.info("journal %s: %d row(s) already sent, skipped", self.journal.path, int(known.sum()))
         return replace(prepared, to_send=positions[~known])

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..status import problem_column
+from ..status import PROBLEM_DTYPE, problem_number
 
 __all__ = ["Outcome", "StatusArrays"]
 
@@ -36,7 +36,8 @@ class StatusArrays:
     def __init__(self, status: pd.DataFrame) -> None:
         self.status = status["status"].astype(object).to_numpy(copy=True)
         self.reason = status["reason"].astype(object).to_numpy(copy=True)
-        self.problem = status["problem"].astype(object).to_numpy(copy=True)
+        # Problem codes as category numbers, not a million code strings (see ``frame``).
+        self.problem = status["problem"].cat.codes.to_numpy(copy=True)
         self.batch = np.full(len(status), -1, dtype=np.int64)
         self.http_status = np.zeros(len(status), dtype=np.int64)
         self.attempts = np.zeros(len(status), dtype=np.int64)
@@ -45,7 +46,7 @@ class StatusArrays:
         where = outcome.positions
         self.status[where] = outcome.status
         self.reason[where] = outcome.reason
-        self.problem[where] = outcome.problem
+        self.problem[where] = problem_number(outcome.problem)
         self.batch[where] = outcome.batch
         self.http_status[where] = outcome.http_status or 0
         self.attempts[where] = outcome.attempts
@@ -55,7 +56,7 @@ class StatusArrays:
         left = np.flatnonzero(self.status == "valid")
         self.status[left] = status
         self.reason[left] = reason
-        self.problem[left] = problem
+        self.problem[left] = problem_number(problem)
 
     def frame(self, template: pd.DataFrame) -> pd.DataFrame:
         # A shallow copy: copy-on-write keeps ``template`` intact, and its unchanged columns
@@ -69,7 +70,7 @@ class StatusArrays:
             codes[self.status == name] = code
         result["status"] = pd.Categorical.from_codes(codes, dtype=dtype)
         result["reason"] = pd.array(self.reason, dtype=template["reason"].dtype)
-        result["problem"] = problem_column(self.problem, len(self.problem))
+        result["problem"] = pd.Categorical.from_codes(self.problem, dtype=PROBLEM_DTYPE)
         tried = self.batch >= 0
         result["batch"] = pd.arrays.IntegerArray(np.where(tried, self.batch, 0), ~tried)
         result["http_status"] = pd.arrays.IntegerArray(self.http_status.copy(), self.http_status == 0)
