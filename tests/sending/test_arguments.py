@@ -14,6 +14,7 @@ import pytest
 
 import productiv_pandas as pp
 from productiv_pandas.sending._settings import SendSettings
+from tests.helpers.raw_server import events
 
 APP = "acme"
 TOKEN = "my-access-token-0123456789"
@@ -22,17 +23,6 @@ TOKEN = "my-access-token-0123456789"
 @pytest.fixture
 def sb(sandbox_with):
     return sandbox_with(APP, events=None)
-
-
-def events(n: int) -> pd.DataFrame:
-    now = pd.Timestamp.now(tz="UTC").floor("s")
-    return pd.DataFrame(
-        {
-            "timestamp": [now - pd.Timedelta(seconds=10 + i) for i in range(n)],
-            "email": [f"user{i}@example.com" for i in range(n)],
-            "eventName": ["opened_file"] * n,
-        }
-    )
 
 
 class _NoPost:
