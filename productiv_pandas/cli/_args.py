@@ -22,7 +22,7 @@ _EXAMPLES = {
       --column when=timestamp --tz America/New_York --status-out report.csv
   productiv-pandas validate huge.csv.gz --chunksize 250000 --status-out report.parquet""",
     "publish": """examples:
-  export PRODUCTIV_CLIENT_ID=... PRODUCTIV_CLIENT_SECRET=...
+  export PRODUCTIV_CLIENT_ID='your-client-id' PRODUCTIV_CLIENT_SECRET='your-client-secret'
   productiv-pandas publish export.parquet --app-id acme-docs --column user=email \\
       --login-event sso_login --on-stale skip --status-out status.parquet
   productiv-pandas publish export.csv --app-id acme-docs --sandbox   # a rehearsal, no credentials

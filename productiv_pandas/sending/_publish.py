@@ -144,7 +144,8 @@ def deliver_until_stopped(prepared: Prepared, settings: SendSettings) -> tuple[p
     if settings.client is None:
         from ..client._client import ProductivClient
 
-        settings = settings.replace(client=ProductivClient.from_env())
+        with ProductivClient.from_env() as client:  # made here, so closed here, whatever happens
+            return deliver_until_stopped(prepared, settings.replace(client=client))
     with journal_for(settings.journal, settings.app_id) as opened:
         ledger = None if opened is None else Ledger(opened, prepared.status)
         run = Run(settings, ledger)
