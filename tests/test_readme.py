@@ -168,9 +168,12 @@ def _broken_links(page: Path, tracked: set[str] | None) -> list[str]:
             continue
         if not destination.is_file() or (tracked is not None and relative not in tracked):
             broken.append(f"{target} (no such file in the repository)")
-        elif anchor and destination.suffix == ".md":
-            if anchor not in _anchors(destination.read_text(encoding="utf-8")):
-                broken.append(f"{target} (no heading with that anchor)")
+        elif (
+            anchor
+            and destination.suffix == ".md"
+            and anchor not in _anchors(destination.read_text(encoding="utf-8"))
+        ):
+            broken.append(f"{target} (no heading with that anchor)")
     return broken
 
 
@@ -228,7 +231,10 @@ def test_no_code_line_ends_in_an_ellipsis():
         code = _code_lines(page.read_text(encoding="utf-8"))
         assert len(code) > 10 or page != README
         assert [line for line in code if line.rstrip().endswith("...")] == [], page.name
-    assert _code_lines("text\n\n    make demo ...\n\n```sh\nrun ...\n```\n") == ["run ...", "    make demo ..."]
+    assert _code_lines("text\n\n    make demo ...\n\n```sh\nrun ...\n```\n") == [
+        "run ...",
+        "    make demo ...",
+    ]
 
 
 def test_the_python_blocks_are_formatted_as_ruff_formats_the_code(tmp_path):

@@ -2,10 +2,10 @@
 (after a crash, a Ctrl-C, a lost laptop lid) sends only what is still missing.
 
 One row a (timestamp, email, eventName) triple, the event's identity (the API de-duplicates
-events by it), under a primary key: recording a triple twice stores it once. The file carries its own identity twice
-over, SQLite's header ``application_id`` and a ``meta`` table (format, version, app id), so a
-foreign or corrupted file, or a journal of another app, is refused with a clear error instead
-of being trusted or overwritten.
+events by it), under a primary key: recording a triple twice stores it once. The file carries
+its own identity twice over, SQLite's header ``application_id`` and a ``meta`` table (format,
+version, app id), so a foreign or corrupted file, or a journal of another app, is refused with
+a clear error instead of being trusted or overwritten.
 
 Durability, chosen for ``kill -9`` and power loss alike:
 
