@@ -216,12 +216,13 @@ def test_the_link_checker_finds_a_missing_file_and_a_missing_anchor(tmp_path, mo
 def _code_lines(markdown: str) -> list[str]:
     """Every line of a fenced block, and of an indented (4 spaces) block outside lists."""
     lines = [line for _, body in _fences(markdown) for line in body.splitlines()]
-    previous = ""
+    previous = "blank"  # what the line before was: blank, code or text
     for line in _FENCE.sub("", markdown).splitlines():
-        in_block = line.startswith("    ") and (previous == "" or previous.startswith("    "))
-        if in_block:
+        if line.startswith("    ") and previous in ("blank", "code"):
             lines.append(line)
-        previous = line if (in_block or not line.strip()) else previous + "x"
+            previous = "code"
+        else:
+            previous = "text" if line.strip() else "blank"
     return lines
 
 
