@@ -26,7 +26,7 @@ $(FLOOR_STAMP): pyproject.toml .ci/floor_requirements.py
 	touch $(FLOOR_STAMP)
 
 demo: $(STAMP)
-	$(BIN)/productiv-pandas demo
+	$(BIN)/productiv-pandas demo --out out
 
 test: $(STAMP)
 	$(BIN)/ruff check .
