@@ -84,7 +84,7 @@ RATES = {
     "reformatted_duplicate": 0.002,  # the same event, its time written with an offset instead of Z
 }
 USERS = 2_400
-FRESH_WITHIN = dt.timedelta(hours=11)  # an hour's margin: data/make_sample.py reuses its CSV for an hour
+FRESH_WITHIN = dt.timedelta(hours=11)  # an hour's margin: a sample written or kept a while stays fresh
 STALE_UP_TO = dt.timedelta(days=4)
 
 _FIRST = (
