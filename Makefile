@@ -8,6 +8,10 @@ STAMP := $(VENV)/.installed
 # pandera, pyarrow and requests, pinned by .ci/floor_requirements.py (read from pyproject.toml).
 FLOOR_VENV := .venv-floor
 FLOOR_STAMP := $(FLOOR_VENV)/.installed
+# The notebooks extra, installed again only when pyproject.toml changes.
+NOTEBOOKS_STAMP := $(VENV)/.notebooks
+# Jupyter refuses to run as root unless told to; root is the usual user in a container.
+UID ?= $(shell id -u)
 
 .PHONY: demo test test-fast test-floor lint format lab bench clean
 
@@ -26,7 +30,7 @@ $(FLOOR_STAMP): pyproject.toml .ci/floor_requirements.py
 	touch $(FLOOR_STAMP)
 
 demo: $(STAMP)
-	$(BIN)/productiv-pandas demo
+	$(BIN)/productiv-pandas demo --out out
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -52,12 +56,15 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-lab: $(STAMP)
+$(NOTEBOOKS_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks]'
-	$(BIN)/jupyter lab notebooks/
+	touch $(NOTEBOOKS_STAMP)
+
+lab: $(NOTEBOOKS_STAMP)
+	$(BIN)/jupyter lab $(if $(filter 0,$(UID)),--allow-root )notebooks/
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_validate.py
 
 clean:
-	rm -rf $(VENV) $(FLOOR_VENV) .pytest_cache .ruff_cache build *.egg-info out
+	rm -rf $(VENV) $(FLOOR_VENV) .pytest_cache .ruff_cache build *.egg-info out productiv-demo

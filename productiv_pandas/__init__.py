@@ -14,6 +14,7 @@ from importlib.util import find_spec as _find_spec
 
 from . import accessor as _accessor  # noqa: F401  (registers df.productiv)
 from ._long_form import problems  # the long form; the codes are in problem_codes.py
+from ._sample import SAMPLE_OPTIONS, sample_events
 from .client._client import Delivery, ProductivClient
 from .client._retry import RetryPolicy
 from .errors import (
@@ -45,6 +46,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "PROBLEMS",
+    "SAMPLE_OPTIONS",
     "STATUSES",
     "APIError",
     "AuthenticationError",
@@ -67,6 +69,7 @@ __all__ = [
     "problems",
     "publish",
     "publish_file",
+    "sample_events",
     "validate",
     "validate_file",
 ]

@@ -49,6 +49,8 @@ def test_the_names_the_design_relies_on_are_exported() -> None:
         "STATUSES",
         "validate_file",  # files bigger than memory (issue 6)
         "publish_file",
+        "sample_events",  # the demo's sample, in the package (issue 11)
+        "SAMPLE_OPTIONS",
     }
     assert design <= set(pp.__all__)
 
@@ -60,6 +62,13 @@ def test_exception_and_warning_hierarchy() -> None:
     assert issubclass(pp.JournalError, pp.ConfigurationError)  # so also a ValueError
     assert issubclass(pp.StaleEventWarning, UserWarning)
     assert issubclass(pp.NaiveTimestampWarning, UserWarning)
+
+
+def test_sample_options_cannot_be_changed_by_one_caller_for_all() -> None:
+    assert isinstance(pp.SAMPLE_OPTIONS, types.MappingProxyType)
+    with pytest.raises(TypeError):
+        pp.SAMPLE_OPTIONS["tz"] = "UTC"  # type: ignore[index]
+    assert pp.SAMPLE_OPTIONS["tz"] == "America/New_York"
 
 
 def test_usage_events_is_a_pandera_model() -> None:

@@ -1,25 +1,28 @@
-"""The sample export in data/: deterministic, carrying the documented defects, kept fresh."""
+"""The sample export, ``pp.sample_events``: deterministic, carrying the documented defects, kept fresh.
+
+Also the script in data/ that writes it as CSV.
+"""
 
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import subprocess
 import sys
-import time
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import productiv_pandas as pp
+from productiv_pandas import _sample as ms
 
 SCRIPT = Path(__file__).resolve().parents[1] / "data" / "make_sample.py"
 _spec = importlib.util.spec_from_file_location("make_sample", SCRIPT)
-ms = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ms)
+script = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(script)
 
 # Far from a daylight-saving change, so no New York local time is ambiguous.
 NOW = pd.Timestamp("2025-06-10T15:00:00Z")
@@ -28,12 +31,12 @@ ROWS = 30_000
 
 @pytest.fixture(scope="module")
 def sample() -> pd.DataFrame:
-    return ms.make_sample(NOW)
+    return pp.sample_events(now=NOW)
 
 
 @pytest.fixture(scope="module")
 def report(sample: pd.DataFrame) -> pd.DataFrame:
-    return pp.validate(sample, **ms.SAMPLE_OPTIONS, tz=ms.SAMPLE_TZ, now=NOW, on_stale="ignore")
+    return pp.validate(sample, **pp.SAMPLE_OPTIONS, now=NOW, on_stale="ignore")
 
 
 def between(count: int, share: float, rows: int = ROWS, slack: float = 0.25) -> bool:
@@ -43,10 +46,37 @@ def between(count: int, share: float, rows: int = ROWS, slack: float = 0.25) -> 
 
 
 def test_same_seed_and_now_give_the_same_frame():
-    first = ms.make_sample(NOW, seed=3, rows=2_000)
-    pd.testing.assert_frame_equal(first, ms.make_sample(NOW, seed=3, rows=2_000))
-    assert not first.equals(ms.make_sample(NOW, seed=4, rows=2_000))
-    assert not first.equals(ms.make_sample(NOW + pd.Timedelta(hours=1), seed=3, rows=2_000))
+    first = pp.sample_events(2_000, seed=3, now=NOW)
+    pd.testing.assert_frame_equal(first, pp.sample_events(2_000, seed=3, now=NOW))
+    assert not first.equals(pp.sample_events(2_000, seed=4, now=NOW))
+    assert not first.equals(pp.sample_events(2_000, seed=3, now=NOW + pd.Timedelta(hours=1)))
+
+
+def test_the_defaults_are_30_000_rows_seed_7_and_the_current_time():
+    before = pd.Timestamp.now(tz="UTC")
+    frame = pp.sample_events()
+    after = pd.Timestamp.now(tz="UTC")
+    assert len(frame) == ROWS
+    newest = pd.to_datetime(frame["occurred_at"].str.extract(r"^(.*Z)$")[0].dropna(), utc=True).max()
+    assert before - pd.Timedelta(hours=11) <= newest <= after
+    now = pd.Timestamp(newest) + pd.Timedelta(seconds=40)  # some now after the newest row
+    assert pp.sample_events(500, now=now).equals(pp.sample_events(500, seed=7, now=now))
+
+
+def test_sample_options_are_read_only_and_read_the_sample_as_meant():
+    options = pp.SAMPLE_OPTIONS
+    assert isinstance(options, Mapping)
+    assert set(options) == {"columns", "tz", "login_events", "allowed_events"}
+    assert dict(options["columns"]) == {
+        "occurred_at": "timestamp", "user_email": "email", "action": "eventName", "target_app": "targetApp",
+    }  # fmt: skip
+    assert options["tz"] == "America/New_York"
+    assert options["login_events"] == frozenset({"sso_login"})
+    assert options["allowed_events"] == ms.CATALOG
+    with pytest.raises(TypeError):
+        options["tz"] = "UTC"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        options["columns"]["ip"] = "timestamp"
 
 
 def test_shape_of_the_export(sample: pd.DataFrame):
@@ -63,14 +93,17 @@ def test_shape_of_the_export(sample: pd.DataFrame):
 
 @pytest.mark.parametrize("rows", [0, 1, 60])
 def test_tiny_samples_still_have_text_columns(rows: int):
-    frame = ms.make_sample(NOW, rows=rows)
+    frame = pp.sample_events(rows, now=NOW)
     assert len(frame) == rows
     assert (frame.dtypes == "str").all()
 
 
 def test_the_csv_round_trip_gives_back_the_generated_frame(tmp_path: Path):
-    path = ms.write_sample(tmp_path / "export.csv", now=NOW, rows=3_000)
-    pd.testing.assert_frame_equal(ms.read_sample(path), ms.make_sample(NOW, rows=3_000))
+    path = script.write_sample(tmp_path / "export.csv", now=NOW, n=3_000)
+    assert path == tmp_path / "export.csv"
+    assert sorted(tmp_path.iterdir()) == [path]  # the scratch file was moved into place
+    read = pd.read_csv(path, dtype="str")
+    pd.testing.assert_frame_equal(read, pp.sample_events(3_000, now=NOW))
 
 
 def test_time_formats_are_mixed(sample: pd.DataFrame):
@@ -141,18 +174,19 @@ def test_mixed_case_emails_are_valid_once_lower_cased(sample, report):
 
 
 def test_local_times_need_the_zone(sample):
+    without_tz = {k: v for k, v in pp.SAMPLE_OPTIONS.items() if k != "tz"}
     with pytest.warns(pp.NaiveTimestampWarning):
-        utc = pp.validate(sample, **ms.SAMPLE_OPTIONS, now=NOW, on_stale="ignore")
+        utc = pp.validate(sample, **without_tz, now=NOW, on_stale="ignore")
     with warnings.catch_warnings():
         warnings.simplefilter("error", pp.NaiveTimestampWarning)
-        local = pp.validate(sample, **ms.SAMPLE_OPTIONS, tz=ms.SAMPLE_TZ, now=NOW, on_stale="ignore")
+        local = pp.validate(sample, **pp.SAMPLE_OPTIONS, now=NOW, on_stale="ignore")
     naive = sample["occurred_at"].str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
     shift = (local.loc[naive, "timestamp"] - utc.loc[naive, "timestamp"]).unique()
     assert set(shift) == {4 * 3_600_000}  # New York is UTC-4 in June
 
 
 def test_fresh_rows_are_within_the_window_and_stale_ones_skipped(sample):
-    report = pp.validate(sample, **ms.SAMPLE_OPTIONS, tz=ms.SAMPLE_TZ, now=NOW, on_stale="skip")
+    report = pp.validate(sample, **pp.SAMPLE_OPTIONS, now=NOW, on_stale="skip")
     readable = report["timestamp"].notna()
     age = (NOW.value // 1_000_000 - report.loc[readable, "timestamp"]) / 3_600_000
     age = age[~report.loc[readable, "stale"]]
@@ -160,33 +194,6 @@ def test_fresh_rows_are_within_the_window_and_stale_ones_skipped(sample):
     skipped = report["status"] == "skipped"
     assert between(skipped.sum(), ms.RATES["stale"], slack=0.3)
     assert report.loc[skipped, "reason"].str.startswith("stale: ").all()
-
-
-def test_load_sample_regenerates_a_file_older_than_an_hour(tmp_path: Path):
-    path = tmp_path / "usage_export.csv"
-    ms.write_sample(path, now=NOW - pd.Timedelta(days=30), rows=500)
-    two_hours_ago = time.time() - 2 * 3600
-    os.utime(path, (two_hours_ago, two_hours_ago))
-    frame = ms.load_sample(path=path)
-    assert path.stat().st_mtime > two_hours_ago + 3600
-    assert len(frame) == ROWS
-    newest = pd.to_datetime(frame["occurred_at"].str.extract(r"^(.*Z)$")[0].dropna(), utc=True).max()
-    assert pd.Timestamp.now(tz="UTC") - newest < pd.Timedelta(hours=1)
-
-
-def test_load_sample_reuses_a_fresh_file_and_creates_a_missing_one(tmp_path: Path):
-    path = tmp_path / "usage_export.csv"
-    first = ms.load_sample(path=path)
-    assert path.exists()
-    written = path.stat().st_mtime_ns
-    pd.testing.assert_frame_equal(ms.load_sample(path=path), first)
-    assert path.stat().st_mtime_ns == written
-    assert not list(tmp_path.glob(".*.tmp"))  # the scratch file was moved into place
-
-
-def test_load_sample_with_now_is_reproducible(tmp_path: Path):
-    path = tmp_path / "usage_export.csv"
-    pd.testing.assert_frame_equal(ms.load_sample(NOW, path=path), ms.load_sample(NOW, path=path))
 
 
 @pytest.mark.slow
@@ -199,4 +206,5 @@ def test_script_writes_the_requested_rows(tmp_path: Path):
         check=True,
     )
     assert re.fullmatch(r"wrote 700 rows to .*export\.csv\n", done.stdout)
-    pd.testing.assert_frame_equal(ms.read_sample(out), ms.make_sample("2025-06-10T15:00Z", rows=700))
+    written = pd.read_csv(out, dtype="str")
+    pd.testing.assert_frame_equal(written, pp.sample_events(700, now="2025-06-10T15:00Z"))

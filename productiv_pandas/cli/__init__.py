@@ -120,7 +120,7 @@ def _run_publish(args: argparse.Namespace) -> int:
 def _run_demo(args: argparse.Namespace) -> int:
     from ._demo import run_demo
 
-    return run_demo()
+    return run_demo(args.out)
 
 
 def _run_sandbox(args: argparse.Namespace) -> int:

@@ -162,10 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     publish.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
-    commands.add_parser(
-        "demo", help="publish the bundled sample to an in-process sandbox",
-        description="Publish data/'s sample export to an in-process sandbox and print what happened.",
-        epilog="example: productiv-pandas demo", formatter_class=formatter,
+    demo = commands.add_parser(
+        "demo", help="publish a generated sample export to an in-process sandbox",
+        description="Publish a generated sample export (pp.sample_events()) to an in-process sandbox, "
+        "print what happened and write the charts of its status as PNG files.",
+        epilog="example: productiv-pandas demo --out charts", formatter_class=formatter,
+    )  # fmt: skip
+    demo.add_argument(
+        "--out", type=_path, metavar="DIR", default=None,
+        help="the folder the charts are written to (created if missing; default: ./productiv-demo)",
     )  # fmt: skip
 
     sandbox = commands.add_parser(

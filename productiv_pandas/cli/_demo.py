@@ -1,46 +1,30 @@
-"""``make demo`` / ``productiv-pandas demo``: publish the sample export to an in-process sandbox.
+"""``make demo`` / ``productiv-pandas demo``: publish a generated sample export to an in-process sandbox.
 
 It shows the whole job in a few seconds without credentials: validate, publish, the per-status
-table, a few example reasons, and the charts of the status frame written as PNG files into the
-checkout's git-ignored ``out/`` folder (the README shows a copy of the dashboard).
+table, a few example reasons, and the charts of the status frame written as PNG files into
+``--out`` (``./productiv-demo/`` unless told otherwise; ``make demo`` passes the checkout's
+git-ignored ``out/``). The sample comes from :func:`productiv_pandas.sample_events`, so the demo
+needs nothing but the installed package.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 import warnings
 from pathlib import Path
-from types import ModuleType
 
 import pandas as pd
 
-__all__ = ["CHARTS", "DEFAULT_OUT_DIR", "DEMO_APP", "load_sample_module", "run_demo", "write_charts"]
+__all__ = ["CHARTS", "DEFAULT_OUT_DIR", "DEMO_APP", "run_demo", "write_charts"]
 
 DEMO_APP = "acme-workspace"
-_CHECKOUT = Path(__file__).resolve().parents[2]
-_SAMPLE_SCRIPT = _CHECKOUT / "data" / "make_sample.py"
-#: Where the demo writes its charts unless told otherwise: ``out/`` of the checkout (git-ignored).
-DEFAULT_OUT_DIR = _CHECKOUT / "out"
+#: Where the demo writes its charts unless told otherwise: relative, so in the current
+#: directory (never next to the installed package, which may not be writable or yours).
+DEFAULT_OUT_DIR = Path("productiv-demo")
 #: The charts the demo writes, by file name: the ``kind`` of :func:`productiv_pandas.plots.plot`.
 CHARTS = {"dashboard.png": "dashboard", "status.png": "status", "timeline.png": "timeline",
           "reasons.png": "reasons"}  # fmt: skip
-
-
-def load_sample_module() -> ModuleType:
-    """The project's ``data/make_sample.py`` as a module (it lives beside the package)."""
-    if not _SAMPLE_SCRIPT.exists():
-        raise FileNotFoundError(
-            f"{_SAMPLE_SCRIPT} not found: the demo runs from a checkout of productiv_pandas "
-            "(pip install -e .), where data/ sits beside the package"
-        )
-    spec = importlib.util.spec_from_file_location("productiv_sample", _SAMPLE_SCRIPT)
-    if spec is None or spec.loader is None:  # only if the path stops being a .py file
-        raise ImportError(f"cannot load {_SAMPLE_SCRIPT} as a module")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _summary(status: pd.DataFrame) -> pd.DataFrame:
@@ -89,31 +73,29 @@ def _shown(path: Path) -> str:
 
 
 def run_demo(out_dir: str | os.PathLike | None = None) -> int:
-    """Publish ``data/``'s sample to an in-process sandbox, print what happened, write the charts.
+    """Publish a generated sample export to an in-process sandbox, print what happened, write the charts.
 
     Parameters
     ----------
     out_dir : path, optional
-        Where the PNG charts go (created if needed); default :data:`DEFAULT_OUT_DIR`, the
-        checkout's git-ignored ``out/``.
+        Where the PNG charts go (created if needed); default :data:`DEFAULT_OUT_DIR`,
+        ``productiv-demo/`` in the current directory.
 
     Returns
     -------
     int
         0, the command's exit code.
     """
+    from .._sample import SAMPLE_OPTIONS, sample_events
     from ..sandbox import Sandbox
     from ..sending._publish import publish
 
-    sample = load_sample_module()
-    frame = sample.load_sample()
-    # The export's naive times are New York wall time; stale rows are left out on purpose.
-    options = dict(sample.SAMPLE_OPTIONS, tz=sample.SAMPLE_TZ, on_stale="skip")
-    print(f"sample export: {len(frame):,} rows, columns {list(frame.columns)}")
+    frame = sample_events()
+    # Stale rows are left out on purpose: Productiv would not count them.
+    options = dict(SAMPLE_OPTIONS, on_stale="skip")
+    print(f"sample export (pp.sample_events()): {len(frame):,} rows, columns {list(frame.columns)}")
     with Sandbox(rate_limit=None) as sandbox:
-        sandbox.add_app(
-            DEMO_APP, events=options.get("allowed_events"), login_events=options.get("login_events", ())
-        )
+        sandbox.add_app(DEMO_APP, events=options["allowed_events"], login_events=options["login_events"])
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             status = publish(frame, DEMO_APP, client=sandbox.client(), progress=False, **options)
@@ -129,8 +111,9 @@ def run_demo(out_dir: str | os.PathLike | None = None) -> int:
     for (name, code), rows in not_sent.groupby(["status", "problem"], observed=True):
         example = f"e.g. row {rows.index[0]}: {rows['reason'].iat[0]}"
         print(f"  {name:<9} {len(rows):>5} x {code:<{width}}  {example}")
-    charts = write_charts(status, DEFAULT_OUT_DIR if out_dir is None else out_dir)
-    print("\ncharts of the status frame:")
+    folder = Path(DEFAULT_OUT_DIR if out_dir is None else out_dir)
+    charts = write_charts(status, folder)
+    print(f"\ncharts of the status frame, written to {folder.resolve()}:")
     for path in charts:
         print(f"  {_shown(path)}")
     return 0

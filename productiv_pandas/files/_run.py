@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -191,9 +192,20 @@ def _write_fallback(status: pd.DataFrame, path: Path) -> Path | None:
     """The status of a chunk ``path`` could not take, in a CSV in the temp folder (likely on
     another disk than a full one), or None if that failed too."""
     first, last = int(status.index[0]), int(status.index[-1])
-    try:
-        handle, name = tempfile.mkstemp(prefix=f"{path.name}.rows-{first}-{last}.", suffix=".csv")
-    except OSError:
+    # Not mkstemp: its 0600 would hide the user's own status from the group their umask shares
+    # files with. O_EXCL with 0666 still never opens a file someone else put there first.
+    for _ in range(100):
+        name = os.path.join(
+            tempfile.gettempdir(), f"{path.name}.rows-{first}-{last}.{secrets.token_hex(4)}.csv"
+        )
+        try:
+            handle = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
+        except OSError:
+            return None
+    else:
         return None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as sink:

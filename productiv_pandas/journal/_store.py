@@ -91,6 +91,12 @@ class Journal:
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         try:
+            # SQLite creates a new database 0644 whatever the umask allows (its -wal and -shm
+            # files copy the database's mode): created here first, it gets 0666 less the umask,
+            # like any file the user writes. An empty file is a new database to SQLite. When this
+            # fails (no such folder, no right to write), SQLite fails too and says why below.
+            with contextlib.suppress(OSError):
+                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666))
             # isolation_level=None: transactions are begun and committed here, explicitly.
             self._conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
             self._adopt()

@@ -1,4 +1,4 @@
-"""``make demo``: the sample published to a sandbox, the per-status table, and the charts as PNG files."""
+"""`productiv-pandas demo`: the generated sample published to a sandbox, the table, the charts as PNGs."""
 
 from __future__ import annotations
 
@@ -82,8 +82,9 @@ def test_demo_prints_the_status_table_and_writes_every_chart(tmp_path, capsys, m
     assert set(expected_table) == {"sent", "invalid", "duplicate", "skipped"}
 
     written = [out_dir / name for name in CHARTS]
-    listed = out.split("charts of the status frame:\n", 1)[1].split()
-    assert listed == [str(path) for path in written]
+    said, listed = out.split("charts of the status frame, written to ", 1)[1].split(":\n", 1)
+    assert said == str(out_dir)  # tmp_path is absolute: where the files are, in full
+    assert listed.split() == [str(path) for path in written]
     assert sorted(out_dir.iterdir()) == sorted(written)
     sizes = {path.name: _check_png(path) for path in written}
     assert sizes["dashboard.png"] == (1400, 900)  # 14 x 9 inches at 100 dpi
@@ -114,8 +115,54 @@ def test_demo_renders_with_agg_whatever_backend_the_environment_names(tmp_path):
         _check_png(tmp_path / name)
 
 
-def test_default_chart_folder_is_the_checkouts_git_ignored_out():
-    assert DEFAULT_OUT_DIR == CHECKOUT / "out"
+@pytest.mark.slow
+def test_the_command_writes_to_productiv_demo_in_the_current_directory_by_default(tmp_path):
+    # Run from a folder of its own: not the checkout, whose data/ the demo no longer needs.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRODUCTIV_")}
+    env["PYTHONPATH"] = str(CHECKOUT)
+    result = subprocess.run(
+        [sys.executable, "-m", "productiv_pandas", "demo"],
+        cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "productiv-demo"
+    assert f"charts of the status frame, written to {folder}:\n" in result.stdout
+    assert sorted(p.name for p in folder.iterdir()) == sorted(CHARTS)
+    assert result.stdout.rstrip().splitlines()[-len(CHARTS) :] == [
+        f"  productiv-demo/{name}" for name in CHARTS
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["productiv-demo"]
+
+
+def test_the_default_folder_is_relative_so_it_lands_in_the_current_directory():
+    assert Path("productiv-demo") == DEFAULT_OUT_DIR
+
+
+def test_demo_takes_its_folder_from_out(monkeypatch, tmp_path):
+    import productiv_pandas.cli._demo as demo
+    from productiv_pandas.cli import main
+
+    calls = []
+    monkeypatch.setattr(demo, "run_demo", lambda out_dir=None: calls.append(out_dir) or 0)
+    assert main(["demo", "--out", str(tmp_path / "charts")]) == 0
+    assert main(["demo"]) == 0
+    assert calls == [tmp_path / "charts", None]
+
+
+def test_help_names_the_generated_sample_not_a_bundled_one(capsys):
+    from productiv_pandas.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert "publish a generated sample export to an in-process sandbox" in out
+    assert "bundled" not in out
+
+
+def test_make_demo_writes_to_the_checkouts_git_ignored_out():
+    makefile = (CHECKOUT / "Makefile").read_text(encoding="utf-8")
+    assert "\t$(BIN)/productiv-pandas demo --out out\n" in makefile
     if not (CHECKOUT / ".git").exists():
         pytest.skip("not a git checkout")
     ignored = subprocess.run(
