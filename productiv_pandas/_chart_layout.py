@@ -1,0 +1,114 @@
+"""Text of the charts: wrapping to a width, the labels beside bars, names joined in a sentence.
+
+The charts size their text before matplotlib lays the figure out, so widths are estimated from
+the font size (an average character of DejaVu Sans, matplotlib's default font, is a little under
+0.6 em); tests/test_plots.py draws every chart and checks that no two texts overlap.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Iterable, Sequence
+
+from matplotlib.axes import Axes
+from matplotlib.font_manager import FontProperties
+
+__all__ = [
+    "axes_width_in",
+    "compact_count",
+    "decade_ticks",
+    "join_names",
+    "share_text",
+    "status_label",
+    "wrap_code",
+    "wrap_text",
+]
+
+#: The width of an average character, in em: generous, so that wrapped text fits.
+_CHAR_EM = 0.62
+
+
+def _chars(width_in: float, fontsize: float | str) -> int:
+    points = FontProperties(size=fontsize).get_size_in_points()
+    return max(12, int(width_in * 72 / (points * _CHAR_EM)))
+
+
+def axes_width_in(ax: Axes, share: float = 1.0) -> float:
+    """``share`` of the width of ``ax`` in inches, as placed before the layout runs."""
+    figure = ax.get_figure()
+    width = figure.get_figwidth() if figure is not None else 6.4
+    return max(ax.get_position().width * width * share, 0.5)
+
+
+def wrap_text(text: str, width_in: float, fontsize: float | str = "medium") -> str:
+    """``text`` broken into lines at spaces so that each fits ``width_in`` inches at ``fontsize``;
+    existing line breaks are kept, and a word is never cut."""
+    chars = _chars(width_in, fontsize)
+    lines = (textwrap.fill(line, chars, break_long_words=False, break_on_hyphens=False) for line in text.split("\n"))
+    return "\n".join(lines)
+
+
+def wrap_code(code: str, width_in: float, fontsize: float | str = "medium") -> str:
+    """A problem code on lines of at most ``width_in`` inches, broken after a ``.`` or ``_``
+    (``timestamp.`` / ``nonexistent_local_time``): the lines joined again give the code."""
+    chars = _chars(width_in, fontsize)
+    lines, line = [], ""
+    for part in _pieces(code):
+        if line and len(line) + len(part) > chars:
+            lines.append(line)
+            line = ""
+        line += part
+    return "\n".join([*lines, line])
+
+
+def _pieces(code: str) -> Iterable[str]:
+    piece = ""
+    for char in code:
+        piece += char
+        if char in "._":
+            yield piece
+            piece = ""
+    if piece:
+        yield piece
+
+
+def join_names(names: Sequence[str], last: str = "and") -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    if len(names) < 2:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} {last} {names[-1]}"
+
+
+def share_text(count: int, total: int) -> str:
+    """``count`` as a share of ``total`` with one decimal, never rounded to 0% or 100% unless it is."""
+    if total <= 0 or count == total:
+        return "100%" if total > 0 else "0%"
+    share = count / total
+    if count and share < 0.001:
+        return "<0.1%"
+    if share > 0.999:
+        return ">99.9%"
+    return f"{share:.1%}"
+
+
+def status_label(count: int, stale: int, total: int) -> str:
+    """The label beside a status bar: ``462 (1.6%), 92 stale``, ``3,869 (13.4%), all stale``."""
+    label = f"{count:,} ({share_text(count, total)})"
+    if stale and stale == count:
+        return f"{label}, all stale"
+    return f"{label}, {stale:,} stale" if stale else label
+
+
+def compact_count(value: float) -> str:
+    """A tick of a log axis of counts: 1, 10, 100, 1k, 10k, 100k, 1M, ..."""
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= size:
+            return f"{value / size:g}{suffix}"
+    return f"{value:g}"
+
+
+def decade_ticks(low: float, high: float) -> list[float]:
+    """The powers of ten from ``low`` to ``high`` (both included when they are one)."""
+    first, last = math.ceil(math.log10(low) - 1e-9), math.floor(math.log10(high) + 1e-9)
+    return [10.0**power for power in range(first, last + 1)]
