@@ -8,6 +8,7 @@ the font size (an average character of DejaVu Sans, matplotlib's default font, i
 from __future__ import annotations
 
 import math
+import re
 import textwrap
 from collections.abc import Iterable, Sequence
 
@@ -25,6 +26,9 @@ __all__ = [
     "wrap_text",
 ]
 
+# A date and time as the charts write it ("2026-11-25 23:30"), kept on one line by wrap_text.
+_DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d")
+_KEEP = "\x00"
 #: The width of an average character, in em: generous, so that wrapped text fits.
 _CHAR_EM = 0.62
 
@@ -45,14 +49,20 @@ def wrap_text(text: str, width_in: float, fontsize: float | str = "medium") -> s
     """``text`` broken into lines at spaces so that each fits ``width_in`` inches at ``fontsize``;
     existing line breaks are kept, and a word is never cut."""
     chars = _chars(width_in, fontsize)
-    lines = (textwrap.fill(line, chars, break_long_words=False, break_on_hyphens=False) for line in text.split("\n"))
-    return "\n".join(lines)
+    kept = _DATE_TIME.sub(lambda match: match.group().replace(" ", _KEEP), text)  # never split a time
+    lines = (textwrap.fill(line, chars, break_long_words=False, break_on_hyphens=False) for line in kept.split("\n"))
+    return "\n".join(lines).replace(_KEEP, " ")
 
 
 def wrap_code(code: str, width_in: float, fontsize: float | str = "medium") -> str:
     """A problem code on lines of at most ``width_in`` inches, broken after a ``.`` or ``_``
     (``timestamp.`` / ``nonexistent_local_time``): the lines joined again give the code."""
     chars = _chars(width_in, fontsize)
+    if len(code) <= chars:
+        return code
+    field, dot, what = code.partition(".")
+    if dot and len(field) < chars and len(what) <= chars:  # the field on a line, what is wrong below
+        return f"{field}.\n{what}"
     lines, line = [], ""
     for part in _pieces(code):
         if line and len(line) + len(part) > chars:

@@ -93,7 +93,7 @@ def _new_axes(size: tuple[float, float]) -> Axes:
 
 def _say(ax: Axes, text: str, *, ticks: bool = False) -> None:
     """Write ``text`` in the middle of an axes that has nothing (or nothing more) to draw."""
-    ax.text(0.5, 0.5, wrap_text(text, axes_width_in(ax, 0.8)), transform=ax.transAxes,
+    ax.text(0.5, 0.5, wrap_text(text, axes_width_in(ax, 0.95)), transform=ax.transAxes,
             ha="center", va="center", color="0.35")  # fmt: skip
     if not ticks:
         ax.set_xticks([])
@@ -148,7 +148,8 @@ def plot_status(status: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
                     xycoords=("axes fraction", "data"), textcoords="offset points", ha="left",
                     va="center", fontsize="small")  # fmt: skip
     # An empty row at the bottom for the legend, so that it covers no bar.
-    ax.set_ylim(len(shown) - 0.5 + (1 if stale_counts.any() else 0), -0.6)
+    # At least four rows high, so that one status is not one slab.
+    ax.set_ylim(max(len(shown) + (1 if stale_counts.any() else 0), 4) - 0.5, -0.6)
     if stale_counts.any():
         patch = Patch(facecolor="0.45", **_HATCH)
         ax.legend(handles=[patch], labels=["stale (older than 12 h)"], loc="lower right", fontsize="small")
@@ -291,10 +292,10 @@ def plot_reasons(status: pd.DataFrame, *, ax: Axes | None = None, top: int = 10,
     totals = _stacked(ax, np.arange(len(shown)), shown, horizontal=True)
     # Axes.containers is typed list[Container]; _stacked's last container is a BarContainer.
     ax.bar_label(ax.containers[-1], labels=[f"{total:,}" for total in totals], padding=3)  # type: ignore[arg-type]
-    labels = [wrap_code(code, axes_width_in(ax, 0.45)) for code in shown.index]
+    labels = [wrap_code(code, axes_width_in(ax, 0.5)) for code in shown.index]
     ax.set_yticks(np.arange(len(shown)), labels, fontsize="small" if any("\n" in s for s in labels) else None)
     ax.set_xlim(0, totals.max() * 1.15)  # room for the labels: zero-width bars pin the autoscale
-    ax.set_ylim(len(shown) - 0.5, -0.5)  # most frequent at the top
+    ax.set_ylim(max(len(shown), 5) - 0.5, -0.5)  # most frequent at the top; one bar is not a slab
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     return ax
 
