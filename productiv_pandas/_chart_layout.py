@@ -1,15 +1,14 @@
 """Text of the charts: wrapping to a width, the labels beside bars, names joined in a sentence.
 
-The charts size their text before matplotlib lays the figure out, so widths are estimated from
-the font size (an average character of DejaVu Sans, matplotlib's default font, is a little under
-0.6 em); tests/test_plots.py draws every chart and checks that no two texts overlap.
+The charts size their text before matplotlib lays the figure out: widths are measured with the
+font matplotlib draws with, against the axes' width as placed before the layout (a little more
+than it ends with); tests/test_plots.py draws every chart and checks that no two texts overlap.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import textwrap
 from collections.abc import Iterable, Sequence
 
 from matplotlib.axes import Axes
@@ -22,6 +21,7 @@ __all__ = [
     "join_names",
     "share_text",
     "status_label",
+    "text_width_in",
     "wrap_code",
     "wrap_text",
 ]
@@ -29,13 +29,17 @@ __all__ = [
 # A date and time as the charts write it ("2026-11-25 23:30"), kept on one line by wrap_text.
 _DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d")
 _KEEP = "\x00"
-#: The width of an average character, in em: generous, so that wrapped text fits.
-_CHAR_EM = 0.62
 
 
-def _chars(width_in: float, fontsize: float | str) -> int:
-    points = FontProperties(size=fontsize).get_size_in_points()
-    return max(12, int(width_in * 72 / (points * _CHAR_EM)))
+def text_width_in(text: str, fontsize: float | str = "medium") -> float:
+    """The width of one line of ``text`` in inches, measured with matplotlib's own font (Agg)."""
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    renderer = RendererAgg(1, 1, 72)  # 72 dpi: a point is a pixel
+    width, _height, _descent = renderer.get_text_width_height_descent(
+        text, FontProperties(size=fontsize), ismath=False
+    )
+    return width / 72
 
 
 def axes_width_in(ax: Axes, share: float = 1.0) -> float:
@@ -47,25 +51,35 @@ def axes_width_in(ax: Axes, share: float = 1.0) -> float:
 
 def wrap_text(text: str, width_in: float, fontsize: float | str = "medium") -> str:
     """``text`` broken into lines at spaces so that each fits ``width_in`` inches at ``fontsize``;
-    existing line breaks are kept, and a word is never cut."""
-    chars = _chars(width_in, fontsize)
-    kept = _DATE_TIME.sub(lambda match: match.group().replace(" ", _KEEP), text)  # never split a time
-    lines = (textwrap.fill(line, chars, break_long_words=False, break_on_hyphens=False) for line in kept.split("\n"))
+    existing line breaks are kept, a word (or a date and time) is never cut."""
+    lines = []
+    for paragraph in text.split("\n"):
+        kept = _DATE_TIME.sub(lambda match: match.group().replace(" ", _KEEP), paragraph)
+        line = ""
+        for word in kept.split(" "):
+            longer = f"{line} {word}" if line else word
+            if line and text_width_in(longer.replace(_KEEP, " "), fontsize) > width_in:
+                lines.append(line)
+                longer = word
+            line = longer
+        lines.append(line)
     return "\n".join(lines).replace(_KEEP, " ")
 
 
 def wrap_code(code: str, width_in: float, fontsize: float | str = "medium") -> str:
     """A problem code on lines of at most ``width_in`` inches, broken after a ``.`` or ``_``
     (``timestamp.`` / ``nonexistent_local_time``): the lines joined again give the code."""
-    chars = _chars(width_in, fontsize)
-    if len(code) <= chars:
+    def fits(text: str) -> bool:
+        return text_width_in(text, fontsize) <= width_in
+
+    if fits(code):
         return code
     field, dot, what = code.partition(".")
-    if dot and len(field) < chars and len(what) <= chars:  # the field on a line, what is wrong below
+    if dot and fits(what):  # the field on a line, what is wrong below
         return f"{field}.\n{what}"
     lines, line = [], ""
     for part in _pieces(code):
-        if line and len(line) + len(part) > chars:
+        if line and not fits(line + part):
             lines.append(line)
             line = ""
         line += part
