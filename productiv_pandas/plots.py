@@ -235,7 +235,10 @@ def plot_timeline(
         title += f"\nevery row is older than the 12 h before now: the 12 h up to the newest row ({_when(newest)})"
     ax.set_title(wrap_text(title, width, "large"))
     ax.set_ylabel(f"rows per {unit}")
-    ax.set_xlabel(wrap_text("event time (UTC)" + (f"; not shown: {note}" if note else ""), width))
+    # The span in words, rather than matplotlib's date offset, which the x label would cover.
+    first, last = _when(start), _when(end)
+    span_text = f"{first} to {last[11:] if last[:10] == first[:10] else last}"
+    ax.set_xlabel(wrap_text(f"event time (UTC), {span_text}" + (f"; not shown: {note}" if note else ""), width))
     at = mdates.date2num(pd.to_datetime(np.arange(start, end, step_ms), unit="ms").to_numpy())
     totals = _stacked(ax, at, frame, width=step_ms / 86_400_000, align="edge")
     handles: list[Any] = list(ax.containers)
@@ -259,7 +262,7 @@ def plot_timeline(
                     textcoords="offset points", ha="left", va="top", color="0.2", fontsize="small")  # fmt: skip
     locator = mdates.AutoDateLocator(maxticks=8)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
     if handles:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     return ax

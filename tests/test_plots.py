@@ -17,8 +17,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 
 import productiv_pandas as pp
 from productiv_pandas import plots
@@ -294,7 +297,7 @@ def test_timeline_bars_count_rows_per_hour_and_status_in_the_12_hours_before_now
     # now is 12:00 sharp: its hour holds no row, so no bar is marked partial
     assert _texts(ax) == [*drawn, "staleness limit (now - 12 h)", "now"]
     assert _one_line(ax.get_xlabel()) == (
-        "event time (UTC); not shown: 3 earlier (the oldest at 2024-04-30 16:00), "
+        "event time (UTC), 2024-05-01 00:00 to 13:00; not shown: 3 earlier (the oldest at 2024-04-30 16:00), "
         "2 before 2000 or over a day after now, 1 without a readable timestamp"
     )
     assert ax.get_title() == "Rows per hour by status"
@@ -328,7 +331,7 @@ def test_timeline_marks_the_partial_hour_and_summarizes_rows_outside():
     assert hatched == [[False] * 12 + [True]]
     assert _texts(ax) == ["valid", "partial hour (up to now)", "staleness limit (now - 12 h)", "now"]
     assert _one_line(ax.get_xlabel()) == (
-        "event time (UTC); not shown: 2 earlier (the oldest at 2024-04-29 10:30), "
+        "event time (UTC), 2024-05-01 00:00 to 13:00; not shown: 2 earlier (the oldest at 2024-04-29 10:30), "
         "1 later (the newest at 2024-05-01 14:30), 2 before 2000 or over a day after now, "
         "1 without a readable timestamp"
     )
@@ -343,11 +346,17 @@ def test_timeline_of_rows_all_older_than_the_window_shows_the_12_hours_before_th
     )
     x = [bar.get_x() for bar in ax.containers[0]]
     assert x == pytest.approx(mdates.date2num(_window_bins(newest.tz_localize("UTC")).to_numpy()))
-    assert sum(bar.get_height() for container in ax.containers for bar in container) > 0
     assert _texts(ax) == ["valid", "invalid"]  # no now, no limit: they are not in the window
     assert ax.get_lines() == []
     assert not any(bar.get_hatch() for container in ax.containers for bar in container)
-    assert _one_line(ax.get_xlabel()).startswith("event time (UTC); not shown: ")
+    first = newest.floor("h") - pd.Timedelta(hours=12)
+    assert _one_line(ax.get_xlabel()).startswith(f"event time (UTC), {first:%Y-%m-%d %H:%M} to ")
+    times = pd.to_datetime(MIXES["all_stale"]["timestamp"].astype("int64"), unit="ms")
+    shown = (times >= first).sum()
+    assert sum(bar.get_height() for container in ax.containers for bar in container) == shown
+    assert f"; not shown: {320 - shown} earlier (the oldest at {times.min():%Y-%m-%d %H:%M})" in _one_line(
+        ax.get_xlabel()
+    )
 
 
 def _vertical_line(ax, label: str) -> float:
@@ -649,3 +658,62 @@ def test_docstring_examples_run(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# -- no text overlaps another or leaves the figure ------------------------------------------
+
+
+def _drawn_text_boxes(fig: Figure, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Bbox]]:
+    """Every non-empty Text the Agg canvas draws (tick labels, titles, axis labels, legend
+    texts, bar labels, the label column, notes) with its box in display pixels. Texts are
+    recorded as they are drawn, so a tick label outside the axes' limits, never drawn, is not."""
+    drawn: list[Text] = []
+    draw = Text.draw
+
+    def record(self, renderer):
+        if self.get_visible() and self.get_text().strip():
+            drawn.append(self)
+        return draw(self, renderer)
+
+    monkeypatch.setattr(Text, "draw", record)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    monkeypatch.setattr(Text, "draw", draw)
+    renderer = canvas.get_renderer()
+    return [(text.get_text(), text.get_window_extent(renderer)) for text in drawn]
+
+
+def _overlaps(fig: Figure, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    boxes = _drawn_text_boxes(fig, monkeypatch)
+    assert boxes  # the title at least
+    frame = fig.bbox
+    problems = [f"{text!r} leaves the figure" for text, box in boxes
+                if box.x0 < frame.x0 - 0.5 or box.y0 < frame.y0 - 0.5
+                or box.x1 > frame.x1 + 0.5 or box.y1 > frame.y1 + 0.5]  # fmt: skip
+    for i, (text, box) in enumerate(boxes):
+        for other, other_box in boxes[i + 1 :]:
+            # Boxes that share only an edge are apart; 0.5 pixel forgives rounding.
+            if min(box.x1, other_box.x1) - max(box.x0, other_box.x0) > 0.5 and (
+                min(box.y1, other_box.y1) - max(box.y0, other_box.y0) > 0.5
+            ):
+                problems.append(f"{text!r} overlaps {other!r}")
+    return problems
+
+
+def test_the_overlap_check_sees_overlapping_and_cut_text(monkeypatch):
+    fig = plt.figure(figsize=(4, 3))
+    fig.text(0.1, 0.5, "some text")
+    fig.text(0.15, 0.5, "more text")
+    fig.text(0.9, 0.2, "far too long to fit")
+    assert _overlaps(fig, monkeypatch) == [
+        "'far too long to fit' leaves the figure",
+        "'some text' overlaps 'more text'",
+    ]
+
+
+@pytest.mark.parametrize("kind", ["status", "timeline", "reasons", "dashboard"])
+@pytest.mark.parametrize("mix", list(MIXES))
+def test_no_text_overlaps_or_is_cut(mix, kind, monkeypatch):
+    drawn = plots.plot(MIXES[mix], kind=kind, **({} if kind in ("status", "reasons") else {"now": NOW_MIX}))
+    fig = drawn if isinstance(drawn, Figure) else drawn.figure
+    assert _overlaps(fig, monkeypatch) == []
