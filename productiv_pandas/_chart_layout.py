@@ -1,4 +1,5 @@
-"""Text of the charts: wrapping to a width, the labels beside bars, names joined in a sentence.
+"""Text and layout of the charts: wrapping to a width, the label column beside bars, the log axis
+of counts, the timeline's notes, names joined in a sentence.
 
 The charts size their text before matplotlib lays the figure out: widths are measured with the
 font matplotlib draws with, against the axes' width as placed before the layout (a little more
@@ -11,17 +12,26 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.ticker import FixedLocator, NullFormatter
 
 __all__ = [
     "axes_width_in",
     "compact_count",
     "decade_ticks",
     "join_names",
+    "label_column",
+    "log_count_axis",
+    "not_shown_text",
     "share_text",
+    "span_text",
     "status_label",
     "text_width_in",
+    "when_text",
     "wrap_code",
     "wrap_text",
 ]
@@ -44,8 +54,8 @@ def text_width_in(text: str, fontsize: float | str = "medium") -> float:
 
 def axes_width_in(ax: Axes, share: float = 1.0) -> float:
     """``share`` of the width of ``ax`` in inches, as placed before the layout runs."""
-    figure = ax.get_figure()
-    width = figure.get_figwidth() if figure is not None else 6.4
+    figure = ax.get_figure(root=True)
+    width = figure.get_figwidth() if isinstance(figure, Figure) else 6.4
     return max(ax.get_position().width * width * share, 0.5)
 
 
@@ -69,6 +79,7 @@ def wrap_text(text: str, width_in: float, fontsize: float | str = "medium") -> s
 def wrap_code(code: str, width_in: float, fontsize: float | str = "medium") -> str:
     """A problem code on lines of at most ``width_in`` inches, broken after a ``.`` or ``_``
     (``timestamp.`` / ``nonexistent_local_time``): the lines joined again give the code."""
+
     def fits(text: str) -> bool:
         return text_width_in(text, fontsize) <= width_in
 
@@ -122,6 +133,55 @@ def status_label(count: int, stale: int, total: int) -> str:
     if stale and stale == count:
         return f"{label}, all stale"
     return f"{label}, {stale:,} stale" if stale else label
+
+
+def when_text(ms: int) -> str:
+    """A time in ms since the epoch as the charts write it: ``2024-05-01 12:00`` (UTC)."""
+    return pd.Timestamp(ms, unit="ms").strftime("%Y-%m-%d %H:%M")
+
+
+def span_text(start_ms: int, end_ms: int) -> str:
+    """``2024-05-01 00:00 to 13:00``; the second date is written when it differs."""
+    first, last = when_text(start_ms), when_text(end_ms)
+    return f"{first} to {last[11:] if last[:10] == first[:10] else last}"
+
+
+def not_shown_text(earlier: np.ndarray, later: np.ndarray, outside: int, unreadable: int) -> str:
+    """What the timeline leaves out, from the times (ms) of the rows before and after its window
+    and the counts of rows it cannot place: ``3 earlier (the oldest at 2024-04-30 16:00), 2
+    before 2000 or over a day after now``; empty when nothing is left out."""
+    parts = []
+    if len(earlier):
+        parts.append(f"{len(earlier):,} earlier (the oldest at {when_text(int(earlier.min()))})")
+    if len(later):
+        parts.append(f"{len(later):,} later (the newest at {when_text(int(later.max()))})")
+    if outside:
+        parts.append(f"{outside:,} before 2000 or over a day after now")
+    if unreadable:
+        parts.append(f"{unreadable:,} without a readable timestamp")
+    return ", ".join(parts)
+
+
+def log_count_axis(ax: Axes, largest: int) -> None:
+    """Make the x axis of ``ax`` a log axis of counts up to ``largest``: from half a row (a bar of
+    one row shows) to the next power of ten with room to spare, labelled 1, 10, ..., 1k, with
+    ticks only inside the axes (matplotlib's log locator also places some outside)."""
+    right = max(10.0 ** math.ceil(math.log10(largest * 1.5)), 10.0)
+    ax.set_xscale("log")
+    ax.set_xlim(0.5, right)
+    ticks = decade_ticks(1, right)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.set_xticklabels([compact_count(tick) for tick in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("rows (log scale)")
+
+
+def label_column(ax: Axes, rows: Sequence[float], labels: Sequence[str]) -> None:
+    """One label a bar, in a column just right of the axes at each bar's ``y``: never over a bar,
+    never two on a line (the layout makes room for them)."""
+    for row, label in zip(rows, labels, strict=True):
+        ax.annotate(label, xy=(1, row), xytext=(4, 0), xycoords=("axes fraction", "data"),
+                    textcoords="offset points", ha="left", va="center", fontsize="small")  # fmt: skip
 
 
 def compact_count(value: float) -> str:

@@ -22,14 +22,16 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-from matplotlib.ticker import FixedLocator, NullFormatter
 
 from ._chart_layout import (
     axes_width_in,
-    compact_count,
-    decade_ticks,
     join_names,
+    label_column,
+    log_count_axis,
+    not_shown_text,
+    span_text,
     status_label,
+    when_text,
     wrap_code,
     wrap_text,
 )
@@ -131,22 +133,14 @@ def plot_status(status: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     if not shown:
         _say(ax, "no rows")
         return ax
-    y, colors, totals = np.arange(len(shown)), [STATUS_COLORS[name] for name in shown], counts[shown].to_numpy()
+    y, totals = np.arange(len(shown)), counts[shown].to_numpy()
+    colors = [STATUS_COLORS[name] for name in shown]
     ax.barh(y, totals, height=0.8, color=colors, label="rows")
     ax.barh(y, stale_counts, height=0.36, color=colors, label="stale", **_HATCH)
-    ax.set_xscale("log")
-    right = 10.0 ** np.ceil(np.log10(totals.max() * 1.5))
-    ax.set_xlim(0.5, max(right, 10.0))
-    ticks = decade_ticks(1, max(right, 10.0))
-    ax.xaxis.set_major_locator(FixedLocator(ticks))  # only ticks inside the axes, so labels are too
-    ax.set_xticklabels([compact_count(tick) for tick in ticks])
-    ax.xaxis.set_minor_formatter(NullFormatter())
+    log_count_axis(ax, int(totals.max()))
     ax.set_yticks(y, shown)
-    ax.set_xlabel("rows (log scale)")
-    for row, total, late in zip(y, totals, stale_counts, strict=True):  # one label a bar, in a column
-        ax.annotate(status_label(int(total), int(late), len(status)), xy=(1, row), xytext=(4, 0),
-                    xycoords=("axes fraction", "data"), textcoords="offset points", ha="left",
-                    va="center", fontsize="small")  # fmt: skip
+    pairs = zip(totals, stale_counts, strict=True)
+    label_column(ax, y.tolist(), [status_label(int(total), int(late), len(status)) for total, late in pairs])
     # An empty row at the bottom for the legend, so that it covers no bar.
     # At least four rows high, so that one status is not one slab.
     ax.set_ylim(max(len(shown) + (1 if stale_counts.any() else 0), 4) - 0.5, -0.6)
@@ -166,10 +160,6 @@ def _utc(now: object) -> pd.Timestamp:
 
 def _ms(stamp: pd.Timestamp) -> int:
     return stamp.value // 1_000_000
-
-
-def _when(ms: int) -> str:
-    return pd.Timestamp(ms, unit="ms").strftime("%Y-%m-%d %H:%M")
 
 
 def _window(now_ms: int, step_ms: int) -> tuple[int, int]:
@@ -212,7 +202,7 @@ def plot_timeline(
     if recent:  # every row is older than the window: the 12 h before the newest one instead
         newest = int(ms[placed].max())
         end = newest - newest % step_ms + step_ms
-        start = end - (_window(_ms(when), step_ms)[1] - _window(_ms(when), step_ms)[0])
+        start = end - np.subtract(*_window(_ms(when), step_ms)[::-1])
     inside = placed & (ms >= start) & (ms < end)
     bins = (end - start) // step_ms
     table = np.zeros((bins, len(STATUSES)), dtype=np.int64)
@@ -220,35 +210,29 @@ def plot_timeline(
     frame = pd.DataFrame(table, columns=list(STATUSES)).loc[:, table.sum(axis=0) > 0]
 
     unit = {pd.Timedelta(hours=1): "hour", pd.Timedelta(days=1): "day"}.get(step, f"{freq} interval")
-    earlier, later = placed & (ms < start), placed & (ms >= end)
-    left_out = [
-        (int(earlier.sum()), f"earlier (the oldest at {_when(int(ms[earlier].min()))})" if earlier.any() else ""),
-        (int(later.sum()), f"later (the newest at {_when(int(ms[later].max()))})" if later.any() else ""),
-        (int((readable & ~placed).sum()), "before 2000 or over a day after now"),
-        (int((~readable).sum()), "without a readable timestamp"),
-    ]
-    note = ", ".join(f"{count:,} {why}" for count, why in left_out if count)
+    note = not_shown_text(ms[placed & (ms < start)], ms[placed & (ms >= end)],
+                          int((readable & ~placed).sum()), int((~readable).sum()))  # fmt: skip
     ax = _new_axes((10, 4.5)) if ax is None else ax
     width = axes_width_in(ax, 0.85)
     title = f"Rows per {unit} by status"
     if recent:
-        title += f"\nevery row is older than the 12 h before now: the 12 h up to the newest row ({_when(newest)})"
+        title += "\nevery row is older than the 12 h before now: "
+        title += f"the 12 h up to the newest row ({when_text(newest)})"
     ax.set_title(wrap_text(title, width, "large"))
     ax.set_ylabel(f"rows per {unit}")
     # The span in words, rather than matplotlib's date offset, which the x label would cover.
-    first, last = _when(start), _when(end)
-    span_text = f"{first} to {last[11:] if last[:10] == first[:10] else last}"
-    ax.set_xlabel(wrap_text(f"event time (UTC), {span_text}" + (f"; not shown: {note}" if note else ""), width))
+    label = f"event time (UTC), {span_text(start, end)}" + (f"; not shown: {note}" if note else "")
+    ax.set_xlabel(wrap_text(label, width))
     at = mdates.date2num(pd.to_datetime(np.arange(start, end, step_ms), unit="ms").to_numpy())
     totals = _stacked(ax, at, frame, width=step_ms / 86_400_000, align="edge")
     handles: list[Any] = list(ax.containers)
     partial = not recent and totals[-1] > 0
     if partial:  # the bin of now is still filling: hatched, so it does not read as a drop
         for container in ax.containers:
-            container[-1].set(**_HATCH)  # type: ignore[index]
+            container[-1].set(**_HATCH)
         handles.append(Patch(facecolor="0.45", label=f"partial {unit} (up to now)", **_HATCH))
-    span = end - start
-    ax.set_xlim(*mdates.date2num(pd.to_datetime([start - span // 50, end + span // 50], unit="ms").to_numpy()))
+    pad = (end - start) // 50
+    ax.set_xlim(*mdates.date2num(pd.to_datetime([start - pad, end + pad], unit="ms").to_numpy()))
     if not placed.any():
         _say(ax, "no rows with a timestamp to place", ticks=True)
     elif not inside.any():
@@ -259,7 +243,7 @@ def plot_timeline(
                                   label="staleness limit (now - 12 h)"))  # fmt: skip
         handles.append(ax.axvline(now_x, color="0.2", linestyle=":", label="now"))
         ax.annotate("← stale", (limit_x, 1), xycoords=("data", "axes fraction"), xytext=(3, -3),
-                    textcoords="offset points", ha="left", va="top", color="0.2", fontsize="small")  # fmt: skip
+                    textcoords="offset points", ha="left", va="top", color="0.2", size="small")  # fmt: skip
     locator = mdates.AutoDateLocator(maxticks=8)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))

@@ -123,17 +123,20 @@ def _mix(counts: dict[str, int], stale: dict[str, int] | None = None) -> pd.Data
         minutes = np.where(late, 13 * 60 + (i * 7919) % (48 * 60), (i * 104_729) % (12 * 60))
         pool = MIX_CODES.get(name)
         codes = np.array(pool, dtype=object)[i % len(pool)] if pool else np.full(len(i), None, dtype=object)
+        reasons = [pp.PROBLEMS[code] if code else None for code in codes]
         parts.append(pd.DataFrame({
             "timestamp": NOW_MIX.value // 1_000_000 - minutes * 60_000, "status": name,
-            "reason": [pp.PROBLEMS[code] if code else None for code in codes], "problem": codes, "stale": late,
+            "reason": reasons, "problem": codes, "stale": late,
         }))  # fmt: skip
     frame = pd.concat(parts, ignore_index=True)
     return frame.astype({"timestamp": "Int64", "status": pd.CategoricalDtype(list(STATUSES))})
 
 
 MIXES = {
-    "five": _mix({"sent": 23_000, "invalid": 462, "duplicate": 660, "skipped": 3_869, "failed": 2_009},
-                 {"invalid": 92, "duplicate": 19, "skipped": 3_869}),  # fmt: skip
+    "five": _mix(
+        {"sent": 23_000, "invalid": 462, "duplicate": 660, "skipped": 3_869, "failed": 2_009},
+        {"invalid": 92, "duplicate": 19, "skipped": 3_869},
+    ),
     "sent99": _mix({"sent": 99_000, "invalid": 600, "failed": 400}, {"invalid": 50}),
     "only_sent": _mix({"sent": 5_000}),
     "only_invalid": _mix({"invalid": 40}, {"invalid": 10}),
@@ -141,7 +144,9 @@ MIXES = {
     "one_row": _mix({"failed": 1}),
     "empty": _mix({}),
     "long_reasons": _mix({"invalid": 1_300, "rejected": 400, "failed": 7}),
-    "seven": _mix({name: 10 ** (i % 5 + 1) for i, name in enumerate(STATUSES)}, {"skipped": 1_000, "valid": 3}),
+    "seven": _mix(
+        {name: 10 ** (i % 5 + 1) for i, name in enumerate(STATUSES)}, {"skipped": 1_000, "valid": 3}
+    ),
 }
 
 
@@ -233,11 +238,12 @@ def test_status_labels_give_the_share_and_the_stale_rows():
 def test_a_small_status_stays_visible_beside_a_large_one():
     ax = plots.plot_status(_mix({"sent": 99_000, "failed": 1}))
     left, right = ax.get_xlim()
-    sent, failed = ax.containers[0]
+    _sent, failed = ax.containers[0]
     share = np.log(failed.get_width() / left) / np.log(right / left)  # 1e-5 on a linear axis
     assert 0.04 < share < np.log(99_000 / left) / np.log(right / left) < 1
     ticks = ax.get_xticks()
-    assert left <= ticks.min() and ticks.max() <= right  # tick labels only inside the axes
+    assert left <= ticks.min()  # tick labels only inside the axes
+    assert ticks.max() <= right
     assert _tick_labels(ax) == ["1", "10", "100", "1k", "10k", "100k", "1M"]
 
 
@@ -303,7 +309,12 @@ def test_timeline_bars_count_rows_per_hour_and_status_in_the_12_hours_before_now
     assert ax.get_title() == "Rows per hour by status"
     assert ax.get_ylabel() == "rows per hour"
     left, right = ax.get_xlim()
-    assert mdates.num2date(left) < NOW - pd.Timedelta(hours=12) < NOW + pd.Timedelta(hours=1) < mdates.num2date(right)
+    assert (
+        mdates.num2date(left)
+        < NOW - pd.Timedelta(hours=12)
+        < NOW + pd.Timedelta(hours=1)
+        < mdates.num2date(right)
+    )
     assert right - left < 14 / 24  # the window, not days of stale rows
 
 
@@ -515,14 +526,18 @@ def test_long_problem_codes_are_wrapped_not_cut():
     plots.plot_reasons(MIXES["long_reasons"], ax=ax, top=14)
     labels = _tick_labels(ax, "y")
     assert "timestamp.\nnonexistent_local_time" in labels  # broken after the field
-    assert "..." not in "".join(labels) and "…" not in "".join(labels)
+    assert "..." not in "".join(labels)
+    assert "…" not in "".join(labels)
     assert {label.replace("\n", "") for label in labels} <= set(pp.PROBLEMS)
 
 
 def test_reasons_top_and_statuses(published):
     ax = plots.plot_reasons(published, top=2)
     assert len(_tick_labels(ax, "y")) == 2
-    assert ax.get_title() == f"Most frequent problems (invalid and rejected rows)\ntop 2 of {len(plots.count_problems(published))} problems"
+    problems = len(plots.count_problems(published))
+    assert (
+        ax.get_title() == f"Most frequent problems (invalid and rejected rows)\ntop 2 of {problems} problems"
+    )
     ax = plots.plot_reasons(published, statuses=["skipped"])
     assert _reason_bars(ax) == {"stale": {"skipped": 1}}
     with pytest.raises(ValueError, match="top must be"):
