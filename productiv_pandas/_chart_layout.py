@@ -27,6 +27,7 @@ __all__ = [
     "label_column",
     "log_count_axis",
     "not_shown_text",
+    "rows_text",
     "share_text",
     "span_text",
     "status_label",
@@ -113,6 +114,11 @@ def join_names(names: Sequence[str], last: str = "and") -> str:
     if len(names) < 2:
         return "".join(names)
     return f"{', '.join(names[:-1])} {last} {names[-1]}"
+
+
+def rows_text(count: int) -> str:
+    """``1 row``, ``30,000 rows``."""
+    return f"{count:,} row" + ("" if count == 1 else "s")
 
 
 def share_text(count: int, total: int) -> str:

@@ -22,6 +22,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from ._chart_layout import (
     axes_width_in,
@@ -29,6 +30,7 @@ from ._chart_layout import (
     label_column,
     log_count_axis,
     not_shown_text,
+    rows_text,
     span_text,
     status_label,
     when_text,
@@ -129,7 +131,7 @@ def plot_status(status: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     shown = [name for name in STATUSES if counts[name]]
     stale_counts = codes[stale].value_counts(sort=False).reindex(shown, fill_value=0).to_numpy()
     ax = _new_axes((7, 1.8 + 0.45 * max(len(shown), 2))) if ax is None else ax
-    ax.set(title=f"Rows per status ({len(status):,} rows)")
+    ax.set(title=f"Rows per status ({rows_text(len(status))})")
     if not shown:
         _say(ax, "no rows")
         return ax
@@ -226,6 +228,7 @@ def plot_timeline(
     at = mdates.date2num(pd.to_datetime(np.arange(start, end, step_ms), unit="ms").to_numpy())
     totals = _stacked(ax, at, frame, width=step_ms / 86_400_000, align="edge")
     handles: list[Any] = list(ax.containers)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # rows: whole numbers
     partial = not recent and totals[-1] > 0
     if partial:  # the bin of now is still filling: hatched, so it does not read as a drop
         for container in ax.containers:
@@ -281,6 +284,7 @@ def plot_reasons(status: pd.DataFrame, *, ax: Axes | None = None, top: int = 10,
     ax.bar_label(ax.containers[-1], labels=[f"{total:,}" for total in totals], padding=3)  # type: ignore[arg-type]
     labels = [wrap_code(code, axes_width_in(ax, 0.5)) for code in shown.index]
     ax.set_yticks(np.arange(len(shown)), labels, fontsize="small" if any("\n" in s for s in labels) else None)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlim(0, totals.max() * 1.15)  # room for the labels: zero-width bars pin the autoscale
     ax.set_ylim(max(len(shown), 5) - 0.5, -0.5)  # most frequent at the top; one bar is not a slab
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
@@ -299,7 +303,7 @@ def plot_dashboard(status: pd.DataFrame, *, now: object = None, freq: str = "h",
     plot_status(status, ax=fig.add_subplot(grid[0, 0]))
     plot_reasons(status, ax=fig.add_subplot(grid[0, 1]), top=top)
     plot_timeline(status, ax=fig.add_subplot(grid[1, :]), now=now, freq=freq)
-    title = f"Status of {len(status):,} rows" + (f": {summary}" if summary else "")
+    title = f"Status of {rows_text(len(status))}" + (f": {summary}" if summary else "")
     fig.suptitle(wrap_text(title, 13, "x-large"), fontsize="x-large")
     return fig
 

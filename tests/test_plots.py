@@ -232,6 +232,7 @@ def test_status_labels_give_the_share_and_the_stale_rows():
     assert _label_column(ax) == ["99,990 (>99.9%)", "10 (<0.1%)"]
     ax = plots.plot_status(MIXES["only_sent"])
     assert _label_column(ax) == ["5,000 (100%)"]
+    assert plots.plot_status(MIXES["one_row"]).get_title() == "Rows per status (1 row)"
     assert ax.get_legend() is None  # nothing stale, nothing to explain
 
 
