@@ -200,15 +200,17 @@ def plot_timeline(
     ms = ms_column.fillna(0).to_numpy(dtype=np.int64)
     placed = readable & (ms >= MIN_TIMESTAMP_MS) & (ms <= _ms(when + FUTURE_SHOWN))
     start, end = _window(_ms(when), step_ms)
+    end_now = end
     recent = not (placed & (ms >= start)).any() and placed.any()
     if recent:  # every row is older than the window: the 12 h before the newest one instead
         newest = int(ms[placed].max())
         end = newest - newest % step_ms + step_ms
-        start = end - np.subtract(*_window(_ms(when), step_ms)[::-1])
-    inside = placed & (ms >= start) & (ms < end)
+        start = end - (end_now - start)
+    number = codes.cat.codes.to_numpy().astype(np.int64)  # -1: a row without a status, not drawn
+    inside = placed & (ms >= start) & (ms < end) & (number >= 0)
     bins = (end - start) // step_ms
-    table = np.zeros((bins, len(STATUSES)), dtype=np.int64)
-    np.add.at(table, ((ms[inside] - start) // step_ms, codes.cat.codes.to_numpy()[inside]), 1)
+    cell = (ms[inside] - start) // step_ms * len(STATUSES) + number[inside]
+    table = np.bincount(cell, minlength=bins * len(STATUSES)).reshape(bins, len(STATUSES))
     frame = pd.DataFrame(table, columns=list(STATUSES)).loc[:, table.sum(axis=0) > 0]
 
     unit = {pd.Timedelta(hours=1): "hour", pd.Timedelta(days=1): "day"}.get(step, f"{freq} interval")
