@@ -5,7 +5,8 @@ validation; a status has the same colour (:data:`STATUS_COLORS`) in every chart.
 ``plot_timeline`` and ``plot_reasons`` draw on ``ax=`` (a new figure by default) and return it;
 ``plot_dashboard`` returns a Figure; :func:`plot` picks one by ``kind``. New figures come from
 pyplot, so they show in notebooks (end the line with ``;`` to avoid a second copy) and with
-``plt.show()``; close them with ``plt.close(fig)``.
+``plt.show()``; close them with ``plt.close(fig)``. Long texts are wrapped, never cut, and no
+two texts overlap (tests/test_plots.py draws every chart for many mixes of statuses and checks).
 """
 
 from __future__ import annotations
@@ -21,7 +22,21 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
+from ._chart_layout import (
+    axes_width_in,
+    join_names,
+    label_column,
+    log_count_axis,
+    not_shown_text,
+    rows_text,
+    span_text,
+    status_label,
+    when_text,
+    wrap_code,
+    wrap_text,
+)
 from ._compat import fixed_interval
 from ._long_form import count_problems
 from .preparation._options import STALE_AFTER
@@ -54,6 +69,10 @@ STATUS_COLORS = MappingProxyType(
 )
 #: The timeline leaves out rows later than ``now`` plus this (a unit mistake puts them centuries away).
 FUTURE_SHOWN = pd.Timedelta(days=1)
+#: The timeline shows this much time before ``now`` in detail (the staleness limit's span).
+WINDOW = STALE_AFTER
+# White hatching reads on every colour of the palette, black included.
+_HATCH: dict[str, Any] = {"edgecolor": "white", "linewidth": 0, "hatch": "///"}
 
 
 def _status_codes(status: pd.DataFrame, needed: tuple[str, ...]) -> pd.Series:
@@ -76,11 +95,13 @@ def _new_axes(size: tuple[float, float]) -> Axes:
     return plt.subplots(figsize=size, layout="constrained")[1]
 
 
-def _say(ax: Axes, text: str) -> None:
-    """Write ``text`` in the middle of an axes that has nothing to draw."""
-    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.35")
-    ax.set_xticks([])
-    ax.set_yticks([])
+def _say(ax: Axes, text: str, *, ticks: bool = False) -> None:
+    """Write ``text`` in the middle of an axes that has nothing (or nothing more) to draw."""
+    ax.text(0.5, 0.5, wrap_text(text, axes_width_in(ax, 0.95)), transform=ax.transAxes,
+            ha="center", va="center", color="0.35")  # fmt: skip
+    if not ticks:
+        ax.set_xticks([])
+        ax.set_yticks([])
 
 
 def _stacked(ax: Axes, at: np.ndarray, table: pd.DataFrame, *, horizontal=False, **style) -> np.ndarray:
@@ -97,38 +118,37 @@ def _stacked(ax: Axes, at: np.ndarray, table: pd.DataFrame, *, horizontal=False,
 
 
 def plot_status(status: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
-    """Rows per status, one bar per status present (in STATUSES order), stale rows hatched.
+    """Rows per status: one horizontal bar per status present (in STATUSES order, top down) on a
+    log axis, so that a status of a few rows stays visible beside a million sent ones.
 
-    Each bar stacks the rows that are not stale and, hatched on top, the stale ones (older than
-    12 hours); the label above gives the total and the stale count. Statuses without rows get
-    no bar, so a validate() chart is not padded with publish's statuses.
+    The stale rows of a status (older than 12 hours) are a hatched inner bar; the label beside
+    each bar gives the rows, their share and the stale ones (``462 (1.6%), 92 stale``).
+    Statuses without rows get no bar, so a validate() chart is not padded with publish's.
     """
     codes = _status_codes(status, ("stale",))
     stale = status["stale"].fillna(False).astype(bool).to_numpy()
     counts = codes.value_counts(sort=False).reindex(STATUSES, fill_value=0)
     shown = [name for name in STATUSES if counts[name]]
     stale_counts = codes[stale].value_counts(sort=False).reindex(shown, fill_value=0).to_numpy()
-    ax = _new_axes((7, 4.5)) if ax is None else ax
-    ax.set(title=f"Rows per status ({len(status):,} rows)", xlabel="status", ylabel="rows")
+    ax = _new_axes((7, 1.8 + 0.45 * max(len(shown), 2))) if ax is None else ax
+    ax.set(title=f"Rows per status ({rows_text(len(status))})")
     if not shown:
         _say(ax, "no rows")
         return ax
-    x, colors = np.arange(len(shown)), [STATUS_COLORS[name] for name in shown]
-    fresh = counts[shown].to_numpy() - stale_counts
-    ax.bar(x, fresh, color=colors, label="not stale")
-    # White hatching reads on every colour of the palette, black included.
-    top = ax.bar(x, stale_counts, bottom=fresh, color=colors, edgecolor="white", linewidth=0,
-                 hatch="///", label="stale")  # fmt: skip
-    # Two-line labels of five or more bars overlap their neighbours at the default size.
-    ax.bar_label(top, padding=2, fontsize="small" if len(shown) > 4 else None, labels=[
-        f"{total:,}" + (f"\n({late:,} stale)" if late else "")
-        for total, late in zip(counts[shown], stale_counts, strict=True)
-    ])  # fmt: skip
-    ax.set_xticks(x, shown, rotation=30, ha="right", rotation_mode="anchor")
-    ax.set_ylim(0, counts.max() * 1.25)  # room for the labels: zero-height bars pin the autoscale
+    y, totals = np.arange(len(shown)), counts[shown].to_numpy()
+    colors = [STATUS_COLORS[name] for name in shown]
+    ax.barh(y, totals, height=0.8, color=colors, label="rows")
+    ax.barh(y, stale_counts, height=0.36, color=colors, label="stale", **_HATCH)
+    log_count_axis(ax, int(totals.max()))
+    ax.set_yticks(y, shown)
+    pairs = zip(totals, stale_counts, strict=True)
+    label_column(ax, y.tolist(), [status_label(int(total), int(late), len(status)) for total, late in pairs])
+    # An empty row at the bottom for the legend, so that it covers no bar.
+    # At least four rows high, so that one status is not one slab.
+    ax.set_ylim(max(len(shown) + (1 if stale_counts.any() else 0), 4) - 0.5, -0.6)
     if stale_counts.any():
-        patch = Patch(facecolor="0.45", edgecolor="white", linewidth=0, hatch="///")
-        ax.legend(handles=[patch], labels=["stale (older than 12 h)"], loc="upper right")
+        patch = Patch(facecolor="0.45", **_HATCH)
+        ax.legend(handles=[patch], labels=["stale (older than 12 h)"], loc="lower right", fontsize="small")
     return ax
 
 
@@ -140,15 +160,33 @@ def _utc(now: object) -> pd.Timestamp:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
+def _ms(stamp: pd.Timestamp) -> int:
+    return stamp.value // 1_000_000
+
+
+def _window(now_ms: int, step_ms: int) -> tuple[int, int]:
+    """The bins shown, ``(first bin's start, last bin's end)`` in ms: the bins of the 12 h before
+    ``now``, up to the one holding ``now`` (13 hourly bins), or 12 bins for a longer ``freq``."""
+    end = now_ms - now_ms % step_ms + step_ms
+    span = _ms(pd.Timestamp(0) + WINDOW)
+    if step_ms > span:
+        return end - 12 * step_ms, end
+    start = now_ms - span
+    return start - start % step_ms, end
+
+
 def plot_timeline(
     status: pd.DataFrame, *, ax: Axes | None = None, now: object = None, freq: str = "h"
 ) -> Axes:
-    """Rows per hour (or per ``freq``) of event time, stacked by status, with ``now`` and the
-    staleness limit (``now`` - 12 h) drawn as vertical lines (x values are matplotlib dates).
+    """Rows per hour (or per ``freq``) of event time in the 12 hours before ``now``, stacked by
+    status, with ``now`` and the staleness limit (``now`` - 12 h) drawn as vertical lines (x
+    values are matplotlib dates).
 
-    ``now`` defaults to the current time (naive values are UTC): pass validate()'s ``now`` to
-    see the limit it applied. Rows without a readable timestamp, before 2000-01-01 or more than
-    a day after ``now`` are left out and counted under the x axis.
+    The last bin, up to ``now``, is hatched: it is still filling. ``now`` defaults to the
+    current time (naive values are UTC): pass validate()'s ``now`` to see the limit it applied.
+    Rows outside the window are counted under the x axis (earlier ones with the oldest time;
+    rows without a readable timestamp, before 2000 or more than a day after ``now``). When every
+    row is older than the window, the chart shows the 12 hours before the newest row and says so.
     """
     codes = _status_codes(status, ("timestamp",))
     when = _utc(now)
@@ -156,34 +194,66 @@ def plot_timeline(
         step = fixed_interval(freq)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"freq must be a fixed interval such as 'h', '15min' or 'D', got {freq!r}") from exc
-    ms = status["timestamp"].astype("Int64")
-    readable = ms.notna().to_numpy()
-    latest = (when + FUTURE_SHOWN).value // 1_000_000
-    inside = readable & ms.between(MIN_TIMESTAMP_MS, latest).fillna(False).to_numpy(dtype=bool)
-    bins = pd.to_datetime(ms[inside].astype("int64").to_numpy(), unit="ms").floor(step)
-    table = pd.crosstab(bins, codes[inside].to_numpy()) if inside.any() else pd.DataFrame()
-    table = table.reindex(columns=[name for name in STATUSES if name in table.columns])
+    step_ms = _ms(pd.Timestamp(0) + step)
+    ms_column = status["timestamp"].astype("Int64")
+    readable = ms_column.notna().to_numpy()
+    ms = ms_column.fillna(0).to_numpy(dtype=np.int64)
+    placed = readable & (ms >= MIN_TIMESTAMP_MS) & (ms <= _ms(when + FUTURE_SHOWN))
+    start, end = _window(_ms(when), step_ms)
+    end_now = end
+    recent = not (placed & (ms >= start)).any() and placed.any()
+    if recent:  # every row is older than the window: the 12 h before the newest one instead
+        newest = int(ms[placed].max())
+        end = newest - newest % step_ms + step_ms
+        start = end - (end_now - start)
+    number = codes.cat.codes.to_numpy().astype(np.int64)  # -1: a row without a status, not drawn
+    inside = placed & (ms >= start) & (ms < end) & (number >= 0)
+    bins = (end - start) // step_ms
+    cell = (ms[inside] - start) // step_ms * len(STATUSES) + number[inside]
+    table = np.bincount(cell, minlength=bins * len(STATUSES)).reshape(bins, len(STATUSES))
+    frame = pd.DataFrame(table, columns=list(STATUSES)).loc[:, table.sum(axis=0) > 0]
+
     unit = {pd.Timedelta(hours=1): "hour", pd.Timedelta(days=1): "day"}.get(step, f"{freq} interval")
-    left_out = [(int((~readable).sum()), "without a readable timestamp"),
-                (int((readable & ~inside).sum()), "before 2000 or over a day after now")]  # fmt: skip
-    note = ", ".join(f"{count:,} {why}" for count, why in left_out if count)
+    note = not_shown_text(ms[placed & (ms < start)], ms[placed & (ms >= end)],
+                          int((readable & ~placed).sum()), int((~readable).sum()))  # fmt: skip
     ax = _new_axes((10, 4.5)) if ax is None else ax
-    ax.set(title=f"Rows per {unit} by status", ylabel=f"rows per {unit}",
-           xlabel="event time (UTC)" + (f"; not shown: {note}" if note else ""))  # fmt: skip
-    at = mdates.date2num(table.index.to_numpy()) if len(table) else np.array([])
-    _stacked(ax, at, table, width=step / pd.Timedelta(days=1), align="edge")
-    now_x, limit_x = mdates.date2num([when.tz_localize(None), (when - STALE_AFTER).tz_localize(None)])
-    if table.empty:  # the hours around now, rather than matplotlib's default span of years
-        _say(ax, "no rows with a timestamp to place")
-        ax.set_xlim(limit_x - 0.25, now_x + 0.25)
-    ax.axvline(limit_x, color="0.2", linestyle="--", linewidth=1.2, label="staleness limit (now - 12 h)")
-    ax.axvline(now_x, color="0.2", linestyle=":", label="now")
-    ax.annotate("stale ←", (limit_x, 1), xycoords=("data", "axes fraction"), xytext=(-3, -3),
-                textcoords="offset points", ha="right", va="top", color="0.2")  # fmt: skip
-    locator = mdates.AutoDateLocator()
+    width = axes_width_in(ax, 0.85)
+    title = f"Rows per {unit} by status"
+    if recent:
+        title += "\nevery row is older than the 12 h before now: "
+        title += f"the 12 h up to the newest row ({when_text(newest)})"
+    ax.set_title(wrap_text(title, width, "large"))
+    ax.set_ylabel(f"rows per {unit}")
+    # The span in words, rather than matplotlib's date offset, which the x label would cover.
+    label = f"event time (UTC), {span_text(start, end)}" + (f"; not shown: {note}" if note else "")
+    ax.set_xlabel(wrap_text(label, width))
+    at = mdates.date2num(pd.to_datetime(np.arange(start, end, step_ms), unit="ms").to_numpy())
+    totals = _stacked(ax, at, frame, width=step_ms / 86_400_000, align="edge")
+    handles: list[Any] = list(ax.containers)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # rows: whole numbers
+    partial = not recent and totals[-1] > 0
+    if partial:  # the bin of now is still filling: hatched, so it does not read as a drop
+        for container in ax.containers:
+            container[-1].set(**_HATCH)
+        handles.append(Patch(facecolor="0.45", label=f"partial {unit} (up to now)", **_HATCH))
+    pad = (end - start) // 50
+    ax.set_xlim(*mdates.date2num(pd.to_datetime([start - pad, end + pad], unit="ms").to_numpy()))
+    if not placed.any():
+        _say(ax, "no rows with a timestamp to place", ticks=True)
+    elif not inside.any():
+        _say(ax, "no rows in the 12 h before now", ticks=True)
+    if not recent:
+        now_x, limit_x = mdates.date2num([when.tz_localize(None), (when - STALE_AFTER).tz_localize(None)])
+        handles.append(ax.axvline(limit_x, color="0.2", linestyle="--", linewidth=1.2,
+                                  label="staleness limit (now - 12 h)"))  # fmt: skip
+        handles.append(ax.axvline(now_x, color="0.2", linestyle=":", label="now"))
+        ax.annotate("← stale", (limit_x, 1), xycoords=("data", "axes fraction"), xytext=(3, -3),
+                    textcoords="offset points", ha="left", va="top", color="0.2", size="small")  # fmt: skip
+    locator = mdates.AutoDateLocator(maxticks=8)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
+    if handles:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     return ax
 
 
@@ -192,27 +262,34 @@ def plot_reasons(status: pd.DataFrame, *, ax: Axes | None = None, top: int = 10,
     """The ``top`` most frequent problems (codes, :data:`~productiv_pandas.PROBLEMS`) of
     invalid, rejected and failed rows (or ``statuses``), as horizontal bars stacked by status;
     see :func:`count_problems` (the status frame's ``problem`` column and its long form,
-    :func:`productiv_pandas.problems`: no reason is read)."""
+    :func:`productiv_pandas.problems`: no reason is read). The title names the statuses drawn;
+    long codes are wrapped."""
     if not isinstance(top, int) or top < 1:
         raise ValueError(f"top must be a positive whole number, got {top!r}")
     _status_codes(status, ("problem", "reason"))
     table = count_problems(status, statuses)
     shown = table.head(top)
-    ax = _new_axes((8, 0.45 * len(shown) + 2)) if ax is None else ax
-    which = ", ".join(table.columns)
-    more = f", top {top} of {len(table)} problems" if len(table) > top else ""
-    ax.set(title=f"Most frequent problems ({which} rows{more})", ylabel="problem",
-           xlabel="rows (a row with several problems counts once for each)")  # fmt: skip
+    shown = shown.loc[:, shown.sum() > 0]
+    ax = _new_axes((8, 0.4 * len(shown) + 2)) if ax is None else ax
+    title = "Most frequent problems" + (f" ({join_names(list(shown.columns))} rows)" if len(shown) else "")
+    if len(table) > top:
+        title += f"\ntop {top} of {len(table)} problems"
+    width = axes_width_in(ax, 0.9)
+    ax.set_title(wrap_text(title, width, "large"))
+    ax.set_ylabel("problem")
+    ax.set_xlabel(wrap_text("rows (a row with several problems counts once for each)", width))
     if shown.empty:
-        _say(ax, f"no {' or '.join(table.columns)} rows: nothing to explain")
+        _say(ax, f"no {join_names(list(table.columns), 'or')} rows: nothing to explain")
         return ax
-    totals = _stacked(ax, np.arange(len(shown)), shown.loc[:, shown.sum() > 0], horizontal=True)
+    totals = _stacked(ax, np.arange(len(shown)), shown, horizontal=True)
     # Axes.containers is typed list[Container]; _stacked's last container is a BarContainer.
     ax.bar_label(ax.containers[-1], labels=[f"{total:,}" for total in totals], padding=3)  # type: ignore[arg-type]
-    ax.set_yticks(np.arange(len(shown)), shown.index)
-    ax.set_xlim(0, totals.max() * 1.12)  # room for the labels: zero-width bars pin the autoscale
-    ax.invert_yaxis()
-    ax.legend(loc="lower right")
+    labels = [wrap_code(code, axes_width_in(ax, 0.5)) for code in shown.index]
+    ax.set_yticks(np.arange(len(shown)), labels, fontsize="small" if any("\n" in s for s in labels) else None)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(0, totals.max() * 1.15)  # room for the labels: zero-width bars pin the autoscale
+    ax.set_ylim(max(len(shown), 5) - 0.5, -0.5)  # most frequent at the top; one bar is not a slab
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     return ax
 
 
@@ -223,12 +300,13 @@ def plot_dashboard(status: pd.DataFrame, *, now: object = None, freq: str = "h",
     codes = _status_codes(status, ())
     counts = codes.value_counts(sort=False)
     summary = ", ".join(f"{counts[name]:,} {name}" for name in STATUSES if counts[name])
-    fig = plt.figure(figsize=(14, 9), layout="constrained")
-    grid = fig.add_gridspec(2, 2, width_ratios=(2, 3))
+    fig = plt.figure(figsize=(14, 9.5), layout="constrained")
+    grid = fig.add_gridspec(2, 2, width_ratios=(2, 3), height_ratios=(4, 3))
     plot_status(status, ax=fig.add_subplot(grid[0, 0]))
     plot_reasons(status, ax=fig.add_subplot(grid[0, 1]), top=top)
     plot_timeline(status, ax=fig.add_subplot(grid[1, :]), now=now, freq=freq)
-    fig.suptitle(f"Status of {len(status):,} rows" + (f": {summary}" if summary else ""), fontsize="x-large")
+    title = f"Status of {rows_text(len(status))}" + (f": {summary}" if summary else "")
+    fig.suptitle(wrap_text(title, 13, "x-large"), fontsize="x-large")
     return fig
 
 
