@@ -161,8 +161,11 @@ class Endpoints:
         if token is None:
             return error_response(401, why, _INVALID_TOKEN)
         if WRITE_SCOPE not in token.scopes:
+            held = " ".join(sorted(token.scopes)) or "no scope"
             return error_response(
-                403, f"the access token lacks the scope {WRITE_SCOPE}; request it from the token endpoint"
+                403,
+                f"the access token has {held} but publishing usage events needs the scope "
+                f"{WRITE_SCOPE}; request it from the token endpoint",
             )
         app = self.state.app(app_id)
         if app is None:

@@ -20,8 +20,11 @@ from urllib.parse import parse_qs
 
 __all__ = ["KNOWN_SCOPES", "READ_SCOPE", "WRITE_SCOPE", "RateLimiter", "TokenStore", "token_answer"]
 
+# The two scopes Productiv documents for client-credential tokens: writing usage data (what
+# publishing needs) and querying reports. A token for reports is issued, and the events endpoint
+# refuses it with 403; any other scope is refused by the token endpoint (400 invalid_scope).
 WRITE_SCOPE = "https://api.productiv.com/connector.write"
-READ_SCOPE = "https://api.productiv.com/connector.read"
+READ_SCOPE = "https://api.productiv.com/report.read"
 KNOWN_SCOPES = frozenset({WRITE_SCOPE, READ_SCOPE})
 
 

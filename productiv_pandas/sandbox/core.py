@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .api import EVENTS_PATH, TOKEN_PATH, Endpoints
-from .auth import READ_SCOPE, WRITE_SCOPE, RateLimiter, TokenStore
+from .auth import KNOWN_SCOPES, READ_SCOPE, WRITE_SCOPE, RateLimiter, TokenStore
 from .contract import App
 from .faults import FaultPlan
 from .server import SandboxHTTPServer
@@ -168,9 +168,17 @@ class Sandbox:
         return self.url + EVENTS_PATH.replace("{appId}", quote(app_id, safe=""))
 
     def issue_token(self, scopes: Iterable[str] = (WRITE_SCOPE,), *, lifetime: float | None = None) -> str:
-        """An access token with ``scopes``, without a round trip to the token endpoint."""
+        """An access token with ``scopes``, without a round trip to the token endpoint.
+
+        Only the scopes the token endpoint issues (:data:`WRITE_SCOPE`, :data:`READ_SCOPE`):
+        a token the real service could never hold would rehearse nothing.
+        """
         if isinstance(scopes, str):
             scopes = scopes.split()
+        scopes = list(scopes)
+        unknown = sorted(set(scopes) - KNOWN_SCOPES)
+        if unknown:
+            raise ValueError(f"unknown scopes {unknown}; the sandbox issues {sorted(KNOWN_SCOPES)}")
         return self._tokens.issue(scopes, lifetime).value
 
     @property

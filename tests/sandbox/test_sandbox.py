@@ -218,6 +218,70 @@ def test_token_without_write_scope_is_403(sb):
     assert_error(post(sb, {"events": [event()]}, answer["access_token"]), 403, WRITE)
 
 
+def test_the_sandbox_knows_productivs_two_scopes():
+    assert WRITE == "https://api.productiv.com/connector.write"
+    assert READ == "https://api.productiv.com/report.read"
+
+
+def test_a_report_read_token_is_issued_and_refused_by_the_events_endpoint(sb):
+    answer = form_token(
+        sb, auth=(sb.client_id, sb.client_secret), grant_type="client_credentials", scope=READ
+    )
+    assert answer.status_code == 200
+    assert answer.json()["scope"] == "https://api.productiv.com/report.read"
+    response = post(sb, {"events": [event()]}, answer.json()["access_token"])
+    assert response.status_code == 403
+    assert response.json() == {
+        "code": "403",
+        "message": "the access token has https://api.productiv.com/report.read but publishing usage "
+        "events needs the scope https://api.productiv.com/connector.write; request it from the "
+        "token endpoint",
+        "success": False,
+    }
+    assert sb.events().empty
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        "https://api.productiv.com/connector.read",
+        "connector.write",
+        "admin",
+        f"{WRITE} https://api.productiv.com/report.write",
+    ],
+)
+def test_any_other_scope_is_400_invalid_scope(sb, scope):
+    response = form_token(
+        sb, auth=(sb.client_id, sb.client_secret), grant_type="client_credentials", scope=scope
+    )
+    assert response.status_code == 400
+    unknown = sorted(set(scope.split()) - {WRITE})
+    assert response.json() == {
+        "error": "invalid_scope",
+        "error_description": f"unknown scopes {unknown}; known: ['{WRITE}', '{READ}']",
+    }
+
+
+def test_issue_token_refuses_a_scope_the_token_endpoint_would_not_issue(sb):
+    with pytest.raises(ValueError, match=r"unknown scopes \['https://api.productiv.com/connector.read'\]"):
+        sb.issue_token(["https://api.productiv.com/connector.read"])
+
+
+def test_publishing_with_a_report_read_client_rejects_every_row_with_http_403(sb):
+    import productiv_pandas as pp
+
+    now = pd.Timestamp.now(tz="UTC").floor("s")
+    frame = pd.DataFrame(
+        {"timestamp": [now, now], "email": ["a@x.com", "b@x.com"], "eventName": ["view", "edit"]}
+    )
+    with sb.client(scope=READ) as client:
+        status = pp.publish(frame, sb.DEMO_APP, client=client, progress=False)
+    assert status["status"].tolist() == ["rejected", "rejected"]
+    assert status["problem"].tolist() == ["http.403", "http.403"]
+    assert status["reason"].str.contains("needs the scope https://api.productiv.com/connector.write").all()
+    assert sb.events().empty
+
+
 # -- 404, 400, 422 ---------------------------------------------------------------------------------
 
 
