@@ -87,7 +87,7 @@ def test_demo_prints_the_status_table_and_writes_every_chart(tmp_path, capsys, m
     assert listed.split() == [str(path) for path in written]
     assert sorted(out_dir.iterdir()) == sorted(written)
     sizes = {path.name: _check_png(path) for path in written}
-    assert sizes["dashboard.png"] == (1400, 900)  # 14 x 9 inches at 100 dpi
+    assert sizes["dashboard.png"] == (1400, 950)  # 14 x 9.5 inches at 100 dpi
     assert all(width > 300 and height > 200 for width, height in sizes.values())
 
 
