@@ -313,6 +313,20 @@ def _reason_column(
     return pd.array(column, dtype=REASON_DTYPE)
 
 
+def _stale_rows(readable: np.ndarray, ms: np.ndarray, findings: list[Finding], now_ms: int) -> np.ndarray:
+    """Rows whose timestamp was read, passed its checks and is over 12 hours before ``now``.
+
+    A timestamp that failed a check says nothing about when the event happened: seconds read as
+    milliseconds land in 1970, and calling that row stale would blame the 12-hour window for a
+    unit mistake. Such a row is invalid, and only invalid.
+    """
+    stale = readable & (ms < now_ms - int(STALE_AFTER / pd.Timedelta(milliseconds=1)))
+    for finding in findings:
+        if finding.field == "timestamp" and len(finding.positions):
+            stale[np.asarray(finding.positions, dtype=np.int64)] = False
+    return stale
+
+
 def prepare_events(frame: pd.DataFrame, options: PrepareOptions) -> Prepared:
     """The whole prepare stage on plain values; ``validate``, ``prepare`` and ``publish`` call it.
 
@@ -333,7 +347,7 @@ def prepare_events(frame: pd.DataFrame, options: PrepareOptions) -> Prepared:
     # Status as category codes: an array of a million status names would be a million objects.
     status = np.full(n, VALID, dtype=np.int8)
     status[invalid] = INVALID
-    stale = times.readable & (times.ms < options.now_ms - int(STALE_AFTER / pd.Timedelta(milliseconds=1)))
+    stale = _stale_rows(times.readable, times.ms, findings, options.now_ms)
 
     keys = [times.ms, checked["email"].array, checked["eventName"].array]
     duplicate, kept = find_duplicates(keys, np.flatnonzero(status == VALID))

@@ -100,6 +100,19 @@ def test_validate_equals_pandas_on_the_whole_frame(on_stale):
     assert got["stale"].sum() == 2
 
 
+def test_a_misread_timestamp_is_invalid_and_not_stale_in_dask():
+    seconds = row(60, "a@x.com")
+    seconds["when"] //= 1000  # seconds read as milliseconds: January 1970
+    parts = [
+        pd.DataFrame([seconds, row(20 * 60, "b@x.com")]).astype({"target": "str"}),
+        pd.DataFrame([row(30 * 60, "not an email")]).astype({"target": "str"}),
+    ]
+    got = as_dask(parts).productiv.validate(on_stale="ignore", **OPTIONS).compute()
+    assert got["status"].tolist() == ["invalid", "valid", "invalid"]
+    assert got["problem"].astype(object).fillna("-").tolist() == ["timestamp.unit", "-", "email.whitespace"]
+    assert got["stale"].tolist() == [False, True, True]
+
+
 def pandas_prepare(ddf, **options) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", pp.StaleEventWarning)

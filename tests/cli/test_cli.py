@@ -104,6 +104,21 @@ def test_validate_reports_problems_exits_1_and_writes_status(messy_csv, tmp_path
     assert status.loc[1, "reason"] == "email 'bob@' has no domain"
 
 
+def test_validate_does_not_call_a_misread_timestamp_stale(tmp_path):
+    seconds = int(pd.Timestamp.now(tz="UTC").value // 1_000_000_000) - 600
+    path = tmp_path / "seconds.csv"
+    pd.DataFrame(
+        {"when": [seconds, seconds - 60], "user": ["a@x.com", "b@x.com"], "action": ["opened_file"] * 2}
+    ).to_csv(path, index=False)
+    out = tmp_path / "status.csv"
+    result = run("validate", str(path), *MAPPING, "--status-out", str(out))
+    assert result.returncode == 1
+    status = pd.read_csv(out)
+    assert status["problem"].tolist() == ["timestamp.unit", "timestamp.unit"]
+    assert status["stale"].tolist() == [False, False]
+    assert "older than 12 hours" not in result.stderr + result.stdout
+
+
 @pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
 def test_validate_reads_parquet_and_json_lines(tmp_path, suffix):
     path = tmp_path / f"export{suffix}"

@@ -123,6 +123,29 @@ def test_same_status_as_validating_the_whole_file(tmp_path, chunksize, on_stale)
     assert expected.loc[50, "status"] == ("skipped" if on_stale == "skip" else "valid")
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
+def test_a_misread_timestamp_is_invalid_and_not_stale_in_a_file(tmp_path, suffix):
+    seconds = int(NOW.value // 1_000_000_000) - 3_600  # an hour ago, in seconds: read as ms, 1970
+    old_ms = int(NOW.value // 1_000_000) - 2 * 86_400_000  # two days ago, in ms: stale
+    frame = pd.DataFrame(
+        {
+            "timestamp": [seconds, old_ms, old_ms],
+            "email": ["a@x.com", "b@x.com", "no-at"],
+            "eventName": ["opened_file"] * 3,
+        }
+    )
+    path = write(frame, tmp_path / f"seconds{suffix}")
+    out = tmp_path / "status.csv"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pp.validate_file(path, status_out=out, chunksize=2, **OPTIONS)
+    status = pd.read_csv(out)
+    assert status["status"].tolist() == ["invalid", "valid", "invalid"]
+    assert status["problem"].tolist() == ["timestamp.unit", np.nan, "email.no_at"]
+    assert status["stale"].tolist() == [False, True, True]
+    assert [str(w.message)[:33] for w in caught] == ["1 event(s) are older than 12 hour"]
+
+
 def test_a_duplicate_in_a_later_chunk_names_the_first_row_of_the_file(tmp_path):
     frame = fresh(10)
     frame.loc[8] = frame.loc[1]

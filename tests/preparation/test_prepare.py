@@ -377,6 +377,54 @@ def test_no_stale_warning_when_nothing_is_stale() -> None:
     assert caught == []
 
 
+def test_a_timestamp_that_failed_a_check_is_never_stale() -> None:
+    # Seconds read as milliseconds land in January 1970; 1999 is before Productiv's range: both
+    # rows are invalid for their timestamp, which says nothing about when the event happened.
+    frame = events(timestamp=[TEN_UTC_MS // 1000, 946_684_799_000, NOW_MS - 13 * HOUR_MS, TEN_UTC_MS])
+
+    status, caught = recorded(pp.validate, frame)
+
+    assert status["status"].tolist() == ["invalid", "invalid", "valid", "valid"]
+    assert status["problem"].tolist()[:2] == ["timestamp.unit", "timestamp.before_2000"]
+    assert status["stale"].tolist() == [False, False, True, False]
+    assert [str(w.message)[:44] for w in caught] == ["1 event(s) are older than 12 hours (the olde"]
+
+
+def test_a_row_invalid_for_another_field_with_an_old_timestamp_is_stale() -> None:
+    frame = events(timestamp=["2026-11-24T00:00:00Z", "2026-11-24T00:00:00Z"], email=["no-at-sign", "a@b.co"])
+
+    status, caught = recorded(pp.validate, frame, on_stale="ignore")
+
+    assert status["status"].tolist() == ["invalid", "valid"]
+    assert status["problem"].tolist()[0].startswith("email.")
+    assert status["stale"].tolist() == [True, True]
+    assert caught == []
+
+
+def test_on_stale_skip_leaves_misread_timestamps_invalid_not_skipped() -> None:
+    frame = events(timestamp=[TEN_UTC_MS // 1000, "2026-11-24T00:00:00Z"])
+
+    status, _ = recorded(pp.validate, frame, on_stale="skip")
+
+    assert status["status"].tolist() == ["invalid", "skipped"]
+    assert status["stale"].tolist() == [False, True]
+
+
+def test_the_sample_export_counts_stale_rows_only_where_the_timestamp_is_sound() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pp.StaleEventWarning)
+        status = pp.sample_events().productiv.validate(**pp.SAMPLE_OPTIONS)
+
+    stale = status[status["stale"]]
+    assert len(stale) == 1_196
+    assert stale["status"].value_counts()[lambda counts: counts > 0].to_dict() == {
+        "valid": 1_164,
+        "duplicate": 19,
+        "invalid": 13,
+    }
+    assert not stale["problem"].astype("string").str.startswith("timestamp.").any()
+
+
 # -- a row failing several checks -------------------------------------------------------------------
 
 
