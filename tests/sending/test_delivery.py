@@ -98,7 +98,9 @@ def test_refused_credentials_stop_the_run(sb):
     ("make_client", "app", "code"),
     [
         (
-            lambda sb: pp.ProductivClient(access_token=sb.issue_token(scopes=(sb.READ_SCOPE,)), base_url=sb.url),
+            lambda sb: pp.ProductivClient(
+                access_token=sb.issue_token(scopes=(sb.READ_SCOPE,)), base_url=sb.url
+            ),
             APP,
             403,
         ),
