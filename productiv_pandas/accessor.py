@@ -68,6 +68,13 @@ class ProductivAccessor:
 
         return _long_form.problems(self._frame)
 
+    def report(self, path: str | os.PathLike | None = None, *, redact_emails: bool = False):
+        """A self-contained HTML data-quality report: written to ``path`` (returns its Path), or
+        shown inline in a notebook: :func:`productiv_pandas.report.report`."""
+        from . import report as _report  # matplotlib's colours are loaded only when a report is made
+
+        return _report.report(self._frame, path, redact_emails=redact_emails)
+
     def plot(self, kind: str = "dashboard", **kwargs):
         """Chart a status frame: :func:`productiv_pandas.plots.plot` (``kind`` is "dashboard",
         "status", "timeline" or "reasons")."""

@@ -27,6 +27,7 @@ from ._duplicates import find_duplicates
 from ._findings import Finding, problem_rows, settle
 from ._options import API_FIELDS, STALE_AFTER, PrepareOptions, PrepareOptionsDict
 from ._reasons import failure_findings, format_label
+from ._run_info import RUN_KEY, run_info
 from ._text import NormalizedText, normalize_text, quiet_signaling_nans
 from ._timestamps import parse_timestamps
 
@@ -376,6 +377,7 @@ def prepare_events(frame: pd.DataFrame, options: PrepareOptions) -> Prepared:
         frame.index, checked, codes, reason, stale, pd.Categorical.from_codes(problem, dtype=PROBLEM_DTYPE)
     )
     result.attrs[DETAIL_KEY] = settled.detail
+    result.attrs[RUN_KEY] = run_info(options)  # what the report's summary names
     return Prepared(status=result, to_send=np.flatnonzero(status == VALID), counts=counts)
 
 

@@ -28,6 +28,7 @@ from ..errors import PublishInterrupted
 from ..journal._ledger import Ledger, journal_for
 from ..preparation._options import PrepareOptions, PrepareOptionsDict
 from ..preparation._prepare import Prepared, prepare_events, warn_counts
+from ..preparation._run_info import with_app_id
 from ..status import uniform_status_frame
 from ._batches import make_batches
 from ._delivery import Run
@@ -185,6 +186,7 @@ def _deliver_all(run: Run, prepared: Prepared) -> pd.DataFrame:
     # A guard: every row to send must leave with an outcome.
     arrays.settle("failed", "internal error: no outcome was recorded for this row", "internal_error")
     result = arrays.frame(prepared.status)
+    with_app_id(result, run.app_id)  # for the report's summary
     counts = result["status"].value_counts()
     logger.info(
         "published to %s: %s",
