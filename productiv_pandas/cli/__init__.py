@@ -43,7 +43,20 @@ from ._args import build_parser, one_line
 __all__ = ["main"]
 
 
+def _check_report(args: argparse.Namespace) -> None:
+    """--report and --redact-emails, checked before the file is read."""
+    if args.redact_emails and args.report is None:
+        raise ConfigurationError("--redact-emails masks the emails of the --report page: give --report FILE")
+    if args.report is None:
+        return
+    for other, what in ((args.file, "the events file"), (args.status_out, "--status-out"),
+                        (getattr(args, "journal", None), "--journal")):  # fmt: skip
+        if other is not None and Path(args.report).resolve() == Path(other).resolve():
+            raise ConfigurationError(f"--report {str(args.report)!r} is {what}: write the report elsewhere")
+
+
 def _options(args: argparse.Namespace) -> dict:
+    _check_report(args)
     columns = dict(args.column)
     options: dict = {"columns": columns, "unit": args.unit, "tz": args.tz, "on_stale": args.on_stale}
     if args.login_event:
@@ -73,6 +86,9 @@ def _print_summary(report, stream=sys.stdout) -> None:
 def _finish(report, args: argparse.Namespace, bad: tuple[str, ...]) -> int:
     if args.status_out is not None:
         print(f"status written to {args.status_out}", file=sys.stderr)
+    if args.report is not None:  # collected during the run: no second pass over the file
+        report.report(args.report, redact_emails=args.redact_emails)
+        print(f"report written to {args.report}", file=sys.stderr)
     _print_summary(report)
     return 1 if report.counts[list(bad)].sum() else 0
 

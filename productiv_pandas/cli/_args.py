@@ -19,7 +19,7 @@ __all__ = ["build_parser", "one_line"]
 _EXAMPLES = {
     "validate": """examples:
   productiv-pandas validate export.csv --column user=email --column action=eventName \\
-      --column when=timestamp --tz America/New_York --status-out report.csv
+      --column when=timestamp --tz America/New_York --status-out status.csv --report quality.html
   productiv-pandas validate huge.csv.gz --chunksize 250000 --status-out report.parquet""",
     "publish": """examples:
   export PRODUCTIV_CLIENT_ID='your-client-id' PRODUCTIV_CLIENT_SECRET='your-client-secret'
@@ -109,6 +109,14 @@ def _add_shape_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--status-out", type=_path, metavar="FILE",
         help="write the per-row status here (.csv or .parquet), indexed by file row number",
+    )  # fmt: skip
+    parser.add_argument(
+        "--report", type=_path, metavar="FILE",
+        help="write a self-contained HTML data-quality report of the run here (one file, to share)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--redact-emails", action="store_true",
+        help="mask every email in the --report page as a***@acme.com (for reports that leave the team)",
     )  # fmt: skip
     parser.add_argument(
         "--chunksize", type=_integer(1), default=DEFAULT_CHUNKSIZE, metavar="ROWS",

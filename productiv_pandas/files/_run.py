@@ -22,6 +22,7 @@ import pandas as pd
 from ..errors import ConfigurationError, StatusFileError
 from ..preparation._options import PrepareOptions, PrepareOptionsDict
 from ..preparation._prepare import Prepared, prepare_events, select_columns
+from ..report._collect import ReportCollector, ReportData
 from ..status import WIRE_COLUMNS, new_status_frame, with_status
 from ._formats import StatusWriter
 from ._readers import EventReader, open_reader
@@ -52,6 +53,9 @@ class FileReport:
         problems counts once under each.
     status_out : Path or None
         Where the per-row status was written.
+    report_data : ReportData
+        What :meth:`report` shows, collected chunk by chunk during the run (counts, 5
+        examples a problem code, rows per hour): no second pass, no status file needed.
     """
 
     path: Path
@@ -59,6 +63,18 @@ class FileReport:
     counts: pd.Series = field(repr=False)
     problems: pd.DataFrame = field(repr=False)
     status_out: Path | None = None
+    report_data: ReportData | None = field(default=None, repr=False)
+
+    def report(self, path: str | os.PathLike | None = None, *, redact_emails: bool = False):
+        """The run's self-contained HTML data-quality report, as ``status.productiv.report``
+        gives for a status frame: written to ``path`` (returns its Path), or an ``HtmlReport``
+        shown inline in a notebook. ``redact_emails`` masks every email (``a***@acme.com``)."""
+        from ..report import HtmlReport, write_report
+
+        data = self.report_data or ReportCollector().data(str(self.path))
+        if path is None:
+            return HtmlReport(data, redact_emails)
+        return write_report(data, path, redact_emails=redact_emails)
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{name} {count:,}" for name, count in self.counts.items() if count)
@@ -85,6 +101,8 @@ class FileRun:
         self.text = tuple(name for field, name in sources.items() if field != "timestamp")
         self.seen = FirstSeen()
         self.tally = Tally(self.options)
+        #: The report's data, collected as each chunk's final status is written.
+        self.collector = ReportCollector()
         #: Whether the rows are being sent (publish_file), for the messages.
         self.sending = False
 
@@ -120,6 +138,7 @@ class FileRun:
         carries it as ``.status``); the message is :func:`lost_status_message`'s.
         """
         self.tally.add(status)
+        self.collector.add(status)
         if writer is None:
             return
         try:
@@ -140,6 +159,7 @@ class FileRun:
             counts=self.tally.counts(),
             problems=self.tally.problems(),
             status_out=None if status_out is None else Path(status_out),
+            report_data=self.collector.data(str(self.reader.path)),
         )
 
 
