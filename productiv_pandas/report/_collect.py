@@ -45,6 +45,7 @@ HOUR_MS = 3_600_000
 #: How far after the run's ``now`` the timeline still counts rows (later ones are a unit mistake).
 _LATER_SHOWN_MS = 24 * HOUR_MS
 _FUTURE = "timestamp.future"
+_NEEDED = ("timestamp", "status", "reason", "problem", "stale")
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,12 @@ class ReportCollector:
 
     def add(self, status: pd.DataFrame) -> None:
         """Count one chunk's rows; keep examples while a code has fewer than :data:`EXAMPLES`."""
+        missing = [name for name in _NEEDED if name not in getattr(status, "columns", ())]
+        if not isinstance(status, pd.DataFrame) or missing:
+            raise TypeError(
+                f"a report reads a status frame (from validate or publish); this one has no column(s) "
+                f"{missing or list(_NEEDED)}"
+            )
         if not self.run and isinstance(status.attrs.get(RUN_KEY), dict):
             self.run = dict(status.attrs[RUN_KEY])
         elif isinstance(status.attrs.get(RUN_KEY), dict) and "app_id" in status.attrs[RUN_KEY]:

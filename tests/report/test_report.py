@@ -211,3 +211,11 @@ def test_a_publish_names_its_app_and_never_its_token(sandbox_with, tmp_path: Pat
     assert "2 rows sent; 1 row need fixing in the export before they can be sent." in page
     assert token not in page
     assert sb.client_secret not in page
+
+
+def test_a_frame_that_is_no_status_frame_is_refused() -> None:
+    with pytest.raises(
+        TypeError,
+        match=r"a report reads a status frame .* no column\(s\) \['status', 'reason', 'problem', 'stale'\]",
+    ):
+        frame().productiv.report()
