@@ -27,10 +27,9 @@ NOT_SENT = ("invalid", "rejected", "failed")
 #: Rows left out on purpose (an event already in the run, already sent, or stale under "skip").
 LEFT_OUT = ("duplicate", "skipped")
 
-#: Where bars draw (None: tqdm's default, stderr). Private plumbing: tests read the drawn text.
-_file: IO[str] | None = None
-#: tqdm's minimum seconds between two draws; tests set 0 to see every state.
-_mininterval: float = 0.1
+#: More tqdm arguments for every bar. Private plumbing: tests draw to a StringIO at every
+#: update (``file``, ``mininterval=0``, ``miniters=1``) to read what a user would have seen.
+_tqdm_options: dict = {}
 
 
 class _Bar(tqdm):
@@ -96,9 +95,7 @@ class RunProgress:
         self.counts: dict[str, int] = {}
         self.finished = False
         self.shown = show
-        self.bar = _Bar(
-            total=total, unit=unit, desc=desc, disable=not show, file=_file, mininterval=_mininterval
-        )
+        self.bar = _Bar(total=total, unit=unit, desc=desc, disable=not show, **_tqdm_options)
 
     def add(self, counts: Mapping[str, int], done: int = 0) -> None:
         """Count rows by status (any mapping, a value_counts Series too), and move ``done`` units."""
