@@ -64,8 +64,8 @@ def frame_30(case: str) -> pd.DataFrame:
     return frame
 
 
-# case -> (faults: failing requests, final description, colour code or None, postfixes as they came
-# for a frame, then for a file (chunk by chunk), the final numbers)
+# case -> (requests failing with a 500, the final description, its colour code or None, the
+# postfixes drawn for a frame (outcome by outcome), then for a file (chunk by chunk))
 CASES = {
     "all sent": (0, "publish acme", None,
                  ["sent=0, not sent=0", "sent=10, not sent=0", "sent=20, not sent=0", "sent=30, not sent=0"],
