@@ -233,7 +233,7 @@ def send_file(
             for prepared in run.prepared():
                 status = sender.send(prepared)
                 run.write(status, writer)
-                bar.update(len(status))
+                bar.add(status["status"].value_counts(sort=False), len(status))
         except PublishInterrupted as exc:
             status = sender.renumber(exc.status)
             run.write(status, writer)
@@ -247,6 +247,8 @@ def send_file(
             if run.tally.rows:  # a bad line mid-file: say what the rows before it became
                 exc.args = (_stopped_midway(exc, run, status_out, opened),)
             raise
+        finally:
+            bar.finish(run.tally.counts())  # every row with a status, as the report counts them
         run.finish(writer)
     run.tally.warn()
     return run.report(status_out)
