@@ -212,8 +212,8 @@ class PrepareOptions:
                 close = difflib.get_close_matches(str(target), API_FIELDS, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise ConfigurationError(
-                    f"{terms.name('columns')} maps {source!r} to {target!r}, which is not an API field{hint}; "
-                    f"the fields are {list(API_FIELDS)}"
+                    f"{terms.name('columns')} maps {source!r} to {target!r}, which is not an API "
+                    f"field{hint}; the fields are {list(API_FIELDS)}"
                 )
         if isinstance(future_tolerance, int | float) and not isinstance(future_tolerance, bool):
             raise ConfigurationError(

@@ -121,7 +121,8 @@ def explain_time(
         guess = number * per_ms
         if s.MIN_TIMESTAMP_MS <= guess <= limit_ms:
             return "timestamp.unit", (
-                f"{text}; it looks like {UNIT_NAMES[other]} ({format_ms(int(guess))}): {terms.hint('unit', other)}"
+                f"{text}; it looks like {UNIT_NAMES[other]} ({format_ms(int(guess))}): "
+                f"{terms.hint('unit', other)}"
             )
     return code, text
 

@@ -102,7 +102,9 @@ class Terms:
         """``columns={'when': 'timestamp'}`` or ``--column when=timestamp``."""
         name = self.name("columns")
         if self.shell:  # one word each, ``source=field``: quoted whole if it needs it
-            mapped = [self.pair.format(name=name, pair=self.literal(f"{source}={field}")) for source, field in pairs]
+            mapped = [
+                self.pair.format(name=name, pair=self.literal(f"{source}={field}")) for source, field in pairs
+            ]
         else:
             mapped = [
                 self.pair.format(name=name, pair=f"{self.literal(source)}: {self.literal(field)}")

@@ -82,7 +82,8 @@ def test_warnings_on_screen_name_the_cli_options(tmp_path):
     path = tmp_path / "export.csv"
     # naive (no zone) and a day old: one NaiveTimestampWarning, one StaleEventWarning
     old = (pd.Timestamp.now(tz="UTC") - pd.Timedelta(hours=36)).strftime("%Y-%m-%d %H:%M:%S")
-    pd.DataFrame({"timestamp": [old], "email": ["a@example.com"], "eventName": ["x"]}).to_csv(path, index=False)
+    frame = pd.DataFrame({"timestamp": [old], "email": ["a@example.com"], "eventName": ["x"]})
+    frame.to_csv(path, index=False)
 
     result = run("validate", str(path))
 
