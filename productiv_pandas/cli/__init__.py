@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ConfigurationError, ProductivError
+from ..preparation._terms import CLI
 from ._args import build_parser, one_line
 
 __all__ = ["main"]
@@ -45,7 +46,9 @@ __all__ = ["main"]
 
 def _options(args: argparse.Namespace) -> dict:
     columns = dict(args.column)
-    options: dict = {"columns": columns, "unit": args.unit, "tz": args.tz, "on_stale": args.on_stale}
+    # _terms: the messages and reasons of this run name --column, --unit... (see preparation._terms)
+    options: dict = {"columns": columns, "unit": args.unit, "tz": args.tz, "on_stale": args.on_stale,
+                     "_terms": CLI}  # fmt: skip
     if args.login_event:
         options["login_events"] = set(args.login_event)
     if args.allowed_events is not None:

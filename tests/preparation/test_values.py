@@ -552,7 +552,7 @@ def _numbered() -> pd.DataFrame:
 
 NUMBERED = (
     r"its column labels are not names \(was the file read with header=None\?\): "
-    r"map them with columns=\{0: 'timestamp', ...\}"
+    r"map them with columns=\{0: 'timestamp'\}$"
 )
 
 
