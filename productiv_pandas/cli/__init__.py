@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ConfigurationError, ProductivError
+from ..preparation._terms import CLI
 from ._args import build_parser, one_line
 
 __all__ = ["main"]
@@ -58,7 +59,9 @@ def _check_report(args: argparse.Namespace) -> None:
 def _options(args: argparse.Namespace) -> dict:
     _check_report(args)
     columns = dict(args.column)
-    options: dict = {"columns": columns, "unit": args.unit, "tz": args.tz, "on_stale": args.on_stale}
+    # _terms: the messages and reasons of this run name --column, --unit... (see preparation._terms)
+    options: dict = {"columns": columns, "unit": args.unit, "tz": args.tz, "on_stale": args.on_stale,
+                     "_terms": CLI}  # fmt: skip
     if args.login_event:
         options["login_events"] = set(args.login_event)
     if args.allowed_events is not None:
@@ -103,6 +106,7 @@ def _run_validate(args: argparse.Namespace) -> int:
 def _run_publish(args: argparse.Namespace) -> int:
     from ..files._stream import send_file
     from ..sending._settings import SendSettings
+    from ._summary import publish_summary
 
     options = _options(args)
     # The sending options as one value, checked once, before the file is read (the parser has
@@ -123,14 +127,14 @@ def _run_publish(args: argparse.Namespace) -> int:
                     f"--sandbox cannot rehearse --app-id {args.app_id!r}: {exc}"
                 ) from None
             report = send_file(args.file, settings.replace(client=sandbox.client()), **shape)
-            stored = sandbox.stats()["events_stored"]
-            print(f"sandbox: stored {stored:,} events (a rehearsal)", file=sys.stderr)
     else:
         from ..client._client import ProductivClient
 
         with ProductivClient.from_env() as client:
             report = send_file(args.file, settings.replace(client=client), **shape)
-    return _finish(report, args, bad=("invalid", "rejected", "failed"))
+    code = _finish(report, args, bad=("invalid", "rejected", "failed"))
+    print(publish_summary(report.counts, report.rows, args.app_id, args.status_out, sandbox=args.sandbox))
+    return code
 
 
 def _run_demo(args: argparse.Namespace) -> int:

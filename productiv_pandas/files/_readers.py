@@ -236,10 +236,20 @@ class ParquetReader(EventReader):
 
         with pq.ParquetFile(self.path) as parquet:
             for batch in parquet.iter_batches(batch_size=self.chunksize, columns=usecols):
-                yield batch.to_pandas()
+                yield batch.to_pandas(types_mapper=_dates_stay_arrow)
 
     def read(self) -> pd.DataFrame:
-        return pd.read_parquet(self.path)
+        import pyarrow.parquet as pq
+
+        return pq.read_table(self.path).to_pandas(types_mapper=_dates_stay_arrow)
+
+
+def _dates_stay_arrow(kind):
+    """Date columns as ``ArrowDtype``: pyarrow's own conversion to Python dates raises for the
+    whole file on one date Python cannot hold (year 0); prepare converts them row by row."""
+    import pyarrow as pa
+
+    return pd.ArrowDtype(kind) if pa.types.is_date(kind) else None
 
 
 class JsonLinesReader(EventReader):

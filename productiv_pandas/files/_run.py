@@ -22,6 +22,7 @@ import pandas as pd
 from ..errors import ConfigurationError, StatusFileError
 from ..preparation._options import PrepareOptions, PrepareOptionsDict
 from ..preparation._prepare import Prepared, prepare_events, select_columns
+from ..preparation._terms import PYTHON, Terms
 from ..report._collect import ReportCollector, ReportData
 from ..status import WIRE_COLUMNS, new_status_frame, with_status
 from ._formats import StatusWriter
@@ -145,7 +146,7 @@ class FileRun:
             writer.write(status)
         except StatusFileError as exc:
             exc.fallback = _write_fallback(status, writer.path)
-            exc.args = (lost_status_message(exc, writer.kind, self.sending),)
+            exc.args = (lost_status_message(exc, writer.kind, self.sending, self.options.terms),)
             raise
 
     def finish(self, writer: StatusWriter | None) -> None:
@@ -194,8 +195,8 @@ def status_writer(
             _same_file(status_out, where + suffix) for suffix in ("", "-wal", "-shm")
         ):
             raise ConfigurationError(
-                f"status_out {str(status_out)!r} and journal {str(journal_path)!r} are the same file: "
-                "give each its own path (--status-out, --journal)"
+                f"the status file {str(status_out)!r} and the journal {str(journal_path)!r} are the "
+                "same file: give each its own path"
             )
     if status_out is None:
         return contextlib.nullcontext()
@@ -237,8 +238,9 @@ def _write_fallback(status: pd.DataFrame, path: Path) -> Path | None:
     return Path(name)
 
 
-def lost_status_message(exc: StatusFileError, kind: str, sending: bool) -> str:
-    """Where each row's status is after ``exc``: only what is on disk is said to be there."""
+def lost_status_message(exc: StatusFileError, kind: str, sending: bool, terms: Terms = PYTHON) -> str:
+    """Where each row's status is after ``exc``: only what is on disk is said to be there (and,
+    to a Python user, where else: the exception's ``.status``)."""
     status = exc.status
     first, last = int(status.index[0]), int(status.index[-1])
     out = repr(str(exc.path))
@@ -257,7 +259,9 @@ def lost_status_message(exc: StatusFileError, kind: str, sending: bool) -> str:
     if exc.fallback is not None:
         where = f"the status of {chunk} was written to {str(exc.fallback)!r} instead"
     else:
-        where = f"the status of {chunk} could not be written anywhere (in Python: this error's .status)"
+        where = f"the status of {chunk} could not be written anywhere"
+        if not terms.shell:
+            where += " (in Python: this error's .status)"
     return f"{exc.args[0]}; {held}; {where}; the rows from row {last + 1:,} on were not read"
 
 
@@ -272,13 +276,13 @@ def _sources(reader: EventReader, options: PrepareOptions) -> dict[str, str]:
         target = next((src for src, api in options.columns.items() if api == "targetApp"), "targetApp")
         if target not in header:
             header.append(target)
-    picked = select_columns(pd.DataFrame(columns=header), dict(options.columns))
+    picked = select_columns(pd.DataFrame(columns=header), dict(options.columns), options.terms)
     sources = {field: str(series.name) for field, series in picked.items()}
     if twice := [name for name in sources.values() if name in reader.repeated()]:
         # pandas reads the second one as 'name.1': name the way to pick either.
+        field = next(field for field, name in sources.items() if name == twice[0])
         raise ConfigurationError(
             f"{str(reader.path)!r} has more than one column named {twice[0]!r}; rename one in its "
-            f"header, or pick the second with columns={{{twice[0] + '.1'!r}: ...}} (--column "
-            f"{twice[0]}.1=...)"
+            f"header, or pick the second with {options.terms.columns([(twice[0] + '.1', field)])}"
         )
     return sources

@@ -33,6 +33,7 @@ from ..errors import ConfigurationError, PublishInterrupted, StatusFileError
 from ..journal._ledger import journal_for
 from ..preparation._options import PrepareOptionsDict
 from ..preparation._prepare import Prepared
+from ..preparation._terms import Terms
 from ..sending._progress import progress_bar, show_progress
 from ..sending._publish import deliver_until_stopped
 from ..sending._settings import DEFAULT_MAX_SPLIT_REQUESTS, MAX_BATCH_SIZE, SendSettings
@@ -233,7 +234,7 @@ def send_file(
             for prepared in run.prepared():
                 status = sender.send(prepared)
                 run.write(status, writer)
-                bar.update(len(status))
+                bar.add(status["status"].value_counts(sort=False), len(status))
         except PublishInterrupted as exc:
             status = sender.renumber(exc.status)
             run.write(status, writer)
@@ -241,12 +242,14 @@ def send_file(
         except KeyboardInterrupt:
             raise _interrupted(run, empty_status(), status_out, opened) from None
         except StatusFileError as exc:
-            exc.args = (f"{exc}. {_again_after_full_disk(opened)}",)
+            exc.args = (f"{exc}. {_again_after_full_disk(opened, run.options.terms)}",)
             raise
         except ConfigurationError as exc:
             if run.tally.rows:  # a bad line mid-file: say what the rows before it became
                 exc.args = (_stopped_midway(exc, run, status_out, opened),)
             raise
+        finally:
+            bar.finish(run.tally.counts())  # every row with a status, as the report counts them
         run.finish(writer)
     run.tally.warn()
     return run.report(status_out)
@@ -276,7 +279,7 @@ class _Sender:
         return status
 
 
-def _again_after_full_disk(journal) -> str:
+def _again_after_full_disk(journal, terms: Terms) -> str:
     if journal is not None:
         return (
             "The journal holds every row sent: make room and publish again with the same journal "
@@ -284,7 +287,7 @@ def _again_after_full_disk(journal) -> str:
         )
     return (
         "Make room and publish again: rows already sent are sent again (the API keeps one of each); "
-        "journal=/--journal would skip them"
+        f"{terms.blank('journal')} would skip them"
     )
 
 
@@ -301,7 +304,8 @@ def _stopped_midway(exc: ConfigurationError, run: FileRun, status_out, journal) 
     again = (
         "fix the file and publish it again with the same journal to send only the rest"
         if journal is not None
-        else "fix the file and publish it again (with journal=/--journal to skip the rows already sent)"
+        else f"fix the file and publish it again (with {run.options.terms.blank('journal')} to skip the rows "
+        "already sent)"
     )
     return (
         f"{exc}; the {report.rows:,} rows before it have a status{where} "
@@ -318,7 +322,8 @@ def _interrupted(run: FileRun, status: pd.DataFrame, status_out, journal) -> Pub
     again = (
         "Publish again with the same journal to send only what is missing."
         if journal is not None
-        else "Pass journal= (--journal) to be able to resume without sending rows twice."
+        else f"{run.options.terms.verb.title()} {run.options.terms.blank('journal')} to be able to resume "
+        "without sending rows twice."
     )
     error = PublishInterrupted(status)
     error.args = (

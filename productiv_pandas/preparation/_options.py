@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..errors import ConfigurationError
 from ._schema import DEFAULT_FUTURE_TOLERANCE, timestamp_ms
+from ._terms import PYTHON, Terms
 from ._timestamps import UNITS
 
 __all__ = ["API_FIELDS", "ON_STALE", "OPTION_NAMES", "PrepareOptions", "PrepareOptionsDict"]
@@ -93,7 +94,7 @@ def _unknown_options(unknown: Collection[str], also: Collection[str]) -> Configu
     return ConfigurationError(f"unknown {option} {', '.join(named)}; the options are {valid}")
 
 
-def _check_tz(tz: object) -> None:
+def _check_tz(tz: object, terms: Terms) -> None:
     # pandas also takes an int (seconds east of UTC) or a pytz-like object; a bare number is far
     # more often a mistake (hours? an offset in minutes?) than a deliberate offset in seconds.
     if not isinstance(tz, str | dt.tzinfo):
@@ -104,9 +105,8 @@ def _check_tz(tz: object) -> None:
     try:
         pd.Timestamp("2000-01-01").tz_localize(tz)
     except Exception as exc:
-        raise ConfigurationError(
-            f"unknown timezone {tz!r}: use an IANA name like 'Europe/Paris' or 'UTC'"
-        ) from exc
+        like = f"{terms.offered('tz', 'Europe/Paris')} or {terms.offered('tz', 'UTC')}"
+        raise ConfigurationError(f"unknown timezone {tz!r}: use an IANA name like {like}") from exc
 
 
 def _reference_time(now: object, unit: str, tz: object) -> pd.Timestamp:
@@ -128,7 +128,7 @@ def _reference_time(now: object, unit: str, tz: object) -> pd.Timestamp:
     return reference.tz_convert("UTC")
 
 
-def _names(value: Collection[str] | str | None, option: str) -> frozenset[str] | None:
+def _names(value: Collection[str] | str | None, option: str, terms: Terms) -> frozenset[str] | None:
     if value is None:
         return None
     if isinstance(value, str):
@@ -137,7 +137,9 @@ def _names(value: Collection[str] | str | None, option: str) -> frozenset[str] |
     try:
         return frozenset(str(name).strip() for name in value)
     except TypeError:
-        raise ConfigurationError(f"{option} must be a collection of event names, got {value!r}") from None
+        raise ConfigurationError(
+            f"{terms.name(option)} must be a collection of event names, got {value!r}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,9 @@ class PrepareOptions:
     """Validated options; build with :meth:`from_kwargs`. Each option is documented in
     :class:`PrepareOptionsDict`.
 
-    ``now`` is fixed once per call so every row is judged against the same instant.
+    ``now`` is fixed once per call so every row is judged against the same instant. ``terms``
+    is the vocabulary of the messages and reasons (:mod:`._terms`): Python's, unless the command
+    line asked for its own with the private ``_terms`` keyword.
     """
 
     columns: Mapping[str, str]
@@ -156,6 +160,7 @@ class PrepareOptions:
     on_stale: str
     now: pd.Timestamp
     future_tolerance: pd.Timedelta
+    terms: Terms = PYTHON
 
     @classmethod
     def from_kwargs(
@@ -171,6 +176,7 @@ class PrepareOptions:
         on_stale: str = "warn",
         now: pd.Timestamp | dt.datetime | str | float | None = None,
         future_tolerance: pd.Timedelta | dt.timedelta | str = DEFAULT_FUTURE_TOLERANCE,
+        _terms: Terms = PYTHON,
         **unknown: Any,
     ) -> PrepareOptions:
         """Check the options (:class:`PrepareOptionsDict`) and fix ``now``; raise ConfigurationError
@@ -178,16 +184,22 @@ class PrepareOptions:
 
         ``also`` names the caller's own keyword arguments (``batch_size``, ``journal``...), so an
         unknown option's message lists and suggests them too. It is positional so that no
-        option name is taken by it.
+        option name is taken by it. ``_terms`` (private, see :mod:`._terms`) is the vocabulary the
+        messages use: the command line passes :data:`~._terms.CLI`.
         """
         if unknown:
             raise _unknown_options(unknown, also)
+        if not isinstance(_terms, Terms):
+            raise TypeError(f"_terms must be a Terms, got {type(_terms).__name__}")
+        terms = _terms
         if unit not in UNITS:
-            raise ConfigurationError(f"unit must be one of {sorted(UNITS)}, got {unit!r}")
+            raise ConfigurationError(f"{terms.name('unit')} must be one of {sorted(UNITS)}, got {unit!r}")
         if on_stale not in ON_STALE:
-            raise ConfigurationError(f"on_stale must be one of {list(ON_STALE)}, got {on_stale!r}")
+            raise ConfigurationError(
+                f"{terms.name('on_stale')} must be one of {list(ON_STALE)}, got {on_stale!r}"
+            )
         if tz is not None:
-            _check_tz(tz)
+            _check_tz(tz, terms)
         # dict() takes anything with keys() (a Series too); a list of names is a common slip.
         if columns is not None and not hasattr(columns, "keys"):
             raise ConfigurationError(
@@ -200,8 +212,8 @@ class PrepareOptions:
                 close = difflib.get_close_matches(str(target), API_FIELDS, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise ConfigurationError(
-                    f"columns maps {source!r} to {target!r}, which is not an API field{hint}; "
-                    f"the fields are {list(API_FIELDS)}"
+                    f"{terms.name('columns')} maps {source!r} to {target!r}, which is not an API "
+                    f"field{hint}; the fields are {list(API_FIELDS)}"
                 )
         if isinstance(future_tolerance, int | float) and not isinstance(future_tolerance, bool):
             raise ConfigurationError(
@@ -219,11 +231,12 @@ class PrepareOptions:
             columns=mapping,
             unit=unit,
             tz=tz,
-            login_events=_names(login_events, "login_events") or frozenset(),
-            allowed_events=_names(allowed_events, "allowed_events"),
+            login_events=_names(login_events, "login_events", terms) or frozenset(),
+            allowed_events=_names(allowed_events, "allowed_events", terms),
             on_stale=on_stale,
             now=reference,
             future_tolerance=tolerance,
+            terms=terms,
         )
 
     @property

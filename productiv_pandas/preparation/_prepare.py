@@ -26,8 +26,9 @@ from . import _schema as s
 from ._duplicates import find_duplicates
 from ._findings import Finding, problem_rows, settle
 from ._options import API_FIELDS, STALE_AFTER, PrepareOptions, PrepareOptionsDict
-from ._reasons import failure_findings, format_label
+from ._reasons import failure_findings
 from ._run_info import RUN_KEY, run_info
+from ._terms import PYTHON, Terms, format_label
 from ._text import NormalizedText, normalize_text, quiet_signaling_nans
 from ._timestamps import parse_timestamps
 
@@ -80,9 +81,9 @@ def warn_counts(counts: PrepareCounts, options: PrepareOptions) -> None:
     StaleEventWarning (with ``on_stale="warn"``), then one NaiveTimestampWarning (with
     ``tz=None``). The only place either is issued."""
     if counts.stale and options.on_stale == "warn" and counts.oldest_stale_ms is not None:
-        _warn_stale(counts.stale, counts.oldest_stale_ms, options.now_ms)
+        _warn_stale(counts.stale, counts.oldest_stale_ms, options.now_ms, options.terms)
     if counts.naive and options.tz is None:
-        _warn_naive(counts.naive)
+        _warn_naive(counts.naive, options.terms)
 
 
 @dataclass(frozen=True)
@@ -102,29 +103,33 @@ class Prepared:
         return wire
 
 
-def select_columns(frame: pd.DataFrame, columns: dict[str, str]) -> dict[str, pd.Series]:
+def select_columns(
+    frame: pd.DataFrame, columns: dict[str, str], terms: Terms = PYTHON
+) -> dict[str, pd.Series]:
     """The input columns that feed each API field; an explicit mapping wins over a same-named column.
 
-    Raises ConfigurationError (a ValueError) naming what is missing and what the frame has.
+    Raises ConfigurationError (a ValueError) naming what is missing and what the frame has, in
+    ``terms`` (a file's header, checked by the command line, is "the file", mapped with ``--column``).
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(frame).__name__}")
     unknown = [name for name in columns if name not in frame.columns]
     if unknown:
         raise ConfigurationError(
-            f"columns maps {unknown} but the frame has no such column; it has {list(frame.columns)}"
+            f"{terms.name('columns')} maps {unknown} but {terms.holder} has no such column; "
+            f"it has {list(frame.columns)}"
         )
     picked: dict[str, pd.Series] = {}
     for field in API_FIELDS:
         sources = [name for name, target in columns.items() if target == field]
         if len(sources) > 1:
-            raise ConfigurationError(f"columns maps {sources} all to {field!r}; keep one")
+            raise ConfigurationError(f"{terms.name('columns')} maps {sources} all to {field!r}; keep one")
         if not sources and field in frame.columns and field not in columns:
             sources = [field]
         if sources:
             picked_column = frame[sources[0]]
             if isinstance(picked_column, pd.DataFrame):
-                raise _not_one_column(frame, sources[0])
+                raise _not_one_column(frame, sources[0], terms)
             picked[field] = picked_column
     missing = [field for field in REQUIRED if field not in picked]
     if missing:
@@ -133,26 +138,27 @@ def select_columns(frame: pd.DataFrame, columns: dict[str, str]) -> dict[str, pd
             close = difflib.get_close_matches(field.lower(), [str(c).lower() for c in frame.columns], n=1)
             if close:
                 original = next(c for c in frame.columns if str(c).lower() == close[0])
-                hints.append(f"{original!r}: {field!r}")
+                hints.append((original, field))
         if hints:
-            hint = f"; map yours with columns={{{', '.join(hints)}}}"
+            hint = f"; map yours with {terms.columns(hints)}"
         elif len(frame.columns) and not any(isinstance(c, str) for c in frame.columns):
             # read_csv(header=None) and DataFrame(rows) number the columns.
             hint = (
                 f"; its column labels are not names (was the file read with header=None?): "
-                f"map them with columns={{{format_label(frame.columns[0])}: {missing[0]!r}, ...}}"
+                f"map them with {terms.columns([(frame.columns[0], missing[0])])}"
             )
         else:
             # Name the field that is actually missing (this used to say 'email' whatever was).
-            hint = f"; map yours with columns={{'your_column': {missing[0]!r}, ...}}"
+            hint = f"; map yours with {terms.columns([('your_column', missing[0])])}"
         raise ConfigurationError(
-            f"missing required column(s) {missing}; the frame has {list(frame.columns)}{hint}"
+            f"missing required column(s) {missing}; {terms.holder} has {list(frame.columns)}{hint}"
         )
     return picked
 
 
-def _not_one_column(frame: pd.DataFrame, name: object) -> ConfigurationError:
-    """What the frame has when a column name picks more than one column."""
+def _not_one_column(frame: pd.DataFrame, name: object, terms: Terms) -> ConfigurationError:
+    """What the frame has when a column name picks more than one column (pandas code to fix
+    it only for a Python user)."""
     if isinstance(frame.columns, pd.MultiIndex):
         return ConfigurationError(
             f"the frame has MultiIndex columns ({frame.columns.nlevels} levels, e.g. "
@@ -162,9 +168,10 @@ def _not_one_column(frame: pd.DataFrame, name: object) -> ConfigurationError:
             f"columns={{{format_label(frame.columns[0])}: ...}}"
         )
     where = [int(i) for i in np.flatnonzero(frame.columns == name)]
+    fix = "" if terms.shell else ", e.g. df = df.loc[:, ~df.columns.duplicated()] keeps the first"
     return ConfigurationError(
-        f"the frame has {len(where)} columns named {format_label(name)} (at positions {where}): "
-        "drop or rename all but one, e.g. df = df.loc[:, ~df.columns.duplicated()] keeps the first"
+        f"{terms.holder} has {len(where)} columns named {format_label(name)} (at positions {where}): "
+        f"drop or rename all but one{fix}"
     )
 
 
@@ -197,22 +204,24 @@ def _age(ms: int, now_ms: int) -> str:
     return f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.1f} days"
 
 
-def _warn_stale(count: int, oldest_ms: int, now_ms: int) -> None:
+def _warn_stale(count: int, oldest_ms: int, now_ms: int, terms: Terms) -> None:
     """The one StaleEventWarning of a call (a frame, a file, a Dask frame), worded once here."""
     warnings.warn(
         f"{count} event(s) are older than 12 hours (the oldest by {_age(oldest_ms, now_ms)}); "
-        "Productiv only guarantees to aggregate events pushed within 12 hours. Pass "
-        "on_stale='skip' to leave them out or on_stale='ignore' to send them quietly.",
+        "Productiv only guarantees to aggregate events pushed within 12 hours. "
+        f"{terms.verb.title()} {terms.option('on_stale', 'skip')} to leave them out or "
+        f"{terms.option('on_stale', 'ignore')} to send them quietly.",
         StaleEventWarning,
         stacklevel=user_stacklevel(),
     )
 
 
-def _warn_naive(count: int) -> None:
+def _warn_naive(count: int, terms: Terms) -> None:
     """The one NaiveTimestampWarning of a call: ``count`` naive times were read as UTC."""
     warnings.warn(
         f"{count} timestamp(s) had no timezone and were read as UTC; "
-        "pass tz='Area/City' (the zone they were recorded in), or tz='UTC' if they are UTC.",
+        f"{terms.hint('tz', 'Area/City')} (the zone they were recorded in), or "
+        f"{terms.option('tz', 'UTC')} if they are UTC.",
         NaiveTimestampWarning,
         stacklevel=user_stacklevel(),
     )
@@ -333,7 +342,7 @@ def prepare_events(frame: pd.DataFrame, options: PrepareOptions) -> Prepared:
 
     It issues no warning: the counts to warn about are in the result (:func:`warn_counts`).
     """
-    sources = select_columns(frame, dict(options.columns))
+    sources = select_columns(frame, dict(options.columns), options.terms)
     n = len(frame)
     try:
         times, checked, findings = _read(sources, n, options)

@@ -21,6 +21,7 @@ from . import _schema as s
 from ._findings import CODE_NUMBER as _CODE_NUMBER
 from ._findings import Finding, coded
 from ._options import PrepareOptions
+from ._terms import PYTHON, Terms, format_label
 from ._text import describe_value, first_control, unicode_name
 from ._timestamps import UNIT_NAMES, UNITS
 
@@ -48,16 +49,6 @@ def format_ms(ms: int) -> str:
     if ms % 1000:
         text += f".{ms % 1000:03d}"
     return text + " UTC"
-
-
-def format_label(label: object) -> str:
-    """An index label as the analyst would type it: ``3``, ``'a'``, ``('x', 2)``."""
-    if isinstance(label, tuple):
-        inner = ", ".join(format_label(part) for part in label)
-        return f"({inner}{',' if len(label) == 1 else ''})"
-    if isinstance(label, np.generic):
-        label = label.item()
-    return repr(label) if isinstance(label, str) else str(label)
 
 
 def format_duration(duration: pd.Timedelta) -> str:
@@ -104,12 +95,14 @@ def explain_email(value: str) -> tuple[str, str]:
 
 
 def explain_time(
-    ms: int, number: float, *, unit: str, too_early: bool, limit_ms: int, tolerance, shown: str | None = None
-) -> tuple[str, str]:
+    ms: int, number: float, *, unit: str, too_early: bool, limit_ms: int, tolerance, shown: str | None = None,
+    terms: Terms = PYTHON,
+) -> tuple[str, str]:  # fmt: skip
     """Why a timestamp is out of range, naming the likely unit when the input was a number:
     ``(code, sentence)``; the code is ``timestamp.unit`` when another unit gives a plausible time.
 
-    ``shown`` is the number as written when ``number`` (a float) does not hold it exactly."""
+    ``shown`` is the number as written when ``number`` (a float) does not hold it exactly;
+    ``terms`` words the unit to use (``pass unit='s'``, ``use --unit s``)."""
     when = format_ms(ms)
     code = "timestamp.before_2000" if too_early else "timestamp.future"
     problem = (
@@ -128,7 +121,8 @@ def explain_time(
         guess = number * per_ms
         if s.MIN_TIMESTAMP_MS <= guess <= limit_ms:
             return "timestamp.unit", (
-                f"{text}; it looks like {UNIT_NAMES[other]} ({format_ms(int(guess))}): pass unit={other!r}"
+                f"{text}; it looks like {UNIT_NAMES[other]} ({format_ms(int(guess))}): "
+                f"{terms.hint('unit', other)}"
             )
     return code, text
 
@@ -247,7 +241,7 @@ def _time_findings(
     # The hint, empty where no other unit fits: one join for the whole sentence.
     which = pa.array(guess_unit)
     before = pa.array(["", *(f"; it looks like {UNIT_NAMES[other]} (" for other in others)], type=_TEXT)
-    after = pa.array(["", *(f"): pass unit={other!r}" for other in others)], type=_TEXT)
+    after = pa.array(["", *(f"): {options.terms.hint('unit', other)}" for other in others)], type=_TEXT)
     guess_when = (
         pc.if_else(pa.array(looks), format_ms_many(np.where(looks, guess_ms, 0).astype(np.int64)), _word(""))
         if looks.any()

@@ -55,7 +55,31 @@ def from_arrow(values: pd.Series) -> pd.Series:
     """
     if not isinstance(values.dtype, pd.ArrowDtype):
         return values
-    return pd.Series(values.array.__arrow_array__().to_pandas(types_mapper=_arrow_integers))
+    arrow = values.array.__arrow_array__()
+    if pa.types.is_date(arrow.type):
+        return _arrow_dates(arrow)
+    return pd.Series(arrow.to_pandas(types_mapper=_arrow_integers))
+
+
+# Python's datetime.date holds years 1 to 9999, as seconds since the epoch; Arrow's dates hold
+# millions of years either side, and to_pandas raises "year 0 is out of range" for the column.
+_PYTHON_DATES = (-62_135_596_800, 253_402_214_400)
+
+
+def _arrow_dates(arrow: pa.ChunkedArray | pa.Array) -> pd.Series:
+    """Dates as Python ``date`` objects, as ``to_pandas`` gives them, except the dates Python
+    cannot hold: those become second-resolution Timestamps, so one such value is judged as a
+    value of its row (a timestamp before 2000, an event name that is not text) instead of making
+    the whole column unreadable."""
+    seconds = pc.cast(pc.cast(arrow, pa.timestamp("s"), safe=False), pa.int64())
+    low, high = _PYTHON_DATES
+    outside = pc.fill_null(pc.or_(pc.less(seconds, low), pc.greater(seconds, high)), False)
+    if not pc.any(outside).as_py():
+        return pd.Series(arrow.to_pandas())
+    stamps = pd.Series(pc.cast(seconds, pa.timestamp("s")).to_pandas()).astype(object)
+    inside = ~np.asarray(outside) & stamps.notna().to_numpy()
+    stamps[inside] = [stamp.date() for stamp in stamps[inside]]
+    return stamps
 
 
 def regex_mask(values: pd.Series, pattern: str) -> np.ndarray:

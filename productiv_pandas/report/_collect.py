@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from .._long_form import problems
-from ..preparation._reasons import format_label
 from ..preparation._run_info import RUN_KEY
 from ..preparation._schema import MIN_TIMESTAMP_MS
+from ..preparation._terms import format_label
 from ..status import STATUS_DTYPE, STATUSES
 
 __all__ = [

@@ -165,29 +165,38 @@ def _deliver_all(run: Run, prepared: Prepared) -> pd.DataFrame:
     arrays = StatusArrays(prepared.status)
     bar = None
     try:  # from here on a Ctrl-C settles every row still to send, even before the first request
+        # Rows prepare (or the journal, below) settled: counted as the bar starts.
+        decided = prepared.status["status"].value_counts(sort=False)
+        to_send = len(prepared.to_send)
         if run.ledger is not None:
             prepared = run.ledger.skip_recorded(prepared, arrays)
         wire = prepared.wire()
         batches = make_batches(wire, prepared.to_send, settings.batch_size)
         bar = progress_bar(len(wire), unit="event", desc=f"publish {run.app_id}",
                            show=show_progress(settings.progress))  # fmt: skip
+        bar.add(decided.to_dict() | {"skipped": int(decided.get("skipped", 0)) + to_send - len(wire)})
 
         def take(outcome: Outcome) -> None:
             arrays.apply(outcome)
-            bar.update(len(outcome.positions))
+            bar.add({outcome.status: len(outcome.positions)}, len(outcome.positions))
 
         send_all(run, batches, settings.max_workers, take)
     except KeyboardInterrupt:
         arrays.settle("failed", "interrupted", "interrupted")
-        raise PublishInterrupted(arrays.frame(prepared.status)) from None
+        status = arrays.frame(prepared.status)
+        if bar is not None:
+            bar.finish(status["status"].value_counts())
+        raise PublishInterrupted(status) from None
+    else:
+        # A guard: every row to send must leave with an outcome.
+        arrays.settle("failed", "internal error: no outcome was recorded for this row", "internal_error")
+        result = arrays.frame(prepared.status)
+        with_app_id(result, run.app_id)  # for the report's summary
+        counts = result["status"].value_counts()
+        bar.finish(counts)  # the status frame's own counts, whatever was fed as it went
     finally:
         if bar is not None:
-            bar.close()
-    # A guard: every row to send must leave with an outcome.
-    arrays.settle("failed", "internal error: no outcome was recorded for this row", "internal_error")
-    result = arrays.frame(prepared.status)
-    with_app_id(result, run.app_id)  # for the report's summary
-    counts = result["status"].value_counts()
+            bar.close()  # after an error; a finished bar stays as it is
     logger.info(
         "published to %s: %s",
         run.app_id,

@@ -158,7 +158,10 @@ def test_publish_to_a_rehearsal_sandbox(clean_csv, tmp_path):
         "publish", str(clean_csv), "--app-id", "acme", "--sandbox", *MAPPING, "--status-out", str(out)
     )
     assert result.returncode == 0, result.stderr
-    assert "stored 5 events" in result.stderr
+    assert result.stdout.splitlines()[-1] == (
+        "rehearsal: published 5 of 5 rows to app 'acme' in the local sandbox, nothing to Productiv"
+    )
+    assert result.stderr == f"status written to {out}\n"
     assert (pd.read_csv(out, index_col=0)["status"] == "sent").all()
 
 

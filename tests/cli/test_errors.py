@@ -131,8 +131,8 @@ PUBLISH = ["publish", "{clean}", "--app-id", "acme", "--sandbox", *MAPPING]
         # journal errors
         (
             [*PUBLISH, "--journal", "{tmp}/run.csv", "--status-out", "{tmp}/folder.csv/../run.csv"],
-            "status_out '{tmp}/folder.csv/../run.csv' and journal '{tmp}/run.csv' are the same file: "
-            "give each its own path (--status-out, --journal)",
+            "the status file '{tmp}/folder.csv/../run.csv' and the journal '{tmp}/run.csv' are the same "
+            "file: give each its own path",
         ),
         ([*PUBLISH, "--journal", "{clean}"], "is the events file"),
         ([*PUBLISH, "--journal", "{tmp}/latin1.txt"], "is not a productiv_pandas journal"),
@@ -264,7 +264,7 @@ def test_a_full_disk_mid_file_exits_2_and_says_truly_where_each_rows_status_is(t
     assert last_elsewhere == first_elsewhere + 9
     assert line.split("; ", 3)[3] == f"the rows from row {last_elsewhere + 1} on were not read" + (
         ". Make room and publish again: rows already sent are sent again (the API keeps one of each); "
-        "journal=/--journal would skip them"
+        "--journal FILE would skip them"
         if command == "publish"
         else ""
     )

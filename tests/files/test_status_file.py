@@ -80,7 +80,7 @@ def test_a_journal_that_is_the_status_file_is_refused_before_anything_is_sent(
         if opened is not None:
             opened.close()
     message = str(caught.value)
-    assert message.startswith(f"status_out {str(status_out)!r} and journal ")
+    assert message.startswith(f"the status file {str(status_out)!r} and the journal ")
     assert "are the same file" in message
     assert sb.stats()["event_requests"] == 0
     if spelling != "journal object":
@@ -236,7 +236,7 @@ def test_a_full_disk_at_the_first_chunk_claims_no_row_in_the_file(sb, events, tm
     assert f"{str(out)!r} holds no row's status; the status of rows 0 to 3 (4 of them sent)" in message
     assert message.endswith(
         "Make room and publish again: rows already sent are sent again (the API keeps one of each); "
-        "journal=/--journal would skip them"
+        "journal= would skip them"
     )
     assert out.read_bytes() == b""
     assert pd.read_csv(fallback, index_col=0)["status"].tolist() == ["sent"] * 4

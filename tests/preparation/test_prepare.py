@@ -95,7 +95,7 @@ def test_missing_required_column_names_it_and_the_existing_columns() -> None:
 
     assert str(info.value) == (
         "missing required column(s) ['timestamp', 'email']; the frame has ['when', 'user', 'eventName']; "
-        "map yours with columns={'your_column': 'timestamp', ...}"
+        "map yours with columns={'your_column': 'timestamp'}"
     )
     assert isinstance(info.value, pp.ProductivError)
 
