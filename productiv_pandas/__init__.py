@@ -35,6 +35,7 @@ from .preparation._prepare import prepare, validate
 from .preparation._schema import UsageEvents
 from .problem_codes import PROBLEMS
 from .sending._publish import publish
+from .sources._sql import publish_sql, validate_sql
 from .status import STATUSES
 
 if _find_spec("dask") is not None:  # the optional Dask extra; without it, nothing imports dask
@@ -69,7 +70,9 @@ __all__ = [
     "problems",
     "publish",
     "publish_file",
+    "publish_sql",
     "sample_events",
     "validate",
     "validate_file",
+    "validate_sql",
 ]

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import traceback
 import warnings
@@ -54,6 +55,23 @@ def _check_report(args: argparse.Namespace) -> None:
                         (getattr(args, "journal", None), "--journal")):  # fmt: skip
         if other is not None and Path(args.report).resolve() == Path(other).resolve():
             raise ConfigurationError(f"--report {str(args.report)!r} is {what}: write the report elsewhere")
+
+
+def _database(args: argparse.Namespace) -> str | None:
+    """The database URL of ``--sql`` (``--db``, else ``PRODUCTIV_DB_URL``), or None for a file;
+    checked before anything is read."""
+    if args.sql is None:
+        if args.db is not None:
+            raise ConfigurationError("--db names the database of --sql QUERY: give --sql too, or drop --db")
+        if args.file is None:
+            raise ConfigurationError("give an events file, or --sql QUERY (with --db URL or PRODUCTIV_DB_URL)")
+        return None
+    if args.file is not None:
+        raise ConfigurationError(f"give an events file or --sql QUERY, not both (got {str(args.file)!r} and --sql)")
+    url = args.db or os.environ.get("PRODUCTIV_DB_URL")
+    if not url:
+        raise ConfigurationError("--sql needs a database: --db URL, or the URL in the environment variable PRODUCTIV_DB_URL")
+    return url
 
 
 def _options(args: argparse.Namespace) -> dict:
@@ -97,24 +115,42 @@ def _finish(report, args: argparse.Namespace, bad: tuple[str, ...]) -> int:
 
 
 def _run_validate(args: argparse.Namespace) -> int:
-    from ..files._stream import validate_file
+    url = _database(args)
+    options = _options(args)
+    if url is not None:
+        from ..sources._sql import DEFAULT_SQL_CHUNKSIZE, validate_sql
 
-    report = validate_file(args.file, status_out=args.status_out, chunksize=args.chunksize, **_options(args))
+        chunksize = args.chunksize or DEFAULT_SQL_CHUNKSIZE
+        report = validate_sql(args.sql, url, status_out=args.status_out, chunksize=chunksize, **options)
+    else:
+        from ..files._stream import DEFAULT_CHUNKSIZE, validate_file
+
+        chunksize = args.chunksize or DEFAULT_CHUNKSIZE
+        report = validate_file(args.file, status_out=args.status_out, chunksize=chunksize, **options)
     return _finish(report, args, bad=("invalid",))
 
 
 def _run_publish(args: argparse.Namespace) -> int:
-    from ..files._stream import send_file
+    from ..files._stream import DEFAULT_CHUNKSIZE, send_file
     from ..sending._settings import SendSettings
+    from ..sources._sql import DEFAULT_SQL_CHUNKSIZE, send_sql
     from ._summary import publish_summary
 
+    url = _database(args)
     options = _options(args)
     # The sending options as one value, checked once, before the file is read (the parser has
     # already refused bad numbers); the client is added once it exists.
     settings = SendSettings(args.app_id, journal=args.journal, batch_size=args.batch_size,
                             max_workers=args.workers, max_retries=args.max_retries,
                             progress=False if args.no_progress else None)  # fmt: skip
-    shape = dict(status_out=args.status_out, chunksize=args.chunksize, **options)
+    chunksize = args.chunksize or (DEFAULT_CHUNKSIZE if url is None else DEFAULT_SQL_CHUNKSIZE)
+    shape = dict(status_out=args.status_out, chunksize=chunksize, **options)
+
+    def send(settings: SendSettings):
+        if url is None:
+            return send_file(args.file, settings, **shape)
+        return send_sql(args.sql, url, settings, **shape)
+
     if args.sandbox:
         from ..sandbox import Sandbox
 
@@ -126,12 +162,12 @@ def _run_publish(args: argparse.Namespace) -> int:
                 raise ConfigurationError(
                     f"--sandbox cannot rehearse --app-id {args.app_id!r}: {exc}"
                 ) from None
-            report = send_file(args.file, settings.replace(client=sandbox.client()), **shape)
+            report = send(settings.replace(client=sandbox.client()))
     else:
         from ..client._client import ProductivClient
 
         with ProductivClient.from_env() as client:
-            report = send_file(args.file, settings.replace(client=client), **shape)
+            report = send(settings.replace(client=client))
     code = _finish(report, args, bad=("invalid", "rejected", "failed"))
     print(publish_summary(report.counts, report.rows, args.app_id, args.status_out, sandbox=args.sandbox))
     return code

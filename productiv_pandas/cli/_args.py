@@ -13,6 +13,7 @@ from typing import NoReturn
 
 from ..files._readers import DEFAULT_CHUNKSIZE
 from ..sending._batches import MAX_BATCH_SIZE
+from ..sources._sql_chunks import DEFAULT_SQL_CHUNKSIZE
 
 __all__ = ["build_parser", "one_line"]
 
@@ -20,7 +21,10 @@ _EXAMPLES = {
     "validate": """examples:
   productiv-pandas validate export.csv --column user=email --column action=eventName \\
       --column when=timestamp --tz America/New_York --status-out status.csv --report quality.html
-  productiv-pandas validate huge.csv.gz --chunksize 250000 --status-out report.parquet""",
+  productiv-pandas validate huge.csv.gz --chunksize 250000 --status-out report.parquet
+  export PRODUCTIV_DB_URL='postgresql://etl:secret@db.internal/app'   # out of shell history
+  productiv-pandas validate --sql "SELECT user_email, action, occurred_at FROM audit" \\
+      --column user_email=email --column action=eventName --column occurred_at=timestamp""",
     "publish": """examples:
   export PRODUCTIV_CLIENT_ID='your-client-id' PRODUCTIV_CLIENT_SECRET='your-client-secret'
   productiv-pandas publish export.parquet --app-id acme-docs --column user=email \\
@@ -29,7 +33,11 @@ _EXAMPLES = {
   # a long backfill: re-run the same command after a crash or Ctrl-C; the journal makes it
   # skip the rows already sent ("skipped", "already sent") and send only the rest
   productiv-pandas publish backfill.csv --app-id acme-docs --journal backfill.journal \\
-      --status-out status.parquet""",
+      --status-out status.parquet
+  # straight from the database (the URL from PRODUCTIV_DB_URL, or --db URL)
+  productiv-pandas publish --sql "SELECT user_email, action, occurred_at FROM audit WHERE ..." \\
+      --app-id acme-docs --column user_email=email --column action=eventName \\
+      --column occurred_at=timestamp --journal backfill.journal --status-out status.parquet""",
 }
 
 
@@ -90,7 +98,16 @@ def _column(text: str) -> tuple[str, str]:
 
 def _add_shape_options(parser: argparse.ArgumentParser) -> None:
     """The options of validate/prepare, mirrored from the Python API."""
-    parser.add_argument("file", type=_path, help="events file: .csv, .parquet or .jsonl")
+    parser.add_argument("file", type=_path, nargs="?", help="events file: .csv, .parquet or .jsonl (or --sql)")
+    parser.add_argument(
+        "--sql", metavar="QUERY", type=_text("the --sql query"),
+        help="read the events from this SQL query instead of a file, streamed from the database --db names",
+    )  # fmt: skip
+    parser.add_argument(
+        "--db", metavar="URL", type=_text("the --db URL"),
+        help="the database --sql runs on, as a SQLAlchemy URL (postgresql://etl@db/app, sqlite:///events.db); "
+        "default: the environment variable PRODUCTIV_DB_URL, which keeps a password out of shell history",
+    )  # fmt: skip
     parser.add_argument(
         "--column", action="append", default=[], metavar="INPUT=API", type=_column,
         help="map an input column to an API field (timestamp, email, eventName, targetApp); repeatable",
@@ -119,8 +136,9 @@ def _add_shape_options(parser: argparse.ArgumentParser) -> None:
         help="mask every email in the --report page as a***@acme.com (for reports that leave the team)",
     )  # fmt: skip
     parser.add_argument(
-        "--chunksize", type=_integer(1), default=DEFAULT_CHUNKSIZE, metavar="ROWS",
-        help=f"rows read at a time; memory grows with it (default {DEFAULT_CHUNKSIZE:,})",
+        "--chunksize", type=_integer(1), default=None, metavar="ROWS",
+        help=f"rows read at a time; memory grows with it (default {DEFAULT_CHUNKSIZE:,}; "
+        f"{DEFAULT_SQL_CHUNKSIZE:,} for --sql)",
     )  # fmt: skip
 
 

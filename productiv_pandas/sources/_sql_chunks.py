@@ -24,7 +24,11 @@ import pandas as pd
 
 from ._database import Database, open_database
 
-__all__ = ["sql_chunks"]
+__all__ = ["DEFAULT_SQL_CHUNKSIZE", "sql_chunks"]
+
+#: Rows fetched at a time: half a file's chunk, since a row from a driver arrives as Python
+#: objects (a tuple of them) before it becomes a column, about twice the memory of a CSV's row.
+DEFAULT_SQL_CHUNKSIZE = 50_000
 
 #: The driver paramstyle is the user's (as for pd.read_sql): `?` for sqlite3, `%s` for psycopg,
 #: `$1` for DuckDB; a SQLAlchemy `text()` clause takes `:name`.
