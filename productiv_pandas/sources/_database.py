@@ -118,7 +118,10 @@ def _engine_for(text: str):
             "con is not a database URL (expected dialect+driver://user:password@host:port/database, "
             "e.g. postgresql://etl@db/app or sqlite:///events.db)"
         ) from None
-    label, secrets = _label(url), _url_secrets(url)  # the user's URL, before a driver is chosen
+    secrets = _url_secrets(url)
+    # The user's URL, before a driver is chosen; as typed when it holds no password (SQLAlchemy's
+    # rendering quotes sqlite:///:memory: as sqlite:///%3Amemory%3A).
+    label = _label(url) if secrets else text
     if url.drivername == "postgresql" and find_spec("psycopg2") is None and find_spec("psycopg"):
         url = url.set(drivername="postgresql+psycopg")
     try:
