@@ -67,7 +67,9 @@ def _chunks_of(database: Database, fetch, columns: list[str], chunksize: int) ->
 def _sqlalchemy_chunks(
     database: Database, cleanup: contextlib.ExitStack, query: Any, params: Any, chunksize: int
 ) -> Iterator[pd.DataFrame]:
-    options = {"stream_results": True, "yield_per": chunksize}
+    # no_parameters: without parameters the driver gets none, not an empty dict, which psycopg
+    # would take as a reason to read the query's % signs (LIKE '%@acme.com') as placeholders.
+    options = {"stream_results": True, "yield_per": chunksize, "no_parameters": params is None}
     connection = database.handle
     if isinstance(query, str):  # as pd.read_sql: the driver's own SQL and paramstyle
         result = database.call(_QUERY, connection.exec_driver_sql, query, params, execution_options=options)
