@@ -64,13 +64,19 @@ def _database(args: argparse.Namespace) -> str | None:
         if args.db is not None:
             raise ConfigurationError("--db names the database of --sql QUERY: give --sql too, or drop --db")
         if args.file is None:
-            raise ConfigurationError("give an events file, or --sql QUERY (with --db URL or PRODUCTIV_DB_URL)")
+            raise ConfigurationError(
+                "give an events file, or --sql QUERY (with --db URL or PRODUCTIV_DB_URL)"
+            )
         return None
     if args.file is not None:
-        raise ConfigurationError(f"give an events file or --sql QUERY, not both (got {str(args.file)!r} and --sql)")
+        raise ConfigurationError(
+            f"give an events file or --sql QUERY, not both (got {str(args.file)!r} and --sql)"
+        )
     url = args.db or os.environ.get("PRODUCTIV_DB_URL")
     if not url:
-        raise ConfigurationError("--sql needs a database: --db URL, or the URL in the environment variable PRODUCTIV_DB_URL")
+        raise ConfigurationError(
+            "--sql needs a database: --db URL, or the URL in the environment variable PRODUCTIV_DB_URL"
+        )
     return url
 
 
@@ -93,7 +99,8 @@ def _options(args: argparse.Namespace) -> dict:
     return options
 
 
-def _print_summary(report, stream=sys.stdout) -> None:
+def _print_summary(report, stream=None) -> None:
+    stream = sys.stdout if stream is None else stream  # the current one (not the one at import)
     counts = report.counts[report.counts > 0]
     print(f"{report.rows:,} rows", file=stream)
     for name, count in counts.items():

@@ -98,15 +98,18 @@ def _column(text: str) -> tuple[str, str]:
 
 def _add_shape_options(parser: argparse.ArgumentParser) -> None:
     """The options of validate/prepare, mirrored from the Python API."""
-    parser.add_argument("file", type=_path, nargs="?", help="events file: .csv, .parquet or .jsonl (or --sql)")
+    parser.add_argument(
+        "file", type=_path, nargs="?", help="events file: .csv, .parquet or .jsonl (or --sql)"
+    )
     parser.add_argument(
         "--sql", metavar="QUERY", type=_text("the --sql query"),
         help="read the events from this SQL query instead of a file, streamed from the database --db names",
     )  # fmt: skip
     parser.add_argument(
         "--db", metavar="URL", type=_text("the --db URL"),
-        help="the database --sql runs on, as a SQLAlchemy URL (postgresql://etl@db/app, sqlite:///events.db); "
-        "default: the environment variable PRODUCTIV_DB_URL, which keeps a password out of shell history",
+        help="the database --sql runs on, as a SQLAlchemy URL (postgresql://etl@db/app, "
+        "sqlite:///events.db); default: the environment variable PRODUCTIV_DB_URL, which keeps a "
+        "password out of shell history",
     )  # fmt: skip
     parser.add_argument(
         "--column", action="append", default=[], metavar="INPUT=API", type=_column,

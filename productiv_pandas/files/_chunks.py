@@ -11,13 +11,13 @@ import pandas as pd
 import pyarrow as pa
 
 from ..preparation._options import PrepareOptions
+from ..report._collect import ReportCollector
 from ..sending._settings import SendSettings
 from ._readers import EventReader
 from ._run import FileReport as RunReport
 from ._run import FileRun, status_writer
 from ._seen import FirstSeen
 from ._tally import Tally
-from ..report._collect import ReportCollector
 
 __all__ = ["RunReport", "send_chunks", "validate_chunks"]
 
@@ -47,7 +47,7 @@ class _ChunksReader(EventReader):
 
 
 class _ChunkRun(FileRun):
-    def __init__(self, chunks: Iterable, options) -> None:  # noqa: D107
+    def __init__(self, chunks: Iterable, options) -> None:
         from ._run import _sources  # type: ignore[attr-defined]  # temporary
 
         self.options = PrepareOptions.from_kwargs(**options)

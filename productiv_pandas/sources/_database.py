@@ -152,18 +152,19 @@ def open_database(con: object) -> Iterator[Database]:
     root = _root_module(con)
     if root == "sqlalchemy":
         sqlalchemy = _sqlalchemy()
-        url = con.engine.url if isinstance(con, sqlalchemy.engine.Connection) else con.url  # type: ignore[attr-defined]
         if isinstance(con, sqlalchemy.engine.Connection):
-            yield Database("sqlalchemy", con, _label(url), _url_secrets(url), (sqlalchemy.exc.SQLAlchemyError,))
+            url = con.engine.url
+            errors = (sqlalchemy.exc.SQLAlchemyError,)
+            yield Database("sqlalchemy", con, _label(url), _url_secrets(url), errors)
             return
         if isinstance(con, sqlalchemy.engine.Engine):
-            with _sqlalchemy_connection(con, _label(url), _url_secrets(url)) as database:
+            with _sqlalchemy_connection(con, _label(con.url), _url_secrets(con.url)) as database:
                 yield database
             return
     elif root == "duckdb" and hasattr(con, "cursor"):
         duckdb = importlib.import_module("duckdb")
         database = Database("duckdb", None, "a DuckDB connection", (), (duckdb.Error,))
-        database.handle = database.call("cannot open a cursor on", con.cursor)  # type: ignore[attr-defined]
+        database.handle = database.call("cannot open a cursor on", con.cursor)
         try:
             yield database
         finally:

@@ -9,8 +9,7 @@ import os
 from typing import Any, Unpack
 
 from ..errors import ConfigurationError
-from ..files._chunks import send_chunks, validate_chunks
-from ..files._chunks import RunReport
+from ..files._chunks import RunReport, send_chunks, validate_chunks
 from ..preparation._options import PrepareOptionsDict
 from ..sending._settings import DEFAULT_MAX_SPLIT_REQUESTS, MAX_BATCH_SIZE, SendSettings
 from ._sql_chunks import DEFAULT_SQL_CHUNKSIZE, sql_chunks
@@ -152,7 +151,9 @@ def publish_sql(
         max_split_requests=max_split_requests,
         progress=progress,
     )  # fmt: skip  (before the database is opened)
-    return send_sql(query, con, settings, params=params, chunksize=chunksize, status_out=status_out, **options)
+    return send_sql(
+        query, con, settings, params=params, chunksize=chunksize, status_out=status_out, **options
+    )
 
 
 def send_sql(

@@ -76,7 +76,7 @@ def _sqlalchemy_chunks(
     else:  # a text() clause or a select(): SQLAlchemy binds :name parameters
         result = database.call(_QUERY, connection.execute, query, params, execution_options=options)
     cleanup.callback(_quietly, result.close)
-    columns = [str(key) for key in result.keys()]
+    columns = [str(key) for key in result.keys()]  # noqa: SIM118 (a Result, not a dict)
     return _chunks_of(database, result.fetchmany, columns, chunksize)
 
 

@@ -73,7 +73,7 @@ class PostgresServer:
 
         return subprocess.run(
             [str(self.bindir / args[0]), *args[1:]],
-            preexec_fn=drop if self._as_postgres else None,  # noqa: PLW1509 (no threads started yet matter)
+            preexec_fn=drop if self._as_postgres else None,
             cwd=self.folder,
             capture_output=True,
             text=True,

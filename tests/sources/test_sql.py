@@ -61,12 +61,17 @@ def test_validate_sql_gives_the_status_of_the_whole_frame(source, sqlite_path, d
     report = pp.validate_sql(QUERY, con, chunksize=300, status_out=out, **OPTIONS)
     expected = expected_status()
     assert report.rows == len(SAMPLE) == 2_000
-    assert report.counts.to_dict() == expected["status"].value_counts().reindex(pp.STATUSES, fill_value=0).to_dict()
+    assert (
+        report.counts.to_dict()
+        == expected["status"].value_counts().reindex(pp.STATUSES, fill_value=0).to_dict()
+    )
     assert comparable(pd.read_parquet(out)) == comparable(expected)
 
 
 @pytest.mark.parametrize("source", ["sqlite3", "url", "duckdb"])
-def test_publish_sql_stores_what_publishing_the_whole_frame_stores(source, sqlite_path, duck, sandbox_with, tmp_path):
+def test_publish_sql_stores_what_publishing_the_whole_frame_stores(
+    source, sqlite_path, duck, sandbox_with, tmp_path
+):
     sb = sandbox_with(APP, events=OPTIONS["allowed_events"], login_events=OPTIONS["login_events"])
     whole = pp.publish(SAMPLE, APP, client=sb.client(), progress=False, **OPTIONS)
     stored = sorted(sb.events(APP).astype(str).itertuples(index=False))
@@ -86,9 +91,13 @@ def test_publish_sql_stores_what_publishing_the_whole_frame_stores(source, sqlit
 def test_a_second_publish_with_the_same_journal_sends_nothing(sqlite_path, sandbox_with, tmp_path) -> None:
     sb = sandbox_with(APP, events=OPTIONS["allowed_events"], login_events=OPTIONS["login_events"])
     journal = tmp_path / "backfill.journal"
-    first = pp.publish_sql(QUERY, f"sqlite:///{sqlite_path}", APP, client=sb.client(), journal=journal, **OPTIONS)
+    first = pp.publish_sql(
+        QUERY, f"sqlite:///{sqlite_path}", APP, client=sb.client(), journal=journal, **OPTIONS
+    )
     requests = len(sb.requests)
-    again = pp.publish_sql(QUERY, f"sqlite:///{sqlite_path}", APP, client=sb.client(), journal=journal, **OPTIONS)
+    again = pp.publish_sql(
+        QUERY, f"sqlite:///{sqlite_path}", APP, client=sb.client(), journal=journal, **OPTIONS
+    )
     assert len(sb.requests) == requests
     assert again.counts["sent"] == 0
     assert again.counts["skipped"] == first.counts["sent"] + first.counts["skipped"]
@@ -101,8 +110,13 @@ def test_parameters_go_to_the_driver_in_its_own_style(sqlite_path, duck) -> None
     assert expected > 10
     with sqlite3.connect(sqlite_path) as con:
         assert pp.validate_sql(query, con, params=("sso_login",), **options).rows == expected
-    assert pp.validate_sql(query, f"sqlite:///{sqlite_path}", params=("sso_login",), **options).rows == expected
-    assert pp.validate_sql("SELECT * FROM events WHERE action = $1", duck, params=["sso_login"], **options).rows == expected
+    assert (
+        pp.validate_sql(query, f"sqlite:///{sqlite_path}", params=("sso_login",), **options).rows == expected
+    )
+    assert (
+        pp.validate_sql("SELECT * FROM events WHERE action = $1", duck, params=["sso_login"], **options).rows
+        == expected
+    )
     clause = sa.text("SELECT * FROM events WHERE action = :action")
     with sa.create_engine(f"sqlite:///{sqlite_path}").connect() as con:
         assert pp.validate_sql(clause, con, params={"action": "sso_login"}, **options).rows == expected
@@ -170,10 +184,15 @@ def test_database_types_arrive_as_they_are(tmp_path) -> None:
     assert status["reason"].tolist()[1:] == ["timestamp is missing", "eventName is missing"]
     duck = duckdb.connect()
     duck.execute(
-        f"CREATE TABLE t AS SELECT * FROM (VALUES ({ms}::DECIMAL(18, 0), TIMESTAMPTZ '2026-12-01 11:00:00+00', "
-        "DATE '2026-12-01', 'a@x.io', 'open'), (NULL, NULL, NULL, 'b@x.io', 'open')) v(ms, at_utc, day, email, ev)"
+        f"CREATE TABLE t AS SELECT * FROM (VALUES ({ms}::DECIMAL(18, 0), "
+        "TIMESTAMPTZ '2026-12-01 11:00:00+00', DATE '2026-12-01', 'a@x.io', 'open'), "
+        "(NULL, NULL, NULL, 'b@x.io', 'open')) v(ms, at_utc, day, email, ev)"
     )
-    for column, expected in (("ms", ["valid", "invalid"]), ("at_utc", ["valid", "invalid"]), ("day", ["invalid", "invalid"])):
+    for column, expected in (
+        ("ms", ["valid", "invalid"]),
+        ("at_utc", ["valid", "invalid"]),
+        ("day", ["invalid", "invalid"]),
+    ):
         out = tmp_path / f"{column}.csv"
         pp.validate_sql(f"SELECT {column}, email, ev FROM t", duck, now=now, status_out=out,
                         columns={column: "timestamp", "email": "email", "ev": "eventName"})  # fmt: skip
@@ -185,7 +204,9 @@ def test_a_query_without_rows_still_has_its_columns_checked(sqlite_path, duck) -
     assert pp.validate_sql(empty, sqlite3.connect(sqlite_path), **OPTIONS).rows == 0
     assert pp.validate_sql(empty, duck, **OPTIONS).rows == 0
     with pytest.raises(pp.ConfigurationError) as caught:
-        pp.validate_sql("SELECT occurred_at, user_email FROM events WHERE 1 = 0", sqlite3.connect(sqlite_path), **OPTIONS)
+        pp.validate_sql(
+            "SELECT occurred_at, user_email FROM events WHERE 1 = 0", sqlite3.connect(sqlite_path), **OPTIONS
+        )
     assert str(caught.value).startswith("columns maps ['action', 'target_app'] but the ")
     assert str(caught.value).endswith("it has ['occurred_at', 'user_email']")
 
@@ -193,9 +214,16 @@ def test_a_query_without_rows_still_has_its_columns_checked(sqlite_path, duck) -
 @pytest.mark.parametrize(
     ("con", "message"),
     [
-        (lambda: sqlite3.connect(":memory:"), "cannot run the query on a sqlite3 connection: no such table: events"),
+        (
+            lambda: sqlite3.connect(":memory:"),
+            "cannot run the query on a sqlite3 connection: no such table: events",
+        ),
         (lambda: "sqlite:///:memory:", "cannot run the query on sqlite:///:memory:: no such table: events"),
-        (lambda: duckdb.connect(), "cannot run the query on a DuckDB connection: Catalog Error: Table with name events does not exist!"),
+        (
+            lambda: duckdb.connect(),
+            "cannot run the query on a DuckDB connection: Catalog Error: Table with name events does not "
+            "exist!",
+        ),
     ],
     ids=["sqlite3", "url", "duckdb"],
 )
@@ -203,7 +231,8 @@ def test_a_refused_query_is_one_configuration_error(con, message) -> None:
     with pytest.raises(pp.ConfigurationError) as caught:
         pp.validate_sql(QUERY, con(), **OPTIONS)
     assert str(caught.value) == message
-    assert caught.value.__cause__ is None and caught.value.__context__ is None
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None
 
 
 def test_a_failure_while_rows_are_read_keeps_the_rows_before_it(tmp_path) -> None:
@@ -215,7 +244,8 @@ def test_a_failure_while_rows_are_read_keeps_the_rows_before_it(tmp_path) -> Non
     with pytest.raises(pp.ConfigurationError) as caught:
         pp.validate_sql(query, con, chunksize=200, status_out=out, **OPTIONS)
     assert str(caught.value).startswith(
-        "the query failed while its rows were read from a sqlite3 connection: user-defined function raised exception"
+        "the query failed while its rows were read from a sqlite3 connection: "
+        "user-defined function raised exception"
     )
     assert pd.read_csv(out, index_col=0).index.tolist() == list(range(600))
 
@@ -223,10 +253,12 @@ def test_a_failure_while_rows_are_read_keeps_the_rows_before_it(tmp_path) -> Non
 @pytest.mark.parametrize(
     ("con", "message"),
     [
-        ("not a url", "con is not a database URL (expected dialect+driver://user:password@host:port/database, "
+        ("not a url",
+         "con is not a database URL (expected dialect+driver://user:password@host:port/database, "
          "e.g. postgresql://etl@db/app or sqlite:///events.db)"),
-        ("mysql+nosuchdriver://u:hunter2@db/app", "mysql+nosuchdriver://u:***@db/app needs the database driver "
-         "'mysql+nosuchdriver', which is not installed: pip install 'productiv-pandas[sql]' (PostgreSQL: psycopg), "
+        ("mysql+nosuchdriver://u:hunter2@db/app",
+         "mysql+nosuchdriver://u:***@db/app needs the database driver 'mysql+nosuchdriver', which is not "
+         "installed: pip install 'productiv-pandas[sql]' (PostgreSQL: psycopg), "
          "or name another driver in the URL (postgresql+psycopg://...)"),
         (42, "con must be a database URL, a SQLAlchemy engine or connection, a DuckDB connection or a DB-API "
          "connection (sqlite3, psycopg); got int"),
@@ -241,7 +273,9 @@ def test_what_con_cannot_be_is_said(con, message) -> None:
 
 @pytest.mark.parametrize("chunksize", [0, -1, 2.5, True])
 def test_chunksize_must_be_a_positive_whole_number(chunksize) -> None:
-    with pytest.raises(pp.ConfigurationError, match=rf"^chunksize must be a whole number >= 1, got {chunksize!r}$"):
+    with pytest.raises(
+        pp.ConfigurationError, match=rf"^chunksize must be a whole number >= 1, got {chunksize!r}$"
+    ):
         pp.validate_sql(QUERY, "sqlite:///:memory:", chunksize=chunksize)
 
 

@@ -34,7 +34,9 @@ def pg(postgres):
             "target_app text, ip text, session_id text)"
         )
         with con.cursor().copy("COPY events FROM STDIN") as copy:
-            for n, row in enumerate(SAMPLE.astype(object).where(SAMPLE.notna(), None).itertuples(index=False)):
+            for n, row in enumerate(
+                SAMPLE.astype(object).where(SAMPLE.notna(), None).itertuples(index=False)
+            ):
                 copy.write_row((n, *row))
     return postgres
 
@@ -74,7 +76,9 @@ def test_publish_sql_stores_what_publishing_the_whole_frame_stores(pg, sandbox_w
 def test_rows_come_through_a_server_side_cursor(pg, source) -> None:
     """While the chunks are read, the session holds an open cursor on the server (pg_cursors),
     and it is gone once they are."""
-    cursors = "SELECT count(*) FROM pg_cursors WHERE NOT is_holdable OR starts_with(name, 'productiv_pandas_')"
+    cursors = (
+        "SELECT count(*) FROM pg_cursors WHERE NOT is_holdable OR starts_with(name, 'productiv_pandas_')"
+    )
     with psycopg.connect(pg.url) if source == "psycopg" else _engine(pg.url).connect() as con:
         run = con.execute if source == "psycopg" else con.exec_driver_sql
         with sql_chunks(QUERY, con, chunksize=500) as chunks:
@@ -108,16 +112,20 @@ def test_database_types_arrive_as_they_are(postgres, tmp_path) -> None:
     ms = int(NOW.timestamp() * 1000) - 3_600_000
     with psycopg.connect(postgres.url) as con:
         con.execute("DROP TABLE IF EXISTS typed")
-        con.execute("CREATE TABLE typed (ms numeric, at_tz timestamptz, at timestamp, day date, email text, ev text)")
         con.execute(
-            "INSERT INTO typed VALUES (%s, %s, %s, %s, 'a@x.io', 'open'), (NULL, NULL, NULL, NULL, 'b@x.io', 'open')",
+            "CREATE TABLE typed (ms numeric, at_tz timestamptz, at timestamp, day date, email text, ev text)"
+        )
+        con.execute(
+            "INSERT INTO typed VALUES (%s, %s, %s, %s, 'a@x.io', 'open'), "
+            "(NULL, NULL, NULL, NULL, 'b@x.io', 'open')",
             (ms, "2026-12-01 11:00:00+00", "2026-12-01 06:00:00", "2026-12-01"),
         )
     expected = {"ms": ["valid", "invalid"], "at_tz": ["valid", "invalid"], "at": ["valid", "invalid"],
                 "day": ["invalid", "invalid"]}  # fmt: skip
     for column, statuses in expected.items():
         out = tmp_path / f"{column}.csv"
-        pp.validate_sql(f"SELECT {column}, email, ev FROM typed", postgres.url, now=NOW, tz="America/New_York",
+        query = f"SELECT {column}, email, ev FROM typed"
+        pp.validate_sql(query, postgres.url, now=NOW, tz="America/New_York",
                         status_out=out, columns={column: "timestamp", "ev": "eventName"})  # fmt: skip
         status = pd.read_csv(out, index_col=0)
         assert status["status"].tolist() == statuses, column
@@ -146,7 +154,8 @@ def test_a_refused_connection_or_query_never_shows_the_password(postgres, failur
     port = {"closed-port": 1}.get(failure, postgres.port)
     where = f"postgresql://postgres:***@127.0.0.1:{port}/postgres"
     message = {
-        "wrong-password": f'cannot connect to {where}: connection failed: connection to server at "127.0.0.1", '
+        "wrong-password": f"cannot connect to {where}: connection failed: connection to server at "
+        '"127.0.0.1", '
         f'port {port} failed: FATAL:  password authentication failed for user "postgres"',
         "bad-query": f'cannot run the query on {where}: relation "no_such_table" does not exist',
         "closed-port": f'cannot connect to {where}: connection failed: connection to server at "127.0.0.1", '
@@ -162,9 +171,11 @@ def test_the_cli_publishes_a_query_from_the_url_in_the_environment(pg, tmp_path,
     """The URL (password and all) from PRODUCTIV_DB_URL; nothing printed or written holds it."""
     out = tmp_path / "status.csv"
     env = {"PRODUCTIV_DB_URL": pg.url, "PATH": "/usr/bin:/bin"}
-    command = [sys.executable, "-m", "productiv_pandas", "publish", "--sql", QUERY, "--app-id", APP, "--sandbox",
+    command = [sys.executable, "-m", "productiv_pandas", "publish", "--sql", QUERY, "--app-id", APP,
+               "--sandbox",
                "--status-out", str(out), "--tz", "America/New_York", "--on-stale", "ignore", "--no-progress",
-               "--column", "occurred_at=timestamp", "--column", "user_email=email", "--column", "action=eventName",
+               "--column", "occurred_at=timestamp", "--column", "user_email=email",
+               "--column", "action=eventName",
                "--column", "target_app=targetApp", "--login-event", "sso_login"]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
     assert done.returncode == 1, done.stderr  # the sample has invalid rows
@@ -176,14 +187,17 @@ def test_the_cli_publishes_a_query_from_the_url_in_the_environment(pg, tmp_path,
                          env=env, timeout=120, check=False)  # fmt: skip
     assert bad.returncode == 2
     assert bad.stderr == (
-        f'productiv-pandas: error: cannot run the query on postgresql://postgres:***@127.0.0.1:{pg.port}/postgres: '
+        "productiv-pandas: error: cannot run the query on "
+        f"postgresql://postgres:***@127.0.0.1:{pg.port}/postgres: "
         'relation "nope" does not exist\n'
     )
 
 
 def test_without_initdb_the_tests_skip_saying_why_but_fail_in_ci(monkeypatch) -> None:
     monkeypatch.delenv("CI", raising=False)
-    with pytest.raises(pytest.skip.Exception, match=r"need initdb and pg_ctl \(Debian: apt-get install postgresql\)"):
+    with pytest.raises(
+        pytest.skip.Exception, match=r"need initdb and pg_ctl \(Debian: apt-get install postgresql\)"
+    ):
         unavailable(MISSING_POSTGRES)
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match=r"\(CI never skips the PostgreSQL tests\)$"):
