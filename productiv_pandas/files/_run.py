@@ -151,7 +151,9 @@ class ChunkRun:
         """Each chunk prepared, its rows whose event an earlier chunk had marked ``duplicate``;
         a chunk is read only when the one before it is done."""
         for frame in self.frames():
-            yield self.prepare(frame)
+            prepared = self.prepare(frame)
+            del frame  # the chunk is done with: not held while the next one is read
+            yield prepared
 
     def prepare(self, frame: pd.DataFrame) -> Prepared:
         prepared = prepare_events(frame, self.options)
