@@ -41,8 +41,10 @@ class ChunksRun(ChunkRun):
         self.chunks = _iterate(chunks)
 
     def frames(self) -> Iterator[pd.DataFrame]:
-        offset = 0
-        for number, chunk in enumerate(self.chunks):
+        offset, number = 0, -1
+        # Not enumerate: the tuple it keeps for reuse would hold on to a chunk.
+        for chunk in self.chunks:
+            number += 1
             try:
                 frame = as_pandas(chunk)
             except TypeError:
