@@ -50,7 +50,9 @@ def validate_run(
     return run.report(status_out)
 
 
-def send_run(run: ChunkRun, settings: SendSettings, writer: Writer, status_out: str | os.PathLike | None) -> RunReport:
+def send_run(
+    run: ChunkRun, settings: SendSettings, writer: Writer, status_out: str | os.PathLike | None
+) -> RunReport:
     """Prepare and send every chunk of ``run`` with ``settings`` (already checked), writing each
     one's status through ``writer`` (not entered yet) before the next chunk is read."""
     journal = settings.journal
@@ -152,11 +154,12 @@ def _stopped_midway(exc: Exception, run: ChunkRun, status_out, journal) -> str:
     again = (
         f"fix {run.what} and publish it again with the same journal to send only the rest"
         if journal is not None
-        else f"fix {run.what} and publish it again (with {run.options.terms.blank('journal')} to skip the rows "
-        "already sent)"
+        else f"fix {run.what} and publish it again (with {run.options.terms.blank('journal')} to skip "
+        "the rows already sent)"
     )
-    said = f"{exc}; the" if isinstance(exc, ConfigurationError) else "The"
-    return f"{said} {report.rows:,} rows before it have a status{where} ({report.counts['sent']:,} sent): {again}"
+    said = f"{exc}; the" if isinstance(exc, ConfigurationError) else "The"  # else: a note of its own
+    sent = report.counts["sent"]
+    return f"{said} {report.rows:,} rows before it have a status{where} ({sent:,} sent): {again}"
 
 
 def _interrupted(run: ChunkRun, status: pd.DataFrame, status_out, journal) -> PublishInterrupted:

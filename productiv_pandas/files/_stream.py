@@ -194,5 +194,6 @@ def send_file(
 ) -> RunReport:
     """:func:`publish_file` with its sending arguments as one :class:`SendSettings`, already
     checked (the ``publish`` command builds them from its options)."""
-    writer = status_writer(status_out, path, settings.journal)  # a bad status file or journal path: before any work
+    # A bad status file or journal path: before any work.
+    writer = status_writer(status_out, path, settings.journal)
     return send_run(FileRun(path, chunksize, options), settings, writer, status_out)

@@ -9,9 +9,9 @@ the sample (a RangeIndex) are its own labels, so even ``duplicate of row N`` mus
 
 from __future__ import annotations
 
+import doctest
 import gc
 import sqlite3
-import warnings
 import weakref
 
 import pandas as pd
@@ -62,7 +62,10 @@ KINDS = {
 def judged(status: pd.DataFrame) -> pd.DataFrame:
     """What must match between two runs: each row's status and reason, by row number."""
     return pd.DataFrame(
-        {"status": status["status"].astype(str).to_numpy(), "reason": status["reason"].astype(object).to_numpy()}
+        {
+            "status": status["status"].astype(str).to_numpy(),
+            "reason": status["reason"].astype(object).to_numpy(),
+        }
     ).fillna({"reason": ""})
 
 
@@ -151,7 +154,7 @@ def test_a_generator_that_raises_midway_keeps_the_status_of_the_rows_read(sample
         raise RuntimeError("the database went away")
 
     out = tmp_path / "status.csv"
-    with pytest.raises(RuntimeError, match="^the database went away$"):
+    with pytest.raises(RuntimeError, match=r"^the database went away$"):
         pp.validate_chunks(broken(), status_out=out, **OPTIONS)
     status = pd.read_csv(out, index_col=0)
     assert status.index.tolist() == list(range(1_400))
@@ -236,7 +239,9 @@ def test_a_publish_stopped_midway_resumes_with_its_journal(sb, sample, tmp_path)
     out = tmp_path / "first.csv"
     with sb.client() as client:
         with pytest.raises(RuntimeError) as caught:
-            pp.publish_chunks(broken(), APP, client=client, journal=journal, status_out=out, progress=False, **OPTIONS)
+            pp.publish_chunks(
+                broken(), APP, client=client, journal=journal, status_out=out, progress=False, **OPTIONS
+            )
         first = pd.read_csv(out, index_col=0)
         sent_first = int((first["status"] == "sent").sum())
         assert str(caught.value) == "the database went away"
@@ -248,12 +253,19 @@ def test_a_publish_stopped_midway_resumes_with_its_journal(sb, sample, tmp_path)
         requests = sb.stats()["event_requests"]
         again = tmp_path / "again.csv"
         report = pp.publish_chunks(
-            iter(pieces(sample)), APP, client=client, journal=journal, status_out=again, progress=False, **OPTIONS
+            iter(pieces(sample)),
+            APP,
+            client=client,
+            journal=journal,
+            status_out=again,
+            progress=False,
+            **OPTIONS,
         )
     second = pd.read_csv(again, index_col=0)
     assert sent_first == int((pp.validate(sample.iloc[:1_400], **OPTIONS)["status"] == "valid").sum())
     assert (second.loc[first.index[first["status"] == "sent"], "reason"] == "already sent").all()
-    assert report.counts[["sent", "skipped", "invalid", "duplicate"]].tolist() == [2_887 - sent_first, sent_first, 47, 66]
+    counts = report.counts[["sent", "skipped", "invalid", "duplicate"]].tolist()
+    assert counts == [2_887 - sent_first, sent_first, 47, 66]
     assert sb.stats()["event_requests"] > requests
     assert len(sb.events(APP)) == 2_887  # every valid event once: none sent twice
 
@@ -270,3 +282,9 @@ def test_publish_chunks_checks_its_arguments_before_reading_a_chunk(sb):
     with pytest.raises(pp.ConfigurationError):
         pp.publish_chunks(chunks(), APP, status_out="status.txt", progress=False)
     assert asked == []
+
+
+def test_the_docstring_example_runs():
+    from productiv_pandas.files import _chunks
+
+    assert doctest.testmod(_chunks).failed == 0
