@@ -288,3 +288,24 @@ def test_the_docstring_example_runs():
     from productiv_pandas.files import _chunks
 
     assert doctest.testmod(_chunks).failed == 0
+
+
+def test_ctrl_c_while_a_chunk_is_read_says_which_rows_have_a_status(sb, sample, tmp_path):
+    def chunks():
+        yield from pieces(sample)[:2]
+        raise KeyboardInterrupt  # as Ctrl-C lands while a query waits for its next rows
+
+    out = tmp_path / "status.parquet"
+    with sb.client() as client, pytest.raises(pp.PublishInterrupted) as caught:
+        pp.publish_chunks(
+            chunks(), APP, client=client, journal=tmp_path / "j", status_out=out, progress=False, **OPTIONS
+        )
+    status = pd.read_parquet(out)
+    sent = int((status["status"] == "sent").sum())
+    assert str(caught.value) == (
+        f"publish of the chunks interrupted: 1,400 rows have a status, written to {str(out)!r} "
+        f"({sent:,} sent); the rows from row 1,400 on were not read, so not sent. Publish again "
+        "with the same journal to send only what is missing."
+    )
+    assert caught.value.report.rows == 1_400
+    assert sent == len(sb.events(APP)) == 1_344
