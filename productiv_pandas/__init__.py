@@ -28,7 +28,8 @@ from .errors import (
     StaleEventWarning,
     StatusFileError,
 )
-from .files._stream import FileReport, publish_file, validate_file
+from .files._chunks import publish_chunks, validate_chunks
+from .files._stream import FileReport, RunReport, publish_file, validate_file
 from .journal._store import Journal
 from .preparation._options import PrepareOptionsDict
 from .preparation._prepare import prepare, validate
@@ -62,6 +63,7 @@ __all__ = [
     "ProductivError",
     "PublishInterrupted",
     "RetryPolicy",
+    "RunReport",
     "StaleEventWarning",
     "StatusFileError",
     "UsageEvents",
@@ -69,10 +71,12 @@ __all__ = [
     "prepare",
     "problems",
     "publish",
+    "publish_chunks",
     "publish_file",
     "publish_sql",
     "sample_events",
     "validate",
+    "validate_chunks",
     "validate_file",
     "validate_sql",
 ]

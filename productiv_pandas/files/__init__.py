@@ -2,9 +2,11 @@
 
 _input (compression, JSON Lines chunks) -> _readers (one reader class per format, chosen by
 extension) -> _run (one pass: chunks prepared, cross-chunk duplicates via _seen, _tally)
--> _stream (validate_file / publish_file); _formats writes status files
+-> _pass (the loop) -> _stream (validate_file / publish_file) and _chunks (validate_chunks /
+publish_chunks, any iterable of frames); _formats writes status files
 """
 
-from ._stream import FileReport, publish_file, validate_file
+from ._chunks import publish_chunks, validate_chunks
+from ._stream import FileReport, RunReport, publish_file, validate_file
 
-__all__ = ["FileReport", "publish_file", "validate_file"]
+__all__ = ["FileReport", "RunReport", "publish_chunks", "publish_file", "validate_chunks", "validate_file"]

@@ -1,9 +1,11 @@
-"""One pass over an events file, chunk by chunk, for :mod:`.stream`: each chunk prepared with
-one set of options, the events an earlier chunk already had marked ``duplicate``, everything
-counted.
+"""One pass over a stream of chunks, for :mod:`._pass`: each chunk prepared with one set of
+options, the events an earlier chunk already had marked ``duplicate``, everything counted.
 
-The status index is the row's 0-based row number in the file (what ``read_csv``'s RangeIndex
-gives), so ``duplicate of row N`` names a file row, across chunks as within one.
+:class:`ChunkRun` is the pass itself, whatever the chunks come from; :class:`FileRun` reads
+them from an events file (:mod:`._readers`), :class:`~._chunks.ChunksRun` from any iterable
+of frames. The status index is the row's 0-based row number in the stream (for a file, what
+``read_csv``'s RangeIndex gives), so ``duplicate of row N`` names a row across chunks as
+within one.
 """
 
 from __future__ import annotations
@@ -30,20 +32,29 @@ from ._readers import EventReader, open_reader
 from ._seen import FirstSeen, hash_keys
 from ._tally import Tally
 
-__all__ = ["FileReport", "FileRun", "empty_status", "lost_status_message", "status_writer"]
+__all__ = [
+    "ChunkRun",
+    "FileReport",
+    "FileRun",
+    "RunReport",
+    "empty_status",
+    "lost_status_message",
+    "status_writer",
+]
 
 _KEPT = ("valid", "skipped")  # skipped by prepare means stale under on_stale="skip": still an event
 _DEDUPED = ("valid", "skipped", "duplicate")
 
 
 @dataclass(frozen=True, eq=False)
-class FileReport:
-    """What became of a file's rows: counts only; the per-row status went to ``status_out``.
+class RunReport:
+    """What became of a run's rows (a file's, a stream of chunks'): counts only; the per-row
+    status went to ``status_out``.
 
     Attributes
     ----------
-    path : Path
-        The events file.
+    path : Path or None
+        The events file; None when the rows came from chunks.
     rows : int
         Rows read (every one has exactly one status).
     counts : Series
@@ -57,14 +68,23 @@ class FileReport:
     report_data : ReportData
         What :meth:`report` shows, collected chunk by chunk during the run (counts, 5
         examples a problem code, rows per hour): no second pass, no status file needed.
+    source : str
+        What the rows came from, as the repr and the HTML report name it: the file's path,
+        or ``"chunks"``.
     """
 
-    path: Path
+    path: Path | None
     rows: int
     counts: pd.Series = field(repr=False)
     problems: pd.DataFrame = field(repr=False)
     status_out: Path | None = None
     report_data: ReportData | None = field(default=None, repr=False)
+    source: str = ""
+
+    @property
+    def name(self) -> str:
+        """:attr:`source`, or the path when no source was given."""
+        return self.source or str(self.path)
 
     def report(self, path: str | os.PathLike | None = None, *, redact_emails: bool = False):
         """The run's self-contained HTML data-quality report, as ``status.productiv.report``
@@ -72,7 +92,7 @@ class FileReport:
         shown inline in a notebook. ``redact_emails`` masks every email (``a***@acme.com``)."""
         from ..report import HtmlReport, write_report
 
-        data = self.report_data or ReportCollector().data(str(self.path))
+        data = self.report_data or ReportCollector().data(self.name)
         if path is None:
             return HtmlReport(data, redact_emails)
         return write_report(data, path, redact_emails=redact_emails)
@@ -80,7 +100,11 @@ class FileReport:
     def __repr__(self) -> str:
         counts = ", ".join(f"{name} {count:,}" for name, count in self.counts.items() if count)
         out = f"; status in {str(self.status_out)!r}" if self.status_out is not None else ""
-        return f"<FileReport {str(self.path)!r}: {self.rows:,} rows: {counts or 'none'}{out}>"
+        return f"<{type(self).__name__} {self.name!r}: {self.rows:,} rows: {counts or 'none'}{out}>"
+
+
+#: The name the report had when only files were read; the same class.
+FileReport = RunReport
 
 
 def empty_status() -> pd.DataFrame:
@@ -91,26 +115,45 @@ def empty_status() -> pd.DataFrame:
     )
 
 
-class FileRun:
-    """One pass over one file: its chunks prepared with cross-chunk de-duplication, and a tally."""
+class ChunkRun:
+    """One pass over a stream of chunks: each prepared with cross-chunk de-duplication, and a
+    tally. Subclasses give the chunks (:meth:`frames`) and say what they come from."""
 
-    def __init__(self, path: str | os.PathLike, chunksize: int, options: PrepareOptionsDict) -> None:
+    #: What the rows come from, in messages: "publish of {label} interrupted".
+    label = "the chunks"
+    #: What to fix when a chunk cannot be read: "fix {what} and publish it again".
+    what = "the source"
+
+    def __init__(self, options: PrepareOptionsDict, path: Path | None = None, source: str = "chunks") -> None:
         self.options = PrepareOptions.from_kwargs(**options)  # once: every chunk judged at one `now`
-        self.reader: EventReader = open_reader(path, chunksize)
-        sources = _sources(self.reader, self.options)
-        self.usecols = list(dict.fromkeys(sources.values()))
-        self.text = tuple(name for field, name in sources.items() if field != "timestamp")
+        self.path = path
+        self.source = source
         self.seen = FirstSeen()
         self.tally = Tally(self.options)
         #: The report's data, collected as each chunk's final status is written.
         self.collector = ReportCollector()
-        #: Whether the rows are being sent (publish_file), for the messages.
+        #: Whether the rows are being sent (publish), for the messages.
         self.sending = False
 
+    def frames(self) -> Iterator[pd.DataFrame]:
+        """The chunks, each indexed by its rows' 0-based row numbers in the stream."""
+        raise NotImplementedError
+
+    def row_count(self) -> int | None:
+        """The stream's rows, when known without reading it; else None."""
+        return None
+
+    def estimate_rows(self) -> int | None:
+        """:meth:`row_count` or a guess, for a progress bar's total only."""
+        return self.row_count()
+
     def prepared(self) -> Iterator[Prepared]:
-        """Each chunk prepared, its rows whose event an earlier chunk had marked ``duplicate``."""
-        for frame in self.reader.numbered_chunks(self.usecols, self.text):
-            yield self.prepare(frame)
+        """Each chunk prepared, its rows whose event an earlier chunk had marked ``duplicate``;
+        a chunk is read only when the one before it is done."""
+        for frame in self.frames():
+            prepared = self.prepare(frame)
+            del frame  # the chunk is done with: not held while the next one is read
+            yield prepared
 
     def prepare(self, frame: pd.DataFrame) -> Prepared:
         prepared = prepare_events(frame, self.options)
@@ -153,15 +196,41 @@ class FileRun:
         if writer is not None and writer.rows == 0:
             writer.write(empty_status())
 
-    def report(self, status_out: str | os.PathLike | None) -> FileReport:
-        return FileReport(
-            path=self.reader.path,
+    def report(self, status_out: str | os.PathLike | None) -> RunReport:
+        return RunReport(
+            path=self.path,
             rows=self.tally.rows,
             counts=self.tally.counts(),
             problems=self.tally.problems(),
             status_out=None if status_out is None else Path(status_out),
-            report_data=self.collector.data(str(self.reader.path)),
+            report_data=self.collector.data(self.source),
+            source=self.source,
         )
+
+
+class FileRun(ChunkRun):
+    """One pass over one events file, its chunks from the file's reader."""
+
+    what = "the file"
+
+    def __init__(self, path: str | os.PathLike, chunksize: int, options: PrepareOptionsDict) -> None:
+        super().__init__(options)
+        self.reader: EventReader = open_reader(path, chunksize)
+        self.path = self.reader.path
+        self.source = str(self.reader.path)
+        self.label = repr(self.source)
+        sources = _sources(self.reader, self.options)
+        self.usecols = list(dict.fromkeys(sources.values()))
+        self.text = tuple(name for field, name in sources.items() if field != "timestamp")
+
+    def frames(self) -> Iterator[pd.DataFrame]:
+        return self.reader.numbered_chunks(self.usecols, self.text)
+
+    def row_count(self) -> int | None:
+        return self.reader.row_count()
+
+    def estimate_rows(self) -> int | None:
+        return self.reader.estimate_rows()
 
 
 def _same_file(first: str | os.PathLike, second: str | os.PathLike) -> bool:
@@ -176,36 +245,43 @@ def _same_file(first: str | os.PathLike, second: str | os.PathLike) -> bool:
 
 
 def status_writer(
-    status_out: str | os.PathLike | None, path: str | os.PathLike, journal: object = None
+    status_out: str | os.PathLike | None, path: str | os.PathLike | None, journal: object = None
 ) -> StatusWriter | contextlib.nullcontext:
     """Checked before any work: a status file of an unknown kind, one that cannot be written,
     or two arguments naming one file (however spelled: relative, absolute, via a symlink)
-    fail the call at once."""
-    events = os.path.realpath(path)
+    fail the call at once. ``path`` is the events file, None for chunks."""
     journal_path = getattr(journal, "path", journal)
-    if isinstance(journal_path, str | os.PathLike):
-        # SQLite would open the events file as a database (and refuse it, or worse, if empty);
-        # the status written over a journal leaves neither readable.
-        where = os.path.realpath(journal_path)
-        if _same_file(journal_path, path):
-            raise ConfigurationError(
-                f"journal {str(journal_path)!r} is the events file {str(path)!r}: keep the journal elsewhere"
-            )
-        if status_out is not None and any(
-            _same_file(status_out, where + suffix) for suffix in ("", "-wal", "-shm")
-        ):
-            raise ConfigurationError(
-                f"the status file {str(status_out)!r} and the journal {str(journal_path)!r} are the "
-                "same file: give each its own path"
-            )
-    if status_out is None:
-        return contextlib.nullcontext()
-    if _same_file(status_out, events):
+    if path is None:
+        return _status_writer(status_out, journal_path)
+    # SQLite would open the events file as a database (and refuse it, or worse, if empty).
+    if isinstance(journal_path, str | os.PathLike) and _same_file(journal_path, path):
+        raise ConfigurationError(
+            f"journal {str(journal_path)!r} is the events file {str(path)!r}: keep the journal elsewhere"
+        )
+    if status_out is not None and _same_file(status_out, os.path.realpath(path)):
         # Writing the status over the file being read would destroy it, and a CSV read and
         # appended at once never ends.
         raise ConfigurationError(
             f"the status file {str(status_out)!r} is the events file itself: write the status elsewhere"
         )
+    return _status_writer(status_out, journal_path)
+
+
+def _status_writer(
+    status_out: str | os.PathLike | None, journal_path: object
+) -> StatusWriter | contextlib.nullcontext:
+    # The status written over a journal (or its WAL files) leaves neither readable.
+    if (
+        status_out is not None
+        and isinstance(journal_path, str | os.PathLike)
+        and any(_same_file(status_out, os.path.realpath(journal_path) + s) for s in ("", "-wal", "-shm"))
+    ):
+        raise ConfigurationError(
+            f"the status file {str(status_out)!r} and the journal {str(journal_path)!r} are the "
+            "same file: give each its own path"
+        )
+    if status_out is None:
+        return contextlib.nullcontext()
     return StatusWriter(status_out)
 
 

@@ -5,7 +5,7 @@
 
 Memory holds one chunk at a time, whatever the file's size, plus the de-duplication key set:
 16 bytes a distinct event (:mod:`.firstseen`; 155 MB for ten million). The status frame of a
-whole file would defeat that bound, so these functions return a small :class:`FileReport`
+whole file would defeat that bound, so these functions return a small :class:`RunReport`
 (counts) and write the per-row status to ``status_out`` as each chunk is done.
 
 The result is what :func:`~productiv_pandas.validate` gives on the whole file read at once,
@@ -23,26 +23,16 @@ statuses, reasons and warnings included, with these differences by design:
 
 from __future__ import annotations
 
-import contextlib
 import os
 from typing import Unpack
 
-import pandas as pd
-
-from ..errors import ConfigurationError, PublishInterrupted, StatusFileError
-from ..journal._ledger import journal_for
 from ..preparation._options import PrepareOptionsDict
-from ..preparation._prepare import Prepared
-from ..preparation._terms import Terms
-from ..sending._progress import progress_bar, show_progress
-from ..sending._publish import deliver_until_stopped
 from ..sending._settings import DEFAULT_MAX_SPLIT_REQUESTS, MAX_BATCH_SIZE, SendSettings
-from ..sending._workers import one_interrupt
-from ..status import with_status
+from ._pass import send_run, validate_run
 from ._readers import DEFAULT_CHUNKSIZE
-from ._run import FileReport, FileRun, empty_status, status_writer
+from ._run import FileReport, FileRun, RunReport, status_writer
 
-__all__ = ["DEFAULT_CHUNKSIZE", "FileReport", "publish_file", "send_file", "validate_file"]
+__all__ = ["DEFAULT_CHUNKSIZE", "FileReport", "RunReport", "publish_file", "send_file", "validate_file"]
 
 
 def validate_file(
@@ -51,7 +41,7 @@ def validate_file(
     status_out: str | os.PathLike | None = None,
     chunksize: int = DEFAULT_CHUNKSIZE,
     **options: Unpack[PrepareOptionsDict],
-) -> FileReport:
+) -> RunReport:
     """Check every row of an events file without sending anything, one chunk at a time.
 
     The file-sized :func:`productiv_pandas.validate`: same options, same checks, same
@@ -72,7 +62,7 @@ def validate_file(
 
     Returns
     -------
-    FileReport
+    RunReport
         Rows per status and per kind of problem. The status frame itself is not returned:
         for a file bigger than memory it would not fit; ``status_out`` holds it.
 
@@ -105,13 +95,8 @@ def validate_file(
     >>> pd.read_csv(report.status_out, index_col=0)["reason"].tolist()[1:]
     ["email 'b@' has no domain", 'duplicate of row 0']
     """
-    with status_writer(status_out, path) as writer:
-        run = FileRun(path, chunksize, options)
-        for prepared in run.prepared():
-            run.write(prepared.status, writer)
-        run.finish(writer)
-    run.tally.warn()
-    return run.report(status_out)
+    writer = status_writer(status_out, path)  # a bad status file: before the file is opened
+    return validate_run(FileRun(path, chunksize, options), writer, status_out)
 
 
 def publish_file(
@@ -128,7 +113,7 @@ def publish_file(
     max_split_requests: int = DEFAULT_MAX_SPLIT_REQUESTS,
     progress: bool | None = None,
     **options: Unpack[PrepareOptionsDict],
-) -> FileReport:
+) -> RunReport:
     """Validate an events file and send its valid rows to app ``app_id``, one chunk at a time.
 
     The file-sized :func:`productiv_pandas.publish`: each chunk is prepared as
@@ -162,7 +147,7 @@ def publish_file(
 
     Returns
     -------
-    FileReport
+    RunReport
         Rows per status and per kind of problem; ``status_out`` holds the rows themselves.
         When a chunk stops the run (HTTP 403/404, credentials refused), the chunks after it
         are still read and prepared but not sent: their rows are ``failed``, "not attempted".
@@ -206,130 +191,9 @@ def send_file(
     status_out: str | os.PathLike | None = None,
     chunksize: int = DEFAULT_CHUNKSIZE,
     **options: Unpack[PrepareOptionsDict],
-) -> FileReport:
+) -> RunReport:
     """:func:`publish_file` with its sending arguments as one :class:`SendSettings`, already
     checked (the ``publish`` command builds them from its options)."""
-    journal = settings.journal
-    writer = status_writer(status_out, path, journal)  # a bad status file or journal path: before any work
-    run = FileRun(path, chunksize, options)
-    run.sending = True
-    # one_interrupt: a second Ctrl-C abandons requests in flight, and never cuts short the
-    # writing of the status file or the closing of the journal that follow the first.
-    with one_interrupt(), contextlib.ExitStack() as stack:
-        writer = stack.enter_context(writer)
-        opened = stack.enter_context(journal_for(journal, settings.app_id))
-        client = settings.client
-        if client is None:
-            from ..client._client import ProductivClient
-
-            client = stack.enter_context(ProductivClient.from_env())
-        show = show_progress(settings.progress)
-        total = run.reader.estimate_rows() if show else None
-        bar = stack.enter_context(
-            progress_bar(total, unit="row", desc=f"publish {settings.app_id}", show=show)
-        )
-        # Each chunk is sent with the file's client and its open journal, without a bar of its own.
-        sender = _Sender(settings.replace(client=client, journal=opened, progress=False))
-        try:
-            for prepared in run.prepared():
-                status = sender.send(prepared)
-                run.write(status, writer)
-                bar.add(status["status"].value_counts(sort=False), len(status))
-        except PublishInterrupted as exc:
-            status = sender.renumber(exc.status)
-            run.write(status, writer)
-            raise _interrupted(run, status, status_out, opened) from None
-        except KeyboardInterrupt:
-            raise _interrupted(run, empty_status(), status_out, opened) from None
-        except StatusFileError as exc:
-            exc.args = (f"{exc}. {_again_after_full_disk(opened, run.options.terms)}",)
-            raise
-        except ConfigurationError as exc:
-            if run.tally.rows:  # a bad line mid-file: say what the rows before it became
-                exc.args = (_stopped_midway(exc, run, status_out, opened),)
-            raise
-        finally:
-            bar.finish(run.tally.counts())  # every row with a status, as the report counts them
-        run.finish(writer)
-    run.tally.warn()
-    return run.report(status_out)
-
-
-class _Sender:
-    """Sends chunk after chunk with deliver_until_stopped, as one run: batch numbers go on across
-    chunks, and a chunk that stopped the run (403/404, credentials refused...) stops the rest."""
-
-    def __init__(self, settings: SendSettings) -> None:
-        self.settings = settings
-        self.next_batch = 0
-        self.stop_cause: str | None = None
-
-    def send(self, prepared: Prepared) -> pd.DataFrame:
-        if self.stop_cause is not None:
-            return _not_attempted(prepared, self.stop_cause)
-        status, self.stop_cause = deliver_until_stopped(prepared, self.settings)
-        return self.renumber(status)
-
-    def renumber(self, status: pd.DataFrame) -> pd.DataFrame:
-        """Batch numbers of the file, not of the chunk: each chunk's start after the last one's."""
-        batch = status["batch"]
-        if batch.notna().any():
-            status = status.assign(batch=batch + self.next_batch)
-            self.next_batch = int(status["batch"].max()) + 1
-        return status
-
-
-def _again_after_full_disk(journal, terms: Terms) -> str:
-    if journal is not None:
-        return (
-            "The journal holds every row sent: make room and publish again with the same journal "
-            "to send only the rest"
-        )
-    return (
-        "Make room and publish again: rows already sent are sent again (the API keeps one of each); "
-        f"{terms.blank('journal')} would skip them"
-    )
-
-
-def _not_attempted(prepared: Prepared, cause: str) -> pd.DataFrame:
-    return with_status(
-        prepared.status, prepared.to_send, "failed", f"not attempted: {cause}", "not_attempted"
-    )
-
-
-def _stopped_midway(exc: ConfigurationError, run: FileRun, status_out, journal) -> str:
-    """The message of an error that stopped a file's publish after some rows were sent."""
-    report = run.report(status_out)
-    where = f", written to {str(status_out)!r}" if status_out is not None else ""
-    again = (
-        "fix the file and publish it again with the same journal to send only the rest"
-        if journal is not None
-        else f"fix the file and publish it again (with {run.options.terms.blank('journal')} to skip the rows "
-        "already sent)"
-    )
-    return (
-        f"{exc}; the {report.rows:,} rows before it have a status{where} "
-        f"({report.counts['sent']:,} sent): {again}"
-    )
-
-
-def _interrupted(run: FileRun, status: pd.DataFrame, status_out, journal) -> PublishInterrupted:
-    """The file's PublishInterrupted: which rows have a status, which were never read."""
-    report = run.report(status_out)
-    done, total = report.rows, run.reader.row_count()
-    left = f" ({total - done:,} rows)" if total is not None else ""
-    where = f", written to {str(status_out)!r}" if status_out is not None else ""
-    again = (
-        "Publish again with the same journal to send only what is missing."
-        if journal is not None
-        else f"{run.options.terms.verb.title()} {run.options.terms.blank('journal')} to be able to resume "
-        "without sending rows twice."
-    )
-    error = PublishInterrupted(status)
-    error.args = (
-        f"publish of {str(report.path)!r} interrupted: {done:,} rows have a status{where} "
-        f"({report.counts['sent']:,} sent); the rows from row {done:,} on{left} were not read, so "
-        f"not sent. {again}",
-    )
-    error.report = report
-    return error
+    # A bad status file or journal path: before any work.
+    writer = status_writer(status_out, path, settings.journal)
+    return send_run(FileRun(path, chunksize, options), settings, writer, status_out)

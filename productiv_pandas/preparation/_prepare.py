@@ -25,6 +25,7 @@ from ..status import PROBLEM_DTYPE, STATUS_DTYPE, STATUSES, WIRE_COLUMNS, new_st
 from . import _schema as s
 from ._duplicates import find_duplicates
 from ._findings import Finding, problem_rows, settle
+from ._frames import ArrowFrame, as_pandas
 from ._options import API_FIELDS, STALE_AFTER, PrepareOptions, PrepareOptionsDict
 from ._reasons import failure_findings
 from ._run_info import RUN_KEY, run_info
@@ -390,13 +391,16 @@ def prepare_events(frame: pd.DataFrame, options: PrepareOptions) -> Prepared:
     return Prepared(status=result, to_send=np.flatnonzero(status == VALID), counts=counts)
 
 
-def validate(frame: pd.DataFrame, **options: Unpack[PrepareOptionsDict]) -> pd.DataFrame:
+def validate(frame: pd.DataFrame | ArrowFrame, **options: Unpack[PrepareOptionsDict]) -> pd.DataFrame:
     """Check every row without sending anything; return the status frame.
 
     Parameters
     ----------
-    frame : DataFrame
-        The events, one row each; any index.
+    frame : DataFrame, or any frame exporting Arrow
+        The events, one row each; any index. A pyarrow Table or RecordBatch, a polars
+        DataFrame, a DuckDB relation (anything with ``__arrow_c_stream__``) is read as a
+        pandas frame of ``ArrowDtype`` columns, without copying where Arrow allows; the
+        status is then indexed by row number (0, 1, ...).
     **options : Unpack[PrepareOptionsDict]
         ``columns``, ``unit``, ``tz``, ``login_events``, ``allowed_events``, ``on_stale``,
         ``now``, ``future_tolerance``: each documented in :class:`~productiv_pandas.PrepareOptionsDict`.
@@ -413,16 +417,17 @@ def validate(frame: pd.DataFrame, **options: Unpack[PrepareOptionsDict]) -> pd.D
         For structural problems only (a required column missing, an unknown option value).
     """
     shaping = PrepareOptions.from_kwargs(**options)
-    prepared = prepare_events(frame, shaping)
+    prepared = prepare_events(as_pandas(frame), shaping)
     warn_counts(prepared.counts, shaping)
     return prepared.status
 
 
-def prepare(frame: pd.DataFrame, **options: Unpack[PrepareOptionsDict]) -> pd.DataFrame:
+def prepare(frame: pd.DataFrame | ArrowFrame, **options: Unpack[PrepareOptionsDict]) -> pd.DataFrame:
     """The rows that would be sent, wire-ready: ``timestamp`` (int64 ms), ``email``,
-    ``eventName``, ``targetApp``, with their original index labels. Same options as
-    :func:`validate` (:class:`~productiv_pandas.PrepareOptionsDict`)."""
+    ``eventName``, ``targetApp``, with their original index labels (row numbers for a frame
+    exporting Arrow). Same inputs and options as :func:`validate`
+    (:class:`~productiv_pandas.PrepareOptionsDict`)."""
     shaping = PrepareOptions.from_kwargs(**options)
-    prepared = prepare_events(frame, shaping)
+    prepared = prepare_events(as_pandas(frame), shaping)
     warn_counts(prepared.counts, shaping)
     return prepared.wire()

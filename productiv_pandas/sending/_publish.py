@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..errors import PublishInterrupted
 from ..journal._ledger import Ledger, journal_for
+from ..preparation._frames import ArrowFrame, as_pandas
 from ..preparation._options import PrepareOptions, PrepareOptionsDict
 from ..preparation._prepare import Prepared, prepare_events, warn_counts
 from ..preparation._run_info import with_app_id
@@ -43,7 +44,7 @@ logger = logging.getLogger("productiv_pandas")
 
 
 def publish(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | ArrowFrame,
     app_id: str,
     *,
     client=None,
@@ -59,8 +60,10 @@ def publish(
 
     Parameters
     ----------
-    frame : DataFrame
-        The events; any index. Never modified.
+    frame : DataFrame, or any frame exporting Arrow
+        The events; any index. Never modified. A pyarrow Table or RecordBatch, a polars
+        DataFrame, a DuckDB relation is read as :func:`~productiv_pandas.validate` reads it
+        (the status indexed by row number).
     app_id : str
         The Productiv app the events belong to.
     client : ProductivClient, optional
@@ -114,6 +117,7 @@ def publish(
     # publish's own names too, so a typo in one of them ("batch_sise") gets a suggestion.
     own = ("client", "journal", "batch_size", "max_workers", "max_retries", "max_split_requests", "progress")
     shaping = PrepareOptions.from_kwargs(own, **options)
+    frame = as_pandas(frame)
     with one_interrupt():  # a second Ctrl-C cannot cut short the handling of the first
         try:
             prepared = prepare_events(frame, shaping)

@@ -9,12 +9,25 @@ import os
 from typing import Any, Unpack
 
 from ..errors import ConfigurationError
-from ..files._chunks import RunReport, send_chunks, validate_chunks
+from ..files._chunks import ChunksRun
+from ..files._pass import send_run, validate_run
+from ..files._run import RunReport, status_writer
 from ..preparation._options import PrepareOptionsDict
 from ..sending._settings import DEFAULT_MAX_SPLIT_REQUESTS, MAX_BATCH_SIZE, SendSettings
-from ._sql_chunks import DEFAULT_SQL_CHUNKSIZE, sql_chunks
+from ._sql_chunks import DEFAULT_SQL_CHUNKSIZE, SqlRows, sql_chunks
 
-__all__ = ["DEFAULT_SQL_CHUNKSIZE", "publish_sql", "send_sql", "validate_sql"]
+__all__ = ["DEFAULT_SQL_CHUNKSIZE", "SqlRun", "publish_sql", "send_sql", "validate_sql"]
+
+
+class SqlRun(ChunksRun):
+    """The chunks of a query, named in the report and messages by the database, password hidden."""
+
+    label = "the query"
+    what = "the query or the data"
+
+    def __init__(self, rows: SqlRows, options: PrepareOptionsDict) -> None:
+        super().__init__(rows, options)
+        self.source = f"SQL query on {rows.database}"
 
 
 def _checked(chunksize: object) -> int:
@@ -89,8 +102,10 @@ def validate_sql(
     >>> report.counts[["valid", "invalid", "duplicate"]].tolist()
     [1, 1, 1]
     """
-    with sql_chunks(query, con, params=params, chunksize=_checked(chunksize)) as chunks:
-        return validate_chunks(chunks, status_out=status_out, progress=progress, **options)
+    chunksize = _checked(chunksize)
+    writer = status_writer(status_out, None)  # a bad status file: before the database is opened
+    with sql_chunks(query, con, params=params, chunksize=chunksize) as rows:
+        return validate_run(SqlRun(rows, options), writer, status_out, progress=progress)
 
 
 def publish_sql(
@@ -168,5 +183,7 @@ def send_sql(
 ) -> RunReport:
     """:func:`publish_sql` with its sending arguments as one checked :class:`SendSettings` (the
     ``publish --sql`` command builds them from its options)."""
-    with sql_chunks(query, con, params=params, chunksize=_checked(chunksize)) as chunks:
-        return send_chunks(chunks, settings, status_out=status_out, **options)
+    chunksize = _checked(chunksize)
+    writer = status_writer(status_out, None, settings.journal)  # before the database is opened
+    with sql_chunks(query, con, params=params, chunksize=chunksize) as rows:
+        return send_run(SqlRun(rows, options), settings, writer, status_out)

@@ -24,7 +24,7 @@ import pandas as pd
 
 from ._database import Database, open_database
 
-__all__ = ["DEFAULT_SQL_CHUNKSIZE", "sql_chunks"]
+__all__ = ["DEFAULT_SQL_CHUNKSIZE", "SqlRows", "sql_chunks"]
 
 #: Rows fetched at a time: half a file's chunk, since a row from a driver arrives as Python
 #: objects (a tuple of them) before it becomes a column, about twice the memory of a CSV's row.
@@ -36,15 +36,28 @@ _QUERY = "cannot run the query on"
 _FETCH = "the query failed while its rows were read from"
 
 
+class SqlRows:
+    """The query's chunks, one at a time (an iterator), and ``database``: how to name where
+    they come from (the URL without its password, or "a sqlite3 connection")."""
+
+    def __init__(self, chunks: Iterator[Any], database: str) -> None:
+        self.chunks = chunks
+        self.database = database
+
+    def __iter__(self) -> SqlRows:
+        return self
+
+    def __next__(self) -> Any:
+        return next(self.chunks)
+
+
 @contextlib.contextmanager
-def sql_chunks(
-    query: Any, con: object, *, params: Any = None, chunksize: int
-) -> Iterator[Iterator[pd.DataFrame | Any]]:
+def sql_chunks(query: Any, con: object, *, params: Any = None, chunksize: int) -> Iterator[SqlRows]:
     """The query's rows as an iterator of chunks, while ``con`` is open; the query runs (and
     a refused connection or query fails) when the context is entered."""
     with open_database(con) as database, contextlib.ExitStack() as cleanup:
         read = _READERS[database.kind]
-        yield read(database, cleanup, query, params, chunksize)
+        yield SqlRows(read(database, cleanup, query, params, chunksize), database.label)
 
 
 def _frame(rows: Sequence[Any], columns: list[str]) -> pd.DataFrame:

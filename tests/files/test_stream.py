@@ -228,7 +228,7 @@ def test_report_repr_and_problems(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         report = pp.validate_file(path, chunksize=9, columns=MAPPING, **OPTIONS)
-    assert repr(report) == (f"<FileReport {str(path)!r}: 60 rows: valid 47, invalid 8, duplicate 5>")
+    assert repr(report) == (f"<RunReport {str(path)!r}: 60 rows: valid 47, invalid 8, duplicate 5>")
     assert report.problems.loc["email.no_domain", "invalid"] == 2
     assert list(report.problems.columns) == ["invalid", "rejected", "failed"]
 

@@ -70,6 +70,11 @@ def test_publish_sql_stores_what_publishing_the_whole_frame_stores(pg, sandbox_w
     assert sorted(sb.events(APP).astype(str).itertuples(index=False)) == stored
     assert report.counts["sent"] == len(stored) == int((whole["status"] == "sent").sum())
     assert comparable(pd.read_parquet(out).drop(columns=["batch"])) == comparable(whole)
+    where = f"SQL query on postgresql://postgres:***@127.0.0.1:{pg.port}/postgres"
+    assert repr(report).startswith(f"<RunReport '{where}': 2,000 rows: ")
+    page = report.report(tmp_path / "quality.html").read_text(encoding="utf-8")
+    assert where in page
+    assert pg.password not in repr(report) + page + out.read_bytes().decode("latin-1")
 
 
 @pytest.mark.parametrize("source", ["psycopg", "sqlalchemy"])
