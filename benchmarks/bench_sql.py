@@ -18,12 +18,13 @@ about:
 - ``read_sql`` (the baseline): ``pd.read_sql(query, url)``, the whole table in one frame, as a
   script without chunks would read it (nothing validated or sent).
 
-Measured 2026-12-02 (2 CPUs shared, load average 4.2; chunksize 50,000)::
+Measured 2026-12-02 (2 CPUs shared, load average 4.2; chunksize 50,000; whole-process VmHWM,
+187 MiB of it the interpreter and imports):
 
-       5,000,000 publish     106.7 s    46,839 rows/s    65.8 s CPU     434 MiB (187 after imports)  goal < 600 MiB: met
-                        sent 4,850,001, invalid 50,000, duplicate 99,999; sandbox stored 4,850,001 (ok)
-       5,000,000 validate     62.9 s    79,457 rows/s    51.1 s CPU     423 MiB (187 after imports)  goal < 600 MiB: met
-       5,000,000 read_sql     32.9 s   151,835 rows/s    20.4 s CPU   2,829 MiB (187 after imports)  (baseline)
+- publish: 106.7 s (46,839 rows/s, 65.8 s CPU), peak 434 MiB (goal < 600 MiB: met); sent
+  4,850,001, invalid 50,000, duplicate 99,999; the sandbox stored 4,850,001 (ok);
+- validate: 62.9 s (79,457 rows/s, 51.1 s CPU), peak 423 MiB;
+- read_sql (baseline, the whole table in one frame): 32.9 s, peak 2,829 MiB.
 
 Run: ``.venv/bin/python benchmarks/bench_sql.py [--rows 5000000] [--what publish validate
 read_sql] [--chunksize N]``. A benchmark, not a test: it prints and exits 0.
