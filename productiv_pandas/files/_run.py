@@ -26,6 +26,7 @@ from ..preparation._terms import PYTHON, Terms
 from ..report._collect import ReportCollector, ReportData
 from ..status import WIRE_COLUMNS, new_status_frame, with_status
 from ._formats import StatusWriter
+from ._location import location, shown
 from ._readers import EventReader, open_reader
 from ._seen import FirstSeen, hash_keys
 from ._tally import Tally
@@ -42,8 +43,8 @@ class FileReport:
 
     Attributes
     ----------
-    path : Path
-        The events file.
+    path : Path or str
+        The events file (a URL stays a string).
     rows : int
         Rows read (every one has exactly one status).
     counts : Series
@@ -52,18 +53,18 @@ class FileReport:
         Rows per problem code (index; :data:`~productiv_pandas.PROBLEMS`) and status
         (``invalid``, ``rejected``, ``failed``), most frequent first; a row with several
         problems counts once under each.
-    status_out : Path or None
-        Where the per-row status was written.
+    status_out : Path, str or None
+        Where the per-row status was written (a URL stays a string).
     report_data : ReportData
         What :meth:`report` shows, collected chunk by chunk during the run (counts, 5
         examples a problem code, rows per hour): no second pass, no status file needed.
     """
 
-    path: Path
+    path: Path | str
     rows: int
     counts: pd.Series = field(repr=False)
     problems: pd.DataFrame = field(repr=False)
-    status_out: Path | None = None
+    status_out: Path | str | None = None
     report_data: ReportData | None = field(default=None, repr=False)
 
     def report(self, path: str | os.PathLike | None = None, *, redact_emails: bool = False):
@@ -72,15 +73,15 @@ class FileReport:
         shown inline in a notebook. ``redact_emails`` masks every email (``a***@acme.com``)."""
         from ..report import HtmlReport, write_report
 
-        data = self.report_data or ReportCollector().data(str(self.path))
+        data = self.report_data or ReportCollector().data(shown(self.path))
         if path is None:
             return HtmlReport(data, redact_emails)
         return write_report(data, path, redact_emails=redact_emails)
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{name} {count:,}" for name, count in self.counts.items() if count)
-        out = f"; status in {str(self.status_out)!r}" if self.status_out is not None else ""
-        return f"<FileReport {str(self.path)!r}: {self.rows:,} rows: {counts or 'none'}{out}>"
+        out = f"; status in {shown(self.status_out)!r}" if self.status_out is not None else ""
+        return f"<FileReport {shown(self.path)!r}: {self.rows:,} rows: {counts or 'none'}{out}>"
 
 
 def empty_status() -> pd.DataFrame:
@@ -159,8 +160,8 @@ class FileRun:
             rows=self.tally.rows,
             counts=self.tally.counts(),
             problems=self.tally.problems(),
-            status_out=None if status_out is None else Path(status_out),
-            report_data=self.collector.data(str(self.reader.path)),
+            status_out=None if status_out is None else location(status_out),
+            report_data=self.collector.data(shown(self.reader.path)),
         )
 
 
