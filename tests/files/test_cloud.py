@@ -221,9 +221,10 @@ def test_a_status_url_that_cannot_be_written_is_refused_before_any_row(s3, tmp_p
         f"s3://{bucket}/status.csv",
     )
     refused = {}
-    for status_out in (nobucket, https, folder):
+    events = f"s3://{bucket}/{CSV}"
+    for status_out in (nobucket, https, folder, events):
         with pytest.raises(ConfigurationError) as raised:
-            pp.validate_file(f"s3://{bucket}/{CSV}", status_out=status_out, **OPTIONS)
+            pp.validate_file(events, status_out=status_out, **OPTIONS)
         refused[status_out] = str(raised.value)
 
     assert refused == {
@@ -232,6 +233,7 @@ def test_a_status_url_that_cannot_be_written_is_refused_before_any_row(s3, tmp_p
         https: f"cannot write the status to '{https}': https:// URLs are read-only; write the status to a "
         "file or an s3://, gs:// or az:// URL",
         folder: f"cannot write the status to '{folder}': it is a directory",
+        events: f"the status file '{events}' is the events file itself: write the status elsewhere",
     }
     assert fs.ls(f"{bucket}/status.csv") == [f"{bucket}/status.csv/old.csv"]
 
