@@ -378,3 +378,28 @@ def test_a_local_path_that_looks_odd_is_still_a_path(tmp_path: Path, monkeypatch
     assert report.rows == 30
     assert report.path == local
     assert report.status_out == folder / "status.csv"
+
+
+def test_the_cli_publishes_from_s3_with_its_status_in_s3(
+    s3, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+):
+    fs, bucket = s3
+    fs.put_file(str(write_sample(tmp_path / "events.parquet", n=300)), f"{bucket}/in/events.parquet")
+    columns = [f"--column={src}={api}" for src, api in pp.SAMPLE_OPTIONS["columns"].items()]
+    catalog = tmp_path / "catalog.txt"
+    catalog.write_text("\n".join(sorted(pp.SAMPLE_OPTIONS["allowed_events"])) + "\n", encoding="utf-8")
+    status_url = f"s3://{bucket}/out/status.parquet"
+
+    code = cli.main(
+        ["publish", f"s3://{bucket}/in/events.parquet", "--app-id", APP, "--sandbox", "--no-progress",
+         "--status-out", status_url, "--tz", pp.SAMPLE_OPTIONS["tz"], "--login-event", "sso_login",
+         "--allowed-events", str(catalog), "--on-stale", "ignore", *columns]
+    )  # fmt: skip
+
+    capfd.readouterr()
+    status = pd.read_parquet(io.BytesIO(fs.cat_file(f"{bucket}/out/status.parquet")))
+    local = pp.validate_file(tmp_path / "events.parquet", **OPTIONS)
+    expected = local.counts[local.counts > 0].rename({"valid": "sent"})
+    assert code == 1  # the sample's invalid rows
+    assert status["status"].value_counts().sort_index().to_dict() == expected.sort_index().to_dict()
+    assert list(status.index) == list(range(300))
