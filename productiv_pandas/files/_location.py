@@ -181,16 +181,32 @@ def check_writable_url(url: str) -> str | None:
     if protocol in ("http", "https"):
         return f"{protocol}:// URLs are read-only; write the status to a file or an s3://, gs:// or az:// URL"
     fs, inner = filesystem(url)
+    bucket = inner.strip("/").split("/")[0]
     try:
-        if protocol in _BUCKETS:
-            bucket = inner.strip("/").split("/")[0]
-            if not fs.exists(bucket):
-                return f"the bucket {bucket!r} does not exist; create it first"
+        if not _bucket_exists(fs, protocol, bucket):
+            return f"the bucket {bucket!r} does not exist; create it first"
         if fs.isdir(inner):
             return "it is a directory"
-    except Exception as exc:  # credentials refused, no network: the filesystem's own words
+    except PermissionError:
+        pass  # credentials that may write but not look: the upload will tell
+    except Exception as exc:  # no network, an endpoint that is not S3: the filesystem's own words
         return scrubbed(exc) or type(exc).__name__
     return None
+
+
+def _bucket_exists(fs: Any, protocol: str, bucket: str) -> bool:
+    """Is there such a bucket? True when it cannot be told. For S3, HeadBucket itself: s3fs's
+    ``exists`` says False for a bucket these credentials may write to but not list, and for
+    any failure (a wrong endpoint); a PermissionError here is not a missing bucket."""
+    if protocol not in _BUCKETS:
+        return True
+    if protocol in ("s3", "s3a") and hasattr(fs, "call_s3"):
+        try:
+            fs.call_s3("head_bucket", Bucket=bucket)
+        except FileNotFoundError:
+            return False
+        return True
+    return bool(fs.exists(bucket))
 
 
 def upload(local: Path, url: str) -> None:
