@@ -75,7 +75,9 @@ def _options(args: argparse.Namespace) -> dict:
     return options
 
 
-def _print_summary(report, stream=sys.stdout) -> None:
+def _print_summary(report, stream=None) -> None:
+    # sys.stdout looked up at the call, not bound at import: redirections made later still apply.
+    stream = sys.stdout if stream is None else stream
     counts = report.counts[report.counts > 0]
     print(f"{report.rows:,} rows", file=stream)
     for name, count in counts.items():
