@@ -100,7 +100,8 @@ def _options(args: argparse.Namespace) -> dict:
 
 
 def _print_summary(report, stream=None) -> None:
-    stream = sys.stdout if stream is None else stream  # the current one (not the one at import)
+    # sys.stdout looked up at the call, not bound at import: redirections made later still apply.
+    stream = sys.stdout if stream is None else stream
     counts = report.counts[report.counts > 0]
     print(f"{report.rows:,} rows", file=stream)
     for name, count in counts.items():

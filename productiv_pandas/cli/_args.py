@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
+from ..files._location import is_url
 from ..files._readers import DEFAULT_CHUNKSIZE
 from ..sending._batches import MAX_BATCH_SIZE
 from ..sources._sql_chunks import DEFAULT_SQL_CHUNKSIZE
@@ -89,6 +90,12 @@ def _path(text: str) -> Path:
     return Path(text)
 
 
+def _path_or_url(text: str) -> Path | str:
+    """A file path, or a URL kept as written (``s3://bucket/key``: Path would fold its ``//``)."""
+    path = _path(text)
+    return text if is_url(text) else path
+
+
 def _column(text: str) -> tuple[str, str]:
     source, sep, target = text.partition("=")
     if not sep or not source or not target:
@@ -99,8 +106,10 @@ def _column(text: str) -> tuple[str, str]:
 def _add_shape_options(parser: argparse.ArgumentParser) -> None:
     """The options of validate/prepare, mirrored from the Python API."""
     parser.add_argument(
-        "file", type=_path, nargs="?", help="events file: .csv, .parquet or .jsonl (or --sql)"
-    )
+        "file", type=_path_or_url, nargs="?",
+        help="events file: .csv, .parquet or .jsonl, a path or a URL (s3://, gs://, az://, https://); "
+        "or --sql",
+    )  # fmt: skip
     parser.add_argument(
         "--sql", metavar="QUERY", type=_text("the --sql query"),
         help="read the events from this SQL query instead of a file, streamed from the database --db names",
@@ -127,8 +136,9 @@ def _add_shape_options(parser: argparse.ArgumentParser) -> None:
                         help="events older than 12 hours: warn and send (default), skip, or send quietly",
     )  # fmt: skip
     parser.add_argument(
-        "--status-out", type=_path, metavar="FILE",
-        help="write the per-row status here (.csv or .parquet), indexed by file row number",
+        "--status-out", type=_path_or_url, metavar="FILE",
+        help="write the per-row status here (.csv or .parquet, a path or an s3://, gs://, az:// URL), "
+        "indexed by file row number",
     )  # fmt: skip
     parser.add_argument(
         "--report", type=_path, metavar="FILE",

@@ -1,4 +1,5 @@
-"""Writing status files, chunk by chunk: CSV (optionally compressed) or Parquet, by extension.
+"""Writing status files, chunk by chunk: CSV (optionally compressed) or Parquet, by extension,
+to a local file or a URL in object storage (written locally, uploaded when finished).
 
 Reading event files is :mod:`._readers`' job.
 """
@@ -10,6 +11,8 @@ import contextlib
 import gzip
 import lzma
 import os
+import secrets
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ConfigurationError, StatusFileError
+from ._location import check_writable_url, is_url, name_of, scrubbed, shown, upload
 from ._readers import COMPRESSED_SUFFIXES, file_format
 
 __all__ = ["StatusWriter"]
@@ -53,17 +57,38 @@ class StatusWriter:
     file); a Parquet file cut short is finished with its footer and counted by reading it
     back, or said to be unreadable. Each chunk of a CSV is rendered in memory first (about
     20 MB for 100,000 rows).
+
+    A URL (``s3://bucket/status.parquet``) is :attr:`target`: an object cannot be appended to,
+    so the chunks go to a local file in the temp folder (:attr:`path`, where everything above
+    holds) that closing uploads, then removes. An upload that fails keeps the local file and
+    says where it is. What can be known of the URL beforehand (the bucket exists, the protocol
+    can write) is checked on opening.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self.kind = file_format(self.path, allowed=("csv", "parquet"))
+        #: Where the status goes: a Path, or a URL the finished file is uploaded to.
+        self.target: Path | str = path if isinstance(path, str) and is_url(path) else Path(path)
+        self.kind = file_format(self.target, allowed=("csv", "parquet"))
+        self.path = self._local_copy() if isinstance(self.target, str) else self.target
         self._check_writable()
         self.rows = 0
         self._sink: Any = None
         self._schema: Any = None
         self._good = 0  # bytes of a CSV that hold whole chunks
         self._broken = False
+        self._written = False  # the local file exists (a URL's is uploaded only then)
+        self._uploaded = False
+
+    def _local_copy(self) -> Path:
+        """The local file a URL's status is written to first, created at the first write as a
+        local status file is (named after the URL's file: its extension still says the kind
+        and the compression)."""
+        assert isinstance(self.target, str)
+        problem = check_writable_url(self.target)
+        if problem is not None:
+            raise ConfigurationError(f"cannot write the status to {shown(self.target)!r}: {problem}")
+        name = f"productiv-status-{secrets.token_hex(8)}-{name_of(self.target)}"
+        return Path(tempfile.gettempdir()) / name
 
     def _check_writable(self) -> None:
         """Refuse a path the status cannot go to now, before any row is read or sent: found at
@@ -85,7 +110,7 @@ class StatusWriter:
         elif not os.access(self.path if self.path.exists() else folder, os.W_OK):
             problem = "permission denied"
         if problem is not None:
-            raise ConfigurationError(f"cannot write the status to {str(self.path)!r}: {problem}")
+            raise ConfigurationError(f"cannot write the status to {shown(self.target)!r}: {problem}")
 
     def write(self, status: pd.DataFrame) -> None:
         """Append ``status``; a StatusFileError if it could not be (the file then holds
@@ -104,6 +129,7 @@ class StatusWriter:
     def _write_csv(self, status: pd.DataFrame) -> None:
         if self._sink is None:
             self._sink = open(self.path, "wb")  # noqa: SIM115 (closed by close())
+            self._written = True
         data = status.to_csv(header=self._good == 0).encode("utf-8")
         squeeze = self.path.suffix.lower()
         if squeeze in _OPENERS:
@@ -120,6 +146,7 @@ class StatusWriter:
         if self._sink is None:
             self._schema = table.schema
             self._sink = pq.ParquetWriter(self.path, self._schema)
+            self._written = True
         self._sink.write_table(table)
 
     def _failed(self, status: pd.DataFrame, exc: OSError) -> StatusFileError:
@@ -147,7 +174,9 @@ class StatusWriter:
         return StatusFileError(self.path, exc, status, rows)
 
     def close(self, empty: pd.DataFrame | None = None) -> None:
-        """Finish the file; ``empty`` (a status frame without rows) is written if nothing was."""
+        """Finish the file; ``empty`` (a status frame without rows) is written if nothing was.
+        For a URL, upload the finished file (a ConfigurationError naming the local copy when
+        that fails)."""
         if self._broken:
             return
         if self._sink is None and empty is not None:
@@ -155,6 +184,24 @@ class StatusWriter:
         if self._sink is not None:
             self._sink.close()
             self._sink = None
+        if isinstance(self.target, str) and self._written and not self._uploaded:
+            self._upload()
+
+    def _upload(self) -> None:
+        assert isinstance(self.target, str)
+        self._uploaded = True
+        try:
+            upload(self.path, self.target)
+        except Exception as exc:  # the filesystem's own errors (denied, no network), in its words
+            raise ConfigurationError(
+                f"cannot upload the status to {shown(self.target)!r}: {scrubbed(exc) or type(exc).__name__}; "
+                f"the status of all {self.rows:,} rows is in {str(self.path)!r}: upload it from there"
+            ) from None
+        self._discard_local_copy()
+
+    def _discard_local_copy(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
 
     def __enter__(self) -> StatusWriter:
         return self

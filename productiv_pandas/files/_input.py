@@ -29,6 +29,7 @@ from typing import IO
 import pandas as pd
 
 from ..errors import ConfigurationError
+from ._location import Location, is_url, location, name_of, open_binary, shown
 
 __all__ = [
     "READ_ERRORS",
@@ -52,18 +53,18 @@ _MAGIC = (
 )
 
 
-def sniff_compression(path: str | os.PathLike[str]) -> str | None:
+def sniff_compression(path: Location | os.PathLike[str]) -> str | None:
     """The compression a file's first bytes show (``"gzip"``, ``"bz2"``, ``"xz"``, ``"zip"``,
     ``"zstd"``), or None; a missing file is None too (its reader says so)."""
     try:
-        with open(path, "rb") as handle:
+        with open_binary(location(path)) as handle:
             head = handle.read(6)
     except OSError:
         return None
     return next((name for magic, name in _MAGIC if head.startswith(magic)), None)
 
 
-def what_is_inside(path: str | os.PathLike[str]) -> str | None:
+def what_is_inside(path: Location | os.PathLike[str]) -> str | None:
     """What a file's (decompressed) content starts with when it is not text: ``"gzip"``...
     (compressed twice), ``"parquet"``; None when it looks like text or cannot be read. For the
     message of a file that is not UTF-8, so a Parquet or doubly compressed file named ``.csv``
@@ -72,7 +73,7 @@ def what_is_inside(path: str | os.PathLike[str]) -> str | None:
         compression = sniff_compression(path)
         if compression == "zstd":
             return None
-        with open_text(Path(path), compression) as handle:
+        with open_text(location(path), compression) as handle:
             head = handle.buffer.read(6) if hasattr(handle, "buffer") else b""
     except Exception:  # only for a message: the caller's error stands
         return None
@@ -81,29 +82,35 @@ def what_is_inside(path: str | os.PathLike[str]) -> str | None:
     return next((name for magic, name in _MAGIC if head.startswith(magic)), None)
 
 
-def compression_of(path: Path) -> str | None:
+def compression_of(path: Location) -> str | None:
     """The compression to read ``path`` with, from its bytes; a ConfigurationError naming it
     when it cannot be read (zstd without its package). A format that cannot be compressed
     (Parquet) refuses any: see :meth:`.EventReader.compression_of`."""
     found = sniff_compression(path)
     if found == "zstd" and importlib.util.find_spec("zstandard") is None:
         raise ConfigurationError(
-            f"cannot read {str(path)!r}: the file is zstd-compressed and reading zstd needs the "
-            f"zstandard package (pip install zstandard); or decompress it first: unzstd {path.name}"
+            f"cannot read {shown(path)!r}: the file is zstd-compressed and reading zstd needs the "
+            f"zstandard package (pip install zstandard); or decompress it first: unzstd {name_of(path)}"
         )
     return found
 
 
 @contextlib.contextmanager
-def open_text(path: Path, compression: str | None) -> Iterator[io.TextIOBase]:
-    """``path`` opened as UTF-8 text, decompressed as its bytes say."""
+def open_text(path: Location, compression: str | None) -> Iterator[io.TextIOBase]:
+    """``path`` opened as UTF-8 text, decompressed as its bytes say (a URL: its fsspec file)."""
     with contextlib.ExitStack() as stack:
+        source: Path | IO[bytes] = Path(path)
+        if isinstance(path, str) and is_url(path):
+            source = stack.enter_context(open_binary(path))
+            if compression is None:  # text straight from the object's bytes
+                yield stack.enter_context(io.TextIOWrapper(source, encoding="utf-8"))
+                return
         if compression == "zip":
-            archive = stack.enter_context(zipfile.ZipFile(path))
+            archive = stack.enter_context(zipfile.ZipFile(source))
             names = [info.filename for info in archive.infolist() if not info.is_dir()]
             if len(names) != 1:
                 raise ConfigurationError(
-                    f"cannot read {str(path)!r}: the zip archive holds {len(names)} files, not one; "
+                    f"cannot read {shown(path)!r}: the zip archive holds {len(names)} files, not one; "
                     "unzip it and name the file to read"
                 )
             raw = stack.enter_context(archive.open(names[0]))
@@ -111,11 +118,11 @@ def open_text(path: Path, compression: str | None) -> Iterator[io.TextIOBase]:
         elif compression == "zstd":
             import zstandard
 
-            yield stack.enter_context(zstandard.open(path, "rt", encoding="utf-8"))
+            yield stack.enter_context(zstandard.open(source, "rt", encoding="utf-8"))
         else:
             openers: dict[str, Callable[..., IO[str]]] = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
             opener = openers.get(compression or "", open)
-            yield stack.enter_context(opener(path, "rt", encoding="utf-8"))
+            yield stack.enter_context(opener(source, "rt", encoding="utf-8"))
 
 
 #: What reading a file can raise besides OSError/ValueError: a compressed stream cut short
@@ -169,7 +176,7 @@ def _json_frame(lines: list[str], first_line: int) -> pd.DataFrame:
     return pd.DataFrame.from_records(records) if records else pd.DataFrame()
 
 
-def json_chunks(path: Path, chunksize: int, compression: str | None) -> Generator[pd.DataFrame]:
+def json_chunks(path: Location, chunksize: int, compression: str | None) -> Generator[pd.DataFrame]:
     """A JSON Lines file, ``chunksize`` lines at a time (blank lines are skipped)."""
     with open_text(path, compression) as handle:
         read = 0

@@ -26,6 +26,7 @@ from ..sending._settings import SendSettings
 from ..sending._workers import one_interrupt
 from ..status import with_status
 from ._formats import StatusWriter
+from ._location import shown
 from ._run import ChunkRun, RunReport, empty_status
 
 __all__ = ["send_run", "validate_run"]
@@ -150,7 +151,7 @@ def _not_attempted(prepared: Prepared, cause: str) -> pd.DataFrame:
 def _stopped_midway(exc: Exception, run: ChunkRun, status_out, journal) -> str:
     """The message of an error that stopped a publish after some rows were sent."""
     report = run.report(status_out)
-    where = f", written to {str(status_out)!r}" if status_out is not None else ""
+    where = f", written to {shown(status_out)!r}" if status_out is not None else ""
     again = (
         f"fix {run.what} and publish it again with the same journal to send only the rest"
         if journal is not None
@@ -167,7 +168,7 @@ def _interrupted(run: ChunkRun, status: pd.DataFrame, status_out, journal) -> Pu
     report = run.report(status_out)
     done, total = report.rows, run.row_count()
     left = f" ({total - done:,} rows)" if total is not None else ""
-    where = f", written to {str(status_out)!r}" if status_out is not None else ""
+    where = f", written to {shown(status_out)!r}" if status_out is not None else ""
     again = (
         "Publish again with the same journal to send only what is missing."
         if journal is not None

@@ -41,6 +41,7 @@ import pandas as pd
 
 from ..errors import ConfigurationError
 from ._input import READ_ERRORS, BadLine, compression_of, json_chunks, sniff_compression, what_is_inside
+from ._location import Location, is_url, location, name_of, readable, scrubbed, shown, suffixes_of
 
 __all__ = [
     "COMPRESSED_SUFFIXES",
@@ -85,14 +86,15 @@ class EventReader(ABC):
     #: lines need not share keys, and only the first chunk's are known up front).
     complete_columns: ClassVar[bool] = True
 
-    def __init__(self, path: Path, chunksize: int, compression: str | None) -> None:
+    def __init__(self, path: Location, chunksize: int, compression: str | None) -> None:
+        #: A Path, or a URL (a string) read through fsspec.
         self.path = path
         self.chunksize = chunksize
         #: What the file's first bytes show (pandas' name for it), whatever its name says.
         self.compression = compression
 
     @classmethod
-    def compression_of(cls, path: Path) -> str | None:
+    def compression_of(cls, path: Location) -> str | None:
         """The compression to read ``path`` with, from its first bytes (a ConfigurationError
         when it cannot be read, e.g. zstd without its package)."""
         return compression_of(path)
@@ -146,12 +148,14 @@ class EventReader(ABC):
 
     def estimate_rows(self) -> int | None:
         """:meth:`row_count`, or a line count for an uncompressed text file (for a progress
-        bar's total only: a quoted field spanning lines makes it a little high), else None."""
+        bar's total only: a quoted field spanning lines makes it a little high), else None.
+        An object in storage is not read twice for it: None."""
         rows = self.row_count()
         if (
             rows is not None
             or self.header_lines is None
             or self.compression is not None
+            or not isinstance(self.path, Path)
             or self.path.suffix.lower() in COMPRESSED_SUFFIXES
         ):
             return rows
@@ -171,7 +175,7 @@ class CsvReader(EventReader):
     name = "csv"
     header_lines = 1
 
-    def __init__(self, path: Path, chunksize: int, compression: str | None) -> None:
+    def __init__(self, path: Location, chunksize: int, compression: str | None) -> None:
         super().__init__(path, chunksize, compression)
         self._columns, self.sep, self._repeated = _csv_header(path, compression)
 
@@ -185,18 +189,22 @@ class CsvReader(EventReader):
         # Left to inference, a column of event names like 1001 would be numbers in a chunk that
         # happens to hold only such names and text in the next (0.2 s a million rows).
         dtype = dict.fromkeys(text, str) or None
-        with pd.read_csv(
-            self.path,
-            chunksize=self.chunksize,
-            usecols=usecols,
-            dtype=dtype,
-            sep=self.sep,
-            compression=self.compression,
-        ) as reader:
+        with (
+            readable(self.path) as source,
+            pd.read_csv(
+                source,
+                chunksize=self.chunksize,
+                usecols=usecols,
+                dtype=dtype,
+                sep=self.sep,
+                compression=self.compression,
+            ) as reader,
+        ):
             yield from reader
 
     def read(self) -> pd.DataFrame:
-        return pd.read_csv(self.path, sep=self.sep, compression=self.compression)
+        with readable(self.path) as source:
+            return pd.read_csv(source, sep=self.sep, compression=self.compression)
 
 
 class ParquetReader(EventReader):
@@ -205,22 +213,22 @@ class ParquetReader(EventReader):
 
     name = "parquet"
 
-    def __init__(self, path: Path, chunksize: int, compression: str | None) -> None:
+    def __init__(self, path: Location, chunksize: int, compression: str | None) -> None:
         super().__init__(path, chunksize, compression)
         import pyarrow.parquet as pq
 
-        with pq.ParquetFile(path) as parquet:
+        with readable(path) as source, pq.ParquetFile(source) as parquet:
             schema, self._rows = parquet.schema_arrow, parquet.metadata.num_rows
         pandas_meta = json.loads((schema.metadata or {}).get(b"pandas", b"{}"))
         stored_index = {name for name in pandas_meta.get("index_columns", []) if isinstance(name, str)}
         self._columns = [name for name in schema.names if name not in stored_index]
 
     @classmethod
-    def compression_of(cls, path: Path) -> str | None:
+    def compression_of(cls, path: Location) -> str | None:
         found = sniff_compression(path)
         if found is not None:
             raise ConfigurationError(
-                f"cannot read {str(path)!r} as parquet: the file is {found}-compressed; Parquet "
+                f"cannot read {shown(path)!r} as parquet: the file is {found}-compressed; Parquet "
                 f"compresses itself, so decompress it first and read the .parquet file inside"
             )
         return None
@@ -234,14 +242,15 @@ class ParquetReader(EventReader):
     def chunks(self, usecols: list[str] | None = None, text: tuple[str, ...] = ()) -> Iterator[pd.DataFrame]:
         import pyarrow.parquet as pq
 
-        with pq.ParquetFile(self.path) as parquet:
+        with readable(self.path) as source, pq.ParquetFile(source) as parquet:
             for batch in parquet.iter_batches(batch_size=self.chunksize, columns=usecols):
                 yield batch.to_pandas(types_mapper=_dates_stay_arrow)
 
     def read(self) -> pd.DataFrame:
         import pyarrow.parquet as pq
 
-        return pq.read_table(self.path).to_pandas(types_mapper=_dates_stay_arrow)
+        with readable(self.path) as source:
+            return pq.read_table(source).to_pandas(types_mapper=_dates_stay_arrow)
 
 
 def _dates_stay_arrow(kind):
@@ -259,7 +268,7 @@ class JsonLinesReader(EventReader):
     header_lines = 0
     complete_columns = False
 
-    def __init__(self, path: Path, chunksize: int, compression: str | None) -> None:
+    def __init__(self, path: Location, chunksize: int, compression: str | None) -> None:
         super().__init__(path, chunksize, compression)
         # The keys of a whole chunk, not of the first line: a first line without "email" must
         # not make the file look as if it had no such column.
@@ -287,24 +296,24 @@ READERS: dict[str, type[EventReader]] = {
 }
 
 
-def _format_suffix(path: str | Path) -> str | None:
-    suffixes = [s.lower() for s in Path(path).suffixes]
+def _format_suffix(path: str | os.PathLike[str]) -> str | None:
+    suffixes = suffixes_of(path)
     if suffixes and suffixes[-1] in COMPRESSED_SUFFIXES and len(suffixes) > 1:
         suffixes = suffixes[:-1]
     return suffixes[-1] if suffixes else None
 
 
-def file_format(path: str | Path, *, allowed: tuple[str, ...] | None = None) -> str:
+def file_format(path: str | os.PathLike[str], *, allowed: tuple[str, ...] | None = None) -> str:
     """The :attr:`~EventReader.name` of the reader for ``path``'s extension (``"csv"``...),
     among ``allowed`` names (all if None); a ConfigurationError names the extensions understood."""
     reader = READERS.get(_format_suffix(path) or "")
     if reader is None or (allowed is not None and reader.name not in allowed):
         known = sorted(ext for ext, cls in READERS.items() if allowed is None or cls.name in allowed)
-        raise ConfigurationError(f"cannot tell the format of {str(path)!r}: use one of {known}")
+        raise ConfigurationError(f"cannot tell the format of {shown(path)!r}: use one of {known}")
     return reader.name
 
 
-def reader_class(path: str | Path) -> type[EventReader]:
+def reader_class(path: str | os.PathLike[str]) -> type[EventReader]:
     """The reader for ``path``'s extension; a ConfigurationError names the extensions understood."""
     file_format(path)  # the error
     return READERS[_format_suffix(path) or ""]
@@ -313,15 +322,21 @@ def reader_class(path: str | Path) -> type[EventReader]:
 def open_reader(path: str | os.PathLike[str], chunksize: int = DEFAULT_CHUNKSIZE) -> EventReader:
     """Open an events file for reading in chunks; a bad ``chunksize``, an unknown extension, a
     missing or unreadable file is a ConfigurationError, raised here rather than at the first
-    chunk."""
+    chunk. ``path`` may be an fsspec URL (``s3://bucket/key.parquet``, ``https://...``)."""
     if isinstance(chunksize, bool) or not isinstance(chunksize, int | np.integer) or chunksize < 1:
         raise ConfigurationError(f"chunksize must be a positive number of rows, got {chunksize!r}")
-    path = Path(path)
-    cls = reader_class(path)
+    where = location(path)
+    cls = reader_class(where)
     try:
-        return cls(path, int(chunksize), cls.compression_of(path))
+        return cls(where, int(chunksize), cls.compression_of(where))
     except READ_ERRORS as exc:
-        raise unreadable(path, cls.name, exc) from (None if isinstance(exc, FileNotFoundError) else exc)
+        raise unreadable(where, cls.name, exc) from (None if isinstance(exc, FileNotFoundError) else exc)
+    except Exception as exc:
+        if not is_url(where) or isinstance(exc, ConfigurationError):
+            raise
+        # A filesystem's own errors (credentials refused, no route to the endpoint): in its
+        # words, without a secret; the chain is dropped for the same reason.
+        raise unreadable(where, cls.name, exc) from None
 
 
 def read_events(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -337,42 +352,47 @@ def unreadable(
     path: str | os.PathLike[str], kind: str, exc: BaseException, where: str = ""
 ) -> ConfigurationError:
     """A read error in words: what is wrong with the file and what to do."""
+    name = shown(path)
     if isinstance(exc, FileNotFoundError):
-        return ConfigurationError(f"no such file: {str(path)!r}")
+        said = scrubbed(exc.args[0]) if is_url(path) and exc.args and isinstance(exc.args[0], str) else ""
+        # s3fs: FileNotFoundError('The specified bucket does not exist'), or the key itself.
+        why = f" ({said[:1].lower() + said[1:]})" if said and " " in said else ""
+        return ConfigurationError(f"no such file: {name!r}{why}")
     if isinstance(exc, pd.errors.EmptyDataError):
-        return ConfigurationError(f"{str(path)!r} is empty: an events file starts with a header line")
+        return ConfigurationError(f"{name!r} is empty: an events file starts with a header line")
     if isinstance(exc, EOFError):
         return ConfigurationError(
-            f"cannot read {str(path)!r} as {kind}{where}: the compressed file is cut short "
+            f"cannot read {name!r} as {kind}{where}: the compressed file is cut short "
             "(truncated, e.g. by an interrupted copy); copy it again"
         )
     if isinstance(exc, UnicodeDecodeError):
         inside = what_is_inside(path)
         if inside == "parquet":
             return ConfigurationError(
-                f"cannot read {str(path)!r} as {kind}: it is a Parquet file; name it .parquet"
+                f"cannot read {name!r} as {kind}: it is a Parquet file; name it .parquet"
             )
         if inside is not None:
             return ConfigurationError(
-                f"cannot read {str(path)!r} as {kind}: it is compressed twice (a {inside} file inside "
+                f"cannot read {name!r} as {kind}: it is compressed twice (a {inside} file inside "
                 "the compressed file); decompress it first"
             )
         # Excel and older tools save latin-1/cp1252 (or UTF-16) text; the codec's position is
         # within a buffer, not the file, so name the byte and the cure instead.
         source = "utf-16" if bytes(exc.object[:2]) in (b"\xff\xfe", b"\xfe\xff") else "latin1"
+        file = name_of(path)
         return ConfigurationError(
-            f"cannot read {str(path)!r} as {kind}{where}: it is not UTF-8 text (byte "
+            f"cannot read {name!r} as {kind}{where}: it is not UTF-8 text (byte "
             f"0x{exc.object[exc.start]:02x}); save it as UTF-8, e.g. "
-            f"iconv -f {source} -t utf-8 {Path(path).name} > utf8-{Path(path).name}"
+            f"iconv -f {source} -t utf-8 {file} > utf8-{file}"
         )
     if isinstance(exc, ConfigurationError):  # already in words (a compression, a zip archive)
         return exc
     if isinstance(exc, BadLine):  # names its own line: a row number would only confuse
-        return ConfigurationError(f"cannot read {str(path)!r} as {kind}: {exc}")
-    return ConfigurationError(f"cannot read {str(path)!r} as {kind}{where}: {exc}")
+        return ConfigurationError(f"cannot read {name!r} as {kind}: {exc}")
+    return ConfigurationError(f"cannot read {name!r} as {kind}{where}: {scrubbed(exc) or type(exc).__name__}")
 
 
-def _csv_header(path: Path, compression: str | None = None) -> tuple[list[str], str, tuple[str, ...]]:
+def _csv_header(path: Location, compression: str | None = None) -> tuple[list[str], str, tuple[str, ...]]:
     """A CSV's column names (as pandas names them), its separator, and the names its header
     repeats.
 
@@ -382,16 +402,20 @@ def _csv_header(path: Path, compression: str | None = None) -> tuple[list[str], 
     renames a second ``email`` to ``email.1`` and the first would silently win.
     """
     sep = ","
-    columns = [str(name) for name in pd.read_csv(path, nrows=0, compression=compression).columns]
+    with readable(path) as source:
+        columns = [str(name) for name in pd.read_csv(source, nrows=0, compression=compression).columns]
     if len(columns) == 1:
         found = [(columns[0].count(mark), mark) for mark in _SEPARATORS if mark in columns[0]]
         if found:
             sep = max(found)[1]
-            columns = [
-                str(name) for name in pd.read_csv(path, nrows=0, sep=sep, compression=compression).columns
-            ]
-    raw = pd.read_csv(
-        path, nrows=1, header=None, sep=sep, dtype=str, keep_default_na=False, compression=compression
-    )
+            with readable(path) as source:
+                columns = [
+                    str(name)
+                    for name in pd.read_csv(source, nrows=0, sep=sep, compression=compression).columns
+                ]
+    with readable(path) as source:
+        raw = pd.read_csv(
+            source, nrows=1, header=None, sep=sep, dtype=str, keep_default_na=False, compression=compression
+        )
     counts = Counter(name for name in raw.iloc[0].tolist() if name) if len(raw) else Counter()
     return columns, sep, tuple(name for name, count in counts.items() if count > 1)

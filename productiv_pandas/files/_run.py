@@ -28,6 +28,7 @@ from ..preparation._terms import PYTHON, Terms
 from ..report._collect import ReportCollector, ReportData
 from ..status import WIRE_COLUMNS, new_status_frame, with_status
 from ._formats import StatusWriter
+from ._location import location, shown
 from ._readers import EventReader, open_reader
 from ._seen import FirstSeen, hash_keys
 from ._tally import Tally
@@ -53,8 +54,8 @@ class RunReport:
 
     Attributes
     ----------
-    path : Path or None
-        The events file; None when the rows came from chunks.
+    path : Path, str or None
+        The events file (a URL stays a string); None when the rows came from chunks.
     rows : int
         Rows read (every one has exactly one status).
     counts : Series
@@ -63,8 +64,8 @@ class RunReport:
         Rows per problem code (index; :data:`~productiv_pandas.PROBLEMS`) and status
         (``invalid``, ``rejected``, ``failed``), most frequent first; a row with several
         problems counts once under each.
-    status_out : Path or None
-        Where the per-row status was written.
+    status_out : Path, str or None
+        Where the per-row status was written (a URL stays a string).
     report_data : ReportData
         What :meth:`report` shows, collected chunk by chunk during the run (counts, 5
         examples a problem code, rows per hour): no second pass, no status file needed.
@@ -73,18 +74,18 @@ class RunReport:
         or ``"chunks"``.
     """
 
-    path: Path | None
+    path: Path | str | None
     rows: int
     counts: pd.Series = field(repr=False)
     problems: pd.DataFrame = field(repr=False)
-    status_out: Path | None = None
+    status_out: Path | str | None = None
     report_data: ReportData | None = field(default=None, repr=False)
     source: str = ""
 
     @property
     def name(self) -> str:
-        """:attr:`source`, or the path when no source was given."""
-        return self.source or str(self.path)
+        """:attr:`source`, or the path (its secrets masked) when no source was given."""
+        return self.source or shown(self.path)
 
     def report(self, path: str | os.PathLike | None = None, *, redact_emails: bool = False):
         """The run's self-contained HTML data-quality report, as ``status.productiv.report``
@@ -99,7 +100,7 @@ class RunReport:
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{name} {count:,}" for name, count in self.counts.items() if count)
-        out = f"; status in {str(self.status_out)!r}" if self.status_out is not None else ""
+        out = f"; status in {shown(self.status_out)!r}" if self.status_out is not None else ""
         return f"<{type(self).__name__} {self.name!r}: {self.rows:,} rows: {counts or 'none'}{out}>"
 
 
@@ -124,7 +125,9 @@ class ChunkRun:
     #: What to fix when a chunk cannot be read: "fix {what} and publish it again".
     what = "the source"
 
-    def __init__(self, options: PrepareOptionsDict, path: Path | None = None, source: str = "chunks") -> None:
+    def __init__(
+        self, options: PrepareOptionsDict, path: Path | str | None = None, source: str = "chunks"
+    ) -> None:
         self.options = PrepareOptions.from_kwargs(**options)  # once: every chunk judged at one `now`
         self.path = path
         self.source = source
@@ -202,7 +205,7 @@ class ChunkRun:
             rows=self.tally.rows,
             counts=self.tally.counts(),
             problems=self.tally.problems(),
-            status_out=None if status_out is None else Path(status_out),
+            status_out=None if status_out is None else location(status_out),
             report_data=self.collector.data(self.source),
             source=self.source,
         )
@@ -217,7 +220,7 @@ class FileRun(ChunkRun):
         super().__init__(options)
         self.reader: EventReader = open_reader(path, chunksize)
         self.path = self.reader.path
-        self.source = str(self.reader.path)
+        self.source = shown(self.reader.path)  # a URL's secrets masked
         self.label = repr(self.source)
         sources = _sources(self.reader, self.options)
         self.usecols = list(dict.fromkeys(sources.values()))

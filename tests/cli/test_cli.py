@@ -333,3 +333,11 @@ def test_ctrl_c_during_publish_exits_130_with_the_rows_read_written(tmp_path):
     assert 3 <= len(sent) // 100 < 10
     assert (status.loc[status["status"] != "sent", "reason"] == "interrupted").all()
     assert sorted(stored["email"]) == sorted(sent["email"])
+
+
+def test_the_summary_goes_to_the_stdout_of_the_moment(clean_csv, capsys):
+    from productiv_pandas import cli
+
+    assert cli.main(["validate", str(clean_csv), *MAPPING]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("5 rows\n  valid              5  100.0%\n")
