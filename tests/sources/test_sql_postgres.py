@@ -172,6 +172,7 @@ def test_a_refused_connection_or_query_never_shows_the_password(postgres, failur
         assert secret not in caplog.text
 
 
+@pytest.mark.slow  # the console script in a subprocess
 def test_the_cli_publishes_a_query_from_the_url_in_the_environment(pg, tmp_path, monkeypatch) -> None:
     """The URL (password and all) from PRODUCTIV_DB_URL; nothing printed or written holds it."""
     out = tmp_path / "status.csv"
