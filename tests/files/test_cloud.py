@@ -128,7 +128,7 @@ def test_validate_file_from_s3_is_the_local_run(s3, tmp_path: Path, name: str, s
     local_status = read_status((tmp_path / status_name).read_bytes(), status_name)
     pd.testing.assert_frame_equal(uploaded, local_status)
     assert list(uploaded.index) == list(range(600))
-    assert repr(there).startswith(f"<FileReport '{url}': 600 rows: valid ")
+    assert repr(there).startswith(f"<RunReport '{url}': 600 rows: valid ")
     assert repr(there).endswith(f"; status in '{status_url}'>")
 
 

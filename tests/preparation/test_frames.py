@@ -106,3 +106,19 @@ def test_publish_sends_a_polars_frame(sandbox_with, sample):
     assert sorted(zip(events["timestamp"].astype("int64"), events["email"], strict=True)) == sorted(
         zip(sent["timestamp"].astype("int64"), sent["email"], strict=True)
     )
+
+
+def test_a_duckdb_relation_is_a_frame_and_a_stream_of_chunks(sample, whole, tmp_path):
+    duckdb = pytest.importorskip("duckdb", reason="DuckDB comes with the sql extra")
+    con = duckdb.connect()
+    con.register("exported", pa.Table.from_pandas(sample, preserve_index=False))
+    query = "SELECT * FROM exported ORDER BY occurred_at, user_email, action, ip, session_id"
+    ordered = con.sql(query).df()
+    expected = pp.validate(ordered, **OPTIONS)
+    status = pp.validate(con.sql(query), **OPTIONS)
+    pd.testing.assert_series_equal(status["status"], expected["status"])
+    pd.testing.assert_series_equal(status["reason"], expected["reason"])
+    out = tmp_path / "status.parquet"
+    report = pp.validate_chunks(con.sql(query), status_out=out, **OPTIONS)  # its record batches
+    assert pd.read_parquet(out)["reason"].fillna("").tolist() == expected["reason"].fillna("").tolist()
+    assert report.counts[["valid", "invalid", "duplicate"]].tolist() == [1_925, 31, 44]
