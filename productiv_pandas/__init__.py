@@ -27,6 +27,7 @@ from .errors import (
     PublishInterrupted,
     StaleEventWarning,
     StatusFileError,
+    SyncLocked,
 )
 from .files._chunks import publish_chunks, validate_chunks
 from .files._stream import FileReport, RunReport, publish_file, validate_file
@@ -66,6 +67,7 @@ __all__ = [
     "RunReport",
     "StaleEventWarning",
     "StatusFileError",
+    "SyncLocked",
     "UsageEvents",
     "__version__",
     "prepare",
