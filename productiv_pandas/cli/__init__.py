@@ -8,9 +8,11 @@ the per-row status goes to ``--status-out`` as it is made.
 Exit codes, the same on every command:
 
 - 0: every row was sent or deliberately left out (duplicate, stale under ``--on-stale skip``);
-  for ``validate``: no row is invalid.
-- 1: some rows were not ok: for ``validate`` a row is invalid; for ``publish`` a row is
-  invalid, rejected or failed (the summary and ``--status-out`` say which). Only rows make 1.
+  for ``validate``: no row is invalid. Invalid rows within ``--max-invalid N`` (rows) or
+  ``P%`` (of the rows read) still exit 0; the default 0 lets no invalid row pass.
+- 1: some rows were not ok: for ``validate`` more rows are invalid than ``--max-invalid``
+  allows; for ``publish`` that, or a row rejected or failed (whatever ``--max-invalid`` says:
+  it counts invalid rows only). The summary and ``--status-out`` say which. Only rows make 1.
 - 2: a usage or configuration error, as ONE line on stderr (``productiv-pandas: error: ...``),
   no traceback: a bad option value (argparse's own errors included: they are made one line
   too), a missing or unreadable file, missing or malformed credentials (``PRODUCTIV_*``), a
@@ -23,6 +25,13 @@ Exit codes, the same on every command:
   never its text, which might quote a credential; please report it.
 - 130: interrupted (Ctrl-C); the line says which rows have a status.
 
+``--summary-json FILE`` writes the run's summary as JSON (:mod:`productiv_pandas.summary`: the
+keys, their schema ``schemas/run-summary.v1.json``) once the run has ended with 0 or 1, or was
+interrupted (130: the rows read so far); its ``exit_code`` is the code the process exits with.
+On 2 or 3 no summary is written (a file already there is left as it was). ``--now ISO-TIME``
+is the reference time of the stale and future checks; without an offset it is in ``--tz``,
+else UTC, as times in the file are.
+
 An app id is any non-empty text: the client URL-quotes it (``acme/docs`` goes on the wire as
 ``acme%2Fdocs``). The ``--sandbox`` rehearsal takes app ids without ``/`` and says so (exit 2).
 """
@@ -33,6 +42,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 import traceback
 import warnings
 from collections.abc import Sequence
@@ -40,6 +50,7 @@ from pathlib import Path
 
 from ..errors import ConfigurationError, ProductivError
 from ..preparation._terms import CLI
+from ..summary import build_summary, exceeds, write_summary
 from ._args import build_parser, one_line
 
 __all__ = ["main"]
@@ -55,6 +66,19 @@ def _check_report(args: argparse.Namespace) -> None:
                         (getattr(args, "journal", None), "--journal")):  # fmt: skip
         if other is not None and Path(args.report).resolve() == Path(other).resolve():
             raise ConfigurationError(f"--report {str(args.report)!r} is {what}: write the report elsewhere")
+
+
+def _check_summary_json(args: argparse.Namespace) -> None:
+    """--summary-json must not overwrite the events file or another output of the run."""
+    if args.summary_json is None:
+        return
+    outputs = ((args.file, "the events file"), (args.status_out, "--status-out"), (args.report, "--report"),
+               (getattr(args, "journal", None), "--journal"))  # fmt: skip
+    for other, what in outputs:
+        if isinstance(other, Path) and args.summary_json.resolve() == other.resolve():  # not a URL
+            raise ConfigurationError(
+                f"--summary-json {str(args.summary_json)!r} is {what}: write the summary elsewhere"
+            )
 
 
 def _database(args: argparse.Namespace) -> str | None:
@@ -82,10 +106,13 @@ def _database(args: argparse.Namespace) -> str | None:
 
 def _options(args: argparse.Namespace) -> dict:
     _check_report(args)
+    _check_summary_json(args)
     columns = dict(args.column)
     # _terms: the messages and reasons of this run name --column, --unit... (see preparation._terms)
     options: dict = {"columns": columns, "unit": args.unit, "tz": args.tz, "on_stale": args.on_stale,
                      "_terms": CLI}  # fmt: skip
+    if args.now is not None:  # without an offset: in --tz, else UTC (as the Python now= reads it)
+        options["now"] = args.now
     if args.login_event:
         options["login_events"] = set(args.login_event)
     if args.allowed_events is not None:
@@ -112,14 +139,45 @@ def _print_summary(report, stream=None) -> None:
             print(f"  {int(row.sum()):>8,}  {code}", file=stream)
 
 
-def _finish(report, args: argparse.Namespace, bad: tuple[str, ...]) -> int:
+def _exit_code(report, args: argparse.Namespace, undelivered: tuple[str, ...]) -> int:
+    """1 when the invalid rows exceed --max-invalid (of the rows read) or a row of ``undelivered``
+    (publish: rejected, failed) exists; else 0. A line says how the invalid rows stood against a
+    --max-invalid other than 0, so a log shows why a run with invalid rows passed."""
+    invalid = int(report.counts["invalid"])
+    over = exceeds(invalid, report.rows, args.max_invalid)
+    if invalid and args.max_invalid != "0":
+        verdict = "exceed" if over else "within"
+        print(f"{invalid:,} of {report.rows:,} rows invalid: {verdict} --max-invalid {args.max_invalid}",
+              file=sys.stderr)  # fmt: skip
+    return 1 if over or report.counts[list(undelivered)].sum() else 0
+
+
+def _write_summary_json(report, args: argparse.Namespace, code: int) -> None:
+    """--summary-json: the run's summary, ``exit_code`` the code the process exits with."""
+    if args.summary_json is None:
+        return
+    summary = build_summary(
+        statuses=report.counts.to_dict(),
+        problems=report.problems.sum(axis=1).to_dict() if len(report.problems) else {},
+        rows_read=report.rows,
+        requests=report.requests,
+        duration_s=time.monotonic() - args.started,
+        exit_code=code,
+    )
+    write_summary(summary, args.summary_json)
+    print(f"summary written to {args.summary_json}", file=sys.stderr)
+
+
+def _finish(report, args: argparse.Namespace, undelivered: tuple[str, ...]) -> int:
     if args.status_out is not None:
         print(f"status written to {args.status_out}", file=sys.stderr)
     if args.report is not None:  # collected during the run: no second pass over the file
         report.report(args.report, redact_emails=args.redact_emails)
         print(f"report written to {args.report}", file=sys.stderr)
     _print_summary(report)
-    return 1 if report.counts[list(bad)].sum() else 0
+    code = _exit_code(report, args, undelivered)
+    _write_summary_json(report, args, code)
+    return code
 
 
 def _run_validate(args: argparse.Namespace) -> int:
@@ -135,7 +193,7 @@ def _run_validate(args: argparse.Namespace) -> int:
 
         chunksize = args.chunksize or DEFAULT_CHUNKSIZE
         report = validate_file(args.file, status_out=args.status_out, chunksize=chunksize, **options)
-    return _finish(report, args, bad=("invalid",))
+    return _finish(report, args, undelivered=())
 
 
 def _run_publish(args: argparse.Namespace) -> int:
@@ -176,7 +234,7 @@ def _run_publish(args: argparse.Namespace) -> int:
 
         with ProductivClient.from_env() as client:
             report = send(settings.replace(client=client))
-    code = _finish(report, args, bad=("invalid", "rejected", "failed"))
+    code = _finish(report, args, undelivered=("rejected", "failed"))
     print(publish_summary(report.counts, report.rows, args.app_id, args.status_out, sandbox=args.sandbox))
     return code
 
@@ -199,6 +257,7 @@ _COMMANDS = {"validate": _run_validate, "publish": _run_publish, "demo": _run_de
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     args = build_parser().parse_args(argv)
+    args.started = time.monotonic()  # the summary's duration_s counts from here
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     warnings.simplefilter("default")
     warnings.showwarning = _show_warning
@@ -208,6 +267,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # publish_file has already written the status of every row it read; its message says
         # which rows were not reached.
         print(f"interrupted: {one_line(exc)}" if str(exc) else "interrupted", file=sys.stderr)
+        report = getattr(exc, "report", None)  # the rows read before Ctrl-C, when a run had begun
+        if report is not None and getattr(args, "summary_json", None) is not None:
+            _write_summary_json(report, args, 130)
         return 130
     except (ProductivError, OSError) as exc:
         # The user's input, environment or machine: our messages never quote a secret.

@@ -7,14 +7,17 @@ on stderr and exit code 2, as every configuration error of :mod:`.cli` is.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
+from ..errors import ConfigurationError
 from ..files._location import is_url
 from ..files._readers import DEFAULT_CHUNKSIZE
 from ..sending._batches import MAX_BATCH_SIZE
 from ..sources._sql_chunks import DEFAULT_SQL_CHUNKSIZE
+from ..summary import parse_max_invalid
 
 __all__ = ["build_parser", "one_line"]
 
@@ -96,6 +99,28 @@ def _path_or_url(text: str) -> Path | str:
     return text if is_url(text) else path
 
 
+def _iso_time(text: str) -> dt.datetime:
+    """``--now``: an ISO 8601 time (``2026-12-02T12:00:00Z``, ``...+01:00``, or without an offset:
+    then in ``--tz``, else UTC, as the file's own times are read). The value is parsed here, so
+    a typo is exit 2 before anything is read."""
+    try:
+        return dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 time like 2026-12-02T12:00:00Z, got {text!r}"
+        ) from None
+
+
+def _max_invalid(text: str) -> str:
+    """``--max-invalid``: ``N`` rows or ``P%`` of the rows read, checked here, kept as written
+    (:func:`productiv_pandas.summary.exceeds` reads it)."""
+    try:
+        parse_max_invalid(text)
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace("max_invalid", "--max-invalid", 1)) from None
+    return text.strip()
+
+
 def _column(text: str) -> tuple[str, str]:
     source, sep, target = text.partition("=")
     if not sep or not source or not target:
@@ -147,6 +172,22 @@ def _add_shape_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--redact-emails", action="store_true",
         help="mask every email in the --report page as a***@acme.com (for reports that leave the team)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--now", type=_iso_time, metavar="ISO-TIME",
+        help="the reference time that stale and future events are judged against (default: the "
+        "current time), e.g. 2026-12-02T12:00:00Z, for replays and tests; without an offset it is "
+        "in --tz, else UTC",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-invalid", type=_max_invalid, default="0", metavar="N|P%",
+        help="exit 1 only when more rows than this are invalid: a number of rows, or a percentage "
+        "of the rows read (1%%, 0.5%%); default 0: any invalid row exits 1",
+    )  # fmt: skip
+    parser.add_argument(
+        "--summary-json", type=_path, metavar="FILE",
+        help="write the run's summary here as JSON (counts per status and problem, requests, "
+        "duration, exit code; schema: productiv_pandas/schemas/run-summary.v1.json), replaced atomically",
     )  # fmt: skip
     parser.add_argument(
         "--chunksize", type=_integer(1), default=None, metavar="ROWS",

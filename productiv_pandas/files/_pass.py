@@ -21,7 +21,7 @@ from ..journal._ledger import journal_for
 from ..preparation._prepare import Prepared
 from ..preparation._terms import Terms
 from ..sending._progress import progress_bar, show_progress
-from ..sending._publish import deliver_until_stopped
+from ..sending._publish import REQUESTS_KEY, deliver_until_stopped
 from ..sending._settings import SendSettings
 from ..sending._workers import one_interrupt
 from ..status import with_status
@@ -78,9 +78,11 @@ def send_run(
         try:
             for prepared in run.prepared():
                 status = sender.send(prepared)
+                run.requests += status.attrs.get(REQUESTS_KEY, 0)
                 run.write(status, opened_writer)
                 bar.add(status["status"].value_counts(sort=False), len(status))
         except PublishInterrupted as exc:
+            run.requests += exc.status.attrs.get(REQUESTS_KEY, 0)
             status = sender.renumber(exc.status)
             run.write(status, opened_writer)
             raise _interrupted(run, status, status_out, opened) from None

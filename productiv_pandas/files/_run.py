@@ -72,6 +72,9 @@ class RunReport:
     source : str
         What the rows came from, as the repr and the HTML report name it: the file's path,
         or ``"chunks"``.
+    requests : int
+        HTTP requests the run made to the events endpoint, retries and the halves of split
+        batches included (token requests are not); 0 for a validate.
     """
 
     path: Path | str | None
@@ -81,6 +84,7 @@ class RunReport:
     status_out: Path | str | None = None
     report_data: ReportData | None = field(default=None, repr=False)
     source: str = ""
+    requests: int = 0
 
     @property
     def name(self) -> str:
@@ -137,6 +141,8 @@ class ChunkRun:
         self.collector = ReportCollector()
         #: Whether the rows are being sent (publish), for the messages.
         self.sending = False
+        #: HTTP requests made to the events endpoint, summed over the chunks sent.
+        self.requests = 0
 
     def frames(self) -> Iterator[pd.DataFrame]:
         """The chunks, each indexed by its rows' 0-based row numbers in the stream."""
@@ -208,6 +214,7 @@ class ChunkRun:
             status_out=None if status_out is None else location(status_out),
             report_data=self.collector.data(self.source),
             source=self.source,
+            requests=self.requests,
         )
 
 

@@ -68,6 +68,9 @@ class Run:
             self._signals["abandon"] = self.abandon
         self._lock = threading.Lock()
         self.stop_cause: str | None = None
+        #: HTTP requests made to the events endpoint so far, retries and split halves included
+        #: (each answer's ``attempts``): the ``requests`` of the run's summary.
+        self.requests = 0
 
     def stop(self, cause: str) -> None:
         with self._lock:
@@ -123,6 +126,8 @@ class Run:
         answer = self.client.post_events(
             self.app_id, batch.payload, max_retries=self.max_retries, **self._signals
         )
+        with self._lock:
+            self.requests += answer.attempts
         said = answer.message or "no message"
         rule = rule_for(answer)
         if rule.status == "sent":

@@ -38,7 +38,11 @@ from ._progress import progress_bar, show_progress
 from ._settings import DEFAULT_MAX_SPLIT_REQUESTS, MAX_BATCH_SIZE, SendSettings
 from ._workers import one_interrupt, send_all
 
-__all__ = ["deliver_prepared", "deliver_until_stopped", "publish"]
+__all__ = ["REQUESTS_KEY", "deliver_prepared", "deliver_until_stopped", "publish"]
+
+#: The key of the status frame's ``attrs`` holding the number of HTTP requests the publish made
+#: to the events endpoint (retries and split halves included; token requests not counted).
+REQUESTS_KEY = "requests"
 
 logger = logging.getLogger("productiv_pandas")
 
@@ -188,6 +192,7 @@ def _deliver_all(run: Run, prepared: Prepared) -> pd.DataFrame:
     except KeyboardInterrupt:
         arrays.settle("failed", "interrupted", "interrupted")
         status = arrays.frame(prepared.status)
+        status.attrs[REQUESTS_KEY] = run.requests
         if bar is not None:
             bar.finish(status["status"].value_counts())
         raise PublishInterrupted(status) from None
@@ -196,6 +201,7 @@ def _deliver_all(run: Run, prepared: Prepared) -> pd.DataFrame:
         arrays.settle("failed", "internal error: no outcome was recorded for this row", "internal_error")
         result = arrays.frame(prepared.status)
         with_app_id(result, run.app_id)  # for the report's summary
+        result.attrs[REQUESTS_KEY] = run.requests  # for the run's summary (--summary-json)
         counts = result["status"].value_counts()
         bar.finish(counts)  # the status frame's own counts, whatever was fed as it went
     finally:

@@ -87,6 +87,33 @@ def _(tmp_path, monkeypatch, sandbox):
     return ["validate", _csv(tmp_path, bad=True)], None
 
 
+@scenario("validate", 0, "the invalid rows are within --max-invalid")
+def _(tmp_path, monkeypatch, sandbox):
+    return ["validate", _csv(tmp_path, bad=True), "--max-invalid", "25%"], None  # 1 of 4 rows: exactly 25%
+
+
+@scenario("validate", 1, "more rows invalid than --max-invalid")
+def _(tmp_path, monkeypatch, sandbox):
+    return ["validate", _csv(tmp_path, bad=True), "--max-invalid", "24.9%"], None
+
+
+@scenario("validate", 2, "a bad --max-invalid")
+def _(tmp_path, monkeypatch, sandbox):
+    return (
+        ["validate", _csv(tmp_path), "--max-invalid", "-1"],
+        r"^productiv-pandas: error: argument --max-invalid: --max-invalid takes a number of rows",
+    )
+
+
+@scenario("validate", 2, "a bad --now")
+def _(tmp_path, monkeypatch, sandbox):
+    return (
+        ["validate", _csv(tmp_path), "--now", "noon"],
+        r"^productiv-pandas: error: argument --now: expected an ISO 8601 time like 2026-12-02T12:00:00Z, "
+        r"got 'noon' \(see productiv-pandas validate --help\)$",
+    )
+
+
 @scenario("validate", 2, "the file is missing")
 def _(tmp_path, monkeypatch, sandbox):
     return ["validate", str(tmp_path / "missing.csv")], r"^productiv-pandas: error: .*missing\.csv"
@@ -117,6 +144,23 @@ def _(tmp_path, monkeypatch, sandbox):
 @scenario("publish", 1, "a row invalid")
 def _(tmp_path, monkeypatch, sandbox):
     return ["publish", _csv(tmp_path, bad=True), "--app-id", "acme", "--sandbox", "--no-progress"], None
+
+
+@scenario("publish", 0, "the invalid rows are within --max-invalid, the rest sent")
+def _(tmp_path, monkeypatch, sandbox):
+    argv = ["publish", _csv(tmp_path, bad=True), "--app-id", "acme", "--sandbox", "--no-progress"]
+    return [*argv, "--max-invalid", "1"], None
+
+
+@scenario("publish", 1, "rows failed, whatever --max-invalid allows")
+def _(tmp_path, monkeypatch, sandbox):
+    sandbox.reset()
+    sandbox.fail_next(3, status=503, retry_after=0.01)  # every try of the one batch: 1 + 2 retries
+    for name, value in {"CLIENT_ID": sandbox.client_id, "CLIENT_SECRET": sandbox.client_secret,
+                        "API_URL": sandbox.url, "TOKEN_URL": sandbox.token_url}.items():  # fmt: skip
+        monkeypatch.setenv(f"PRODUCTIV_{name}", value)
+    return ["publish", _csv(tmp_path), "--app-id", "demo-app", "--no-progress", "--max-retries", "2",
+            "--max-invalid", "100%"], None  # fmt: skip
 
 
 @scenario("publish", 1, "rows rejected: the app does not exist (404)")
