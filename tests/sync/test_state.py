@@ -95,6 +95,7 @@ _HOLDER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # a subprocess
 def test_a_second_run_is_refused_at_once_and_the_lock_dies_with_its_process(tmp_path):
     path = str(tmp_path / "acme.sync")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
