@@ -100,6 +100,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     names = zipfile.ZipFile(wheel).namelist()
     assert "productiv_pandas/py.typed" in names
     assert "productiv_pandas/_sample.py" in names
+    assert "productiv_pandas/schemas/run-summary.v1.json" in names  # SUMMARY_SCHEMA reads it
     assert {name.split("/")[0] for name in names} == {
         "productiv_pandas",
         wheel.name.split("-py")[0] + ".dist-info",

@@ -24,7 +24,7 @@ from typing import Any, Unpack
 
 import pandas as pd
 
-from ..preparation._frames import as_pandas, exports_arrow
+from ..preparation._frames import as_pandas, exports_arrow, readable_stream
 from ..preparation._options import PrepareOptionsDict
 from ..sending._settings import DEFAULT_MAX_SPLIT_REQUESTS, MAX_BATCH_SIZE, SendSettings
 from ._pass import send_run, validate_run
@@ -68,7 +68,7 @@ def _iterate(chunks: Any) -> Iterator[Any]:
     if exports_arrow(chunks) and not isinstance(chunks, pd.Series | pd.Index):
         import pyarrow as pa
 
-        return iter(pa.RecordBatchReader.from_stream(chunks))
+        return iter(pa.RecordBatchReader.from_stream(readable_stream(chunks)))
     if isinstance(chunks, str | bytes) or not isinstance(chunks, Iterable):
         raise TypeError(
             f"chunks must be an iterable of frames (pandas, pyarrow, polars), got {type(chunks).__name__}"

@@ -72,6 +72,9 @@ def test_help_is_complete_with_an_example(command):
             "--on-stale",
             "--status-out",
             "--chunksize",
+            "--now",
+            "--max-invalid",
+            "--summary-json",
         ):
             assert option in result.stdout
     if command == "publish":

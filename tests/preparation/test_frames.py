@@ -75,7 +75,7 @@ def test_typed_arrow_columns_are_read_as_they_are():
         }
     ).with_columns(pl.col("at").dt.cast_time_unit("ms"), pl.col("action").cast(pl.Categorical))
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # a zoned timestamp raises no NaiveTimestampWarning
+        warnings.simplefilter("error", pp.NaiveTimestampWarning)  # a zoned timestamp raises none
         status = pp.validate(
             frame, columns={"at": "timestamp", "user": "email", "action": "eventName"}, now=NOW
         )
