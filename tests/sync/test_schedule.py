@@ -72,3 +72,30 @@ def test_the_schedule_on_postgres(tmp_path, postgres):  # noqa: F811
         sandbox.add_app(APP)
         outcome = simulate(postgres.url, tmp_path, sandbox)
         check(outcome, sandbox, tmp_path / "acme.sync")
+
+
+@pytest.mark.slow  # a PostgreSQL server
+def test_since_on_a_psycopg_connection_with_percent_signs(tmp_path, postgres):  # noqa: F811
+    """psycopg gets %(since)s, and the query's own % signs (LIKE) are doubled for it."""
+    psycopg = pytest.importorskip("psycopg")
+    import pandas as pd
+
+    import productiv_pandas as pp
+
+    with psycopg.connect(postgres.url, autocommit=True) as con, Sandbox(rate_limit=None) as sandbox:
+        sandbox.add_app(APP)
+        con.execute("DROP TABLE IF EXISTS mail")
+        con.execute("CREATE TABLE mail (ts timestamptz, email text, action text, ins timestamptz)")
+        con.execute(
+            "INSERT INTO mail VALUES ('2026-12-01T11:00Z', 'a@acme.io', 'open', '2026-12-01T11:00Z'),"
+            " ('2026-12-01T11:00Z', 'b@other.io', 'open', '2026-12-01T11:00Z'),"
+            " ('2026-11-30T11:00Z', 'c@acme.io', 'open', '2026-11-30T11:00Z')"
+        )
+        report = pp.sync(
+            "SELECT * FROM mail WHERE email LIKE '%@acme.io' AND ins >= :since", APP, state=tmp_path / "s",
+            con=con, cursor="ins", now=pd.Timestamp("2026-12-01T12:00Z"), client=sandbox.client(),
+            columns={"ts": "timestamp", "action": "eventName"},
+        )  # fmt: skip
+        assert report.summary["rows_read"] == 1
+        assert report.summary["watermark_after"] == "2026-12-01T11:00:00.000Z"
+        assert sandbox.events(APP)["email"].tolist() == ["a@acme.io"]
