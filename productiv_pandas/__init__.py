@@ -27,6 +27,7 @@ from .errors import (
     PublishInterrupted,
     StaleEventWarning,
     StatusFileError,
+    SyncLocked,
 )
 from .files._chunks import publish_chunks, validate_chunks
 from .files._stream import FileReport, RunReport, publish_file, validate_file
@@ -38,6 +39,7 @@ from .problem_codes import PROBLEMS
 from .sending._publish import publish
 from .sources._sql import publish_sql, validate_sql
 from .status import STATUSES
+from .sync._run import SyncReport, sync
 
 if _find_spec("dask") is not None:  # the optional Dask extra; without it, nothing imports dask
     from ._dask.accessor import register as _register_dask
@@ -66,6 +68,8 @@ __all__ = [
     "RunReport",
     "StaleEventWarning",
     "StatusFileError",
+    "SyncLocked",
+    "SyncReport",
     "UsageEvents",
     "__version__",
     "prepare",
@@ -75,6 +79,7 @@ __all__ = [
     "publish_file",
     "publish_sql",
     "sample_events",
+    "sync",
     "validate",
     "validate_chunks",
     "validate_file",

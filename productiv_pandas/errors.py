@@ -8,7 +8,8 @@ Hierarchy::
     │   └── StatusFileError                    status_out could not be written mid-file (a full disk)
     ├── APIError                               the API answered with an error (status, code, message)
     │   └── AuthenticationError                no access token: the token endpoint refused or failed
-    └── PublishInterrupted                     Ctrl-C during publish; ``.status`` holds the rows so far
+    ├── PublishInterrupted                     Ctrl-C during publish; ``.status`` holds the rows so far
+    └── SyncLocked                             another sync run holds the state file
 
     UserWarning
     ├── StaleEventWarning                      events older than 12 hours may not be aggregated
@@ -33,6 +34,7 @@ __all__ = [
     "PublishInterrupted",
     "StaleEventWarning",
     "StatusFileError",
+    "SyncLocked",
     "user_stacklevel",
 ]
 
@@ -175,3 +177,18 @@ class PublishInterrupted(ProductivError, KeyboardInterrupt):
     def __init__(self, status: Any) -> None:
         self.status = status
         super().__init__("publish interrupted: see .status for the rows sent so far")
+
+
+class SyncLocked(ProductivError):
+    """Another run holds the state: this run stopped before reading or sending anything.
+
+    The lock is the operating system's, held by the other run's process and released when it
+    ends, even by ``kill -9``: try again when it has finished. The command line exits 3.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(
+            f"another sync run holds the state {path!r}: this run read and sent nothing; "
+            "try again when that run has finished"
+        )

@@ -131,6 +131,11 @@ _VOCABULARY: dict[str, str] = {
         "Not sent because the run stopped earlier (the reason says why): fix that and run again."
     ),
     "internal_error": "A bug in productiv_pandas cost this row its delivery: please report it.",
+    # --- scheduled runs (sync) ------------------------------------------------------------
+    "outbox.given_up": (
+        "Failed in every sync run until its event was older than max_outbox_age (12 hours by "
+        "default): dropped from the outbox, never delivered."
+    ),
 }
 
 #: Every problem code, mapped to a one-line description in plain words (read-only).

@@ -48,7 +48,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import ConfigurationError, ProductivError
+from ..errors import ConfigurationError, ProductivError, SyncLocked
 from ..preparation._terms import CLI
 from ..summary import build_summary, exceeds, write_summary
 from ._args import build_parser, one_line
@@ -251,7 +251,14 @@ def _run_sandbox(args: argparse.Namespace) -> int:
     return serve_in_foreground(port=args.port, apps=args.app)
 
 
-_COMMANDS = {"validate": _run_validate, "publish": _run_publish, "demo": _run_demo, "sandbox": _run_sandbox}
+def _run_sync(args: argparse.Namespace) -> int:
+    from ._sync import run_sync
+
+    return run_sync(args)
+
+
+_COMMANDS = {"validate": _run_validate, "publish": _run_publish, "sync": _run_sync, "demo": _run_demo,
+             "sandbox": _run_sandbox}  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -271,6 +278,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if report is not None and getattr(args, "summary_json", None) is not None:
             _write_summary_json(report, args, 130)
         return 130
+    except SyncLocked as exc:  # sync: another run holds the state; nothing was read or sent
+        print(f"productiv-pandas: {one_line(exc)}", file=sys.stderr)
+        return 3
     except (ProductivError, OSError) as exc:
         # The user's input, environment or machine: our messages never quote a secret.
         print(f"productiv-pandas: error: {one_line(exc)}", file=sys.stderr)

@@ -29,6 +29,14 @@ _EXAMPLES = {
   export PRODUCTIV_DB_URL='postgresql://etl:secret@db.internal/app'   # out of shell history
   productiv-pandas validate --sql "SELECT user_email, action, occurred_at FROM audit" \\
       --column user_email=email --column action=eventName --column occurred_at=timestamp""",
+    "sync": """examples:
+  # every 30 minutes (cron, a systemd timer, Airflow: see docs/scheduling.md)
+  export PRODUCTIV_DB_URL='postgresql://etl:secret@db.internal/app'
+  productiv-pandas sync --app-id acme --state /var/lib/productiv/acme.sync \\
+      --sql "SELECT user_email, action, occurred_at, inserted_at FROM audit WHERE inserted_at >= :since" \\
+      --cursor inserted_at --column user_email=email --column action=eventName \\
+      --column occurred_at=timestamp --summary-json run.json --max-invalid 1%
+  productiv-pandas sync /data/drop --app-id acme --state drop.sync   # new and grown files""",
     "publish": """examples:
   export PRODUCTIV_CLIENT_ID='your-client-id' PRODUCTIV_CLIENT_SECRET='your-client-secret'
   productiv-pandas publish export.parquet --app-id acme-docs --column user=email \\
@@ -196,6 +204,162 @@ def _add_shape_options(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _duration(text: str) -> str:
+    """``--overlap``, ``--max-outbox-age``: a duration with its unit (``15min``, ``12h``)."""
+    import pandas as pd
+
+    try:
+        value = pd.Timedelta(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a duration like 15min or 12h, got {text!r}") from None
+    if pd.isna(value) or value < pd.Timedelta(0) or text.strip().lstrip("+").replace(".", "").isdigit():
+        raise argparse.ArgumentTypeError(f"expected a duration like 15min or 12h, got {text!r}")
+    return text.strip()
+
+
+def _add_sync(commands, formatter) -> None:
+    """``sync``: every option of ``pp.sync`` as a flag, and publish's sending options."""
+    sync = commands.add_parser(
+        "sync",
+        help="send what is new in a table or folder since the last run (for cron, Airflow)",
+        description="One scheduled run: read the rows of --sql (WHERE cursor >= :since) or the new "
+        "and grown files of a folder, retry the outbox of rows that failed before, send what the "
+        "journal has not seen, and remember the watermark, all in the --state file. Exit 0 ok, 1 "
+        "invalid rows beyond --max-invalid or rows failed, 2 usage, configuration or database "
+        "error, 3 another run holds the state.",
+        epilog=_EXAMPLES["sync"],
+        formatter_class=formatter,
+    )
+    sync.add_argument(
+        "source",
+        nargs="?",
+        type=_text("the source"),
+        help="a folder, a glob or a file of events (.csv, .parquet, .jsonl); or --sql",
+    )
+    sync.add_argument(
+        "--sql",
+        metavar="QUERY",
+        type=_text("the --sql query"),
+        help="the query, with a :since parameter (WHERE inserted_at >= :since)",
+    )
+    sync.add_argument(
+        "--db",
+        metavar="URL",
+        type=_text("the --db URL"),
+        help="the database of --sql (default: PRODUCTIV_DB_URL)",
+    )
+    sync.add_argument(
+        "--app-id", required=True, type=_text("app id"), help="the Productiv app the events belong to"
+    )
+    sync.add_argument(
+        "--state",
+        required=True,
+        type=_path,
+        metavar="FILE",
+        help="the state file (SQLite: watermark, journal, outbox), created if missing",
+    )
+    sync.add_argument(
+        "--cursor",
+        metavar="COLUMN",
+        help="the column saying when a row arrived (insert or load time); default: the "
+        "event time, and rows arriving later than --overlap are then missed",
+    )
+    sync.add_argument(
+        "--overlap",
+        type=_duration,
+        default="15min",
+        help="how far before the watermark each run reads again (default 15min)",
+    )
+    sync.add_argument(
+        "--start",
+        type=_iso_time,
+        metavar="ISO-TIME",
+        help="where the first run reads from (default: --now minus 12 hours)",
+    )
+    sync.add_argument(
+        "--now",
+        type=_iso_time,
+        metavar="ISO-TIME",
+        help="the reference time of the run (default: the current time); without an offset in --tz, else UTC",
+    )
+    sync.add_argument(
+        "--since-as",
+        choices=("datetime", "epoch_ms", "iso"),
+        default="datetime",
+        help=":since as a UTC datetime (default), epoch milliseconds, or ISO text",
+    )
+    sync.add_argument(
+        "--max-outbox-age",
+        type=_duration,
+        default="12h",
+        help="retry a failed row until its event is this old, then give it up (default 12h)",
+    )
+    sync.add_argument(
+        "--max-invalid",
+        type=_max_invalid,
+        default="0",
+        metavar="N|P%",
+        help="exit 1 only when more rows than this are invalid (rows, or %% of the rows read)",
+    )
+    sync.add_argument(
+        "--summary-json",
+        type=_path,
+        metavar="FILE",
+        help="write the run's summary here as JSON, replaced atomically",
+    )
+    sync.add_argument(
+        "--column",
+        action="append",
+        default=[],
+        metavar="INPUT=API",
+        type=_column,
+        help="map an input column to an API field; repeatable",
+    )
+    sync.add_argument(
+        "--unit",
+        choices=("ms", "s", "us", "ns"),
+        default="ms",
+        help="unit of numeric timestamps (default: ms)",
+    )
+    sync.add_argument("--tz", help="zone of timestamps written without an offset, e.g. Europe/Paris")
+    sync.add_argument(
+        "--login-event",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="an event name of category Login (needs targetApp); repeatable",
+    )
+    sync.add_argument(
+        "--allowed-events",
+        type=_path,
+        metavar="FILE",
+        help="the app's event mapping: a text file with one event name per line",
+    )
+    sync.add_argument(
+        "--on-stale",
+        choices=("warn", "skip", "ignore"),
+        default="warn",
+        help="events older than 12 hours: warn and send (default), skip, or send quietly",
+    )
+    sync.add_argument(
+        "--batch-size",
+        type=_integer(1, MAX_BATCH_SIZE),
+        default=MAX_BATCH_SIZE,
+        help=f"events per request, 1-{MAX_BATCH_SIZE} (default {MAX_BATCH_SIZE})",
+    )
+    sync.add_argument("--workers", type=_integer(1), default=4, help="requests in flight at once (default 4)")
+    sync.add_argument(
+        "--max-retries", type=_integer(0), help="retries for 429, 5xx and network errors (default 5)"
+    )
+    sync.add_argument(
+        "--chunksize",
+        type=_integer(1),
+        default=None,
+        metavar="ROWS",
+        help=f"rows read at a time (default {DEFAULT_SQL_CHUNKSIZE:,})",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="productiv-pandas",
@@ -241,6 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the same command again sends only what is missing",
     )  # fmt: skip
     publish.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+    _add_sync(commands, formatter)
 
     demo = commands.add_parser(
         "demo", help="publish a generated sample export to an in-process sandbox",

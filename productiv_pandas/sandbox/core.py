@@ -264,6 +264,11 @@ class Sandbox:
         """
         self._faults.drop_next(n, after_store)
 
+    def clear_faults(self) -> None:
+        """Forget the faults still queued (``fail_next`` and the like): the end of an outage
+        scripted as ``fail_next(10**6)``, and the delay (back to 0). Events and stats are kept."""
+        self._faults.clear()
+
     def set_delay(self, seconds: float) -> None:
         """Wait ``seconds`` before answering every events POST (0 to stop)."""
         self._faults.delay = seconds

@@ -195,6 +195,62 @@ def _(tmp_path, monkeypatch, sandbox):
     return ["publish", _csv(tmp_path), "--app-id", "acme", "--sandbox", "--no-progress"], r"^interrupted$"
 
 
+def _sync(tmp_path, monkeypatch, sandbox, *, bad: bool = False) -> list[str]:
+    """``sync`` of a folder holding one CSV, to the module's sandbox (app ``acme``)."""
+    if "acme" not in sandbox.apps:
+        sandbox.add_app("acme")
+    monkeypatch.setenv("PRODUCTIV_ACCESS_TOKEN", sandbox.issue_token())
+    monkeypatch.setenv("PRODUCTIV_API_URL", sandbox.url)
+    folder = tmp_path / "drop"
+    folder.mkdir(exist_ok=True)
+    Path(_csv(folder, bad=bad)).rename(folder / "events.csv")
+    return ["sync", str(folder), "--app-id", "acme", "--state", str(tmp_path / "acme.sync")]
+
+
+@scenario("sync", 0, "every row sent")
+def _(tmp_path, monkeypatch, sandbox):
+    return _sync(tmp_path, monkeypatch, sandbox), None
+
+
+@scenario("sync", 1, "a row invalid beyond --max-invalid")
+def _(tmp_path, monkeypatch, sandbox):
+    return _sync(tmp_path, monkeypatch, sandbox, bad=True), None
+
+
+@scenario("sync", 1, "rows failed: kept in the outbox")
+def _(tmp_path, monkeypatch, sandbox):
+    argv = _sync(tmp_path, monkeypatch, sandbox)
+    sandbox.fail_next(1, status=503)
+    return [*argv, "--max-retries", "0"], None
+
+
+@scenario("sync", 2, "a database that refuses the query")
+def _(tmp_path, monkeypatch, sandbox):
+    _sync(tmp_path, monkeypatch, sandbox)  # the credentials
+    argv = ["sync", "--sql", "SELECT * FROM nowhere WHERE t >= :since", "--db", f"sqlite:///{tmp_path}/x.db",
+            "--app-id", "acme", "--state", str(tmp_path / "s")]  # fmt: skip
+    return argv, r"^productiv-pandas: error: cannot run the query on sqlite:///.*no such table: nowhere"
+
+
+@scenario("sync", 3, "another run holds the state")
+def _(tmp_path, monkeypatch, sandbox):
+    from productiv_pandas.sync import _run
+
+    def locked(*args, **kwargs):
+        raise pp.SyncLocked(str(tmp_path / "acme.sync"))
+
+    monkeypatch.setattr(_run, "sync", locked)
+    return _sync(tmp_path, monkeypatch, sandbox), r"^productiv-pandas: another sync run holds the state "
+
+
+@scenario("sync", 130, "Ctrl-C")
+def _(tmp_path, monkeypatch, sandbox):
+    from productiv_pandas.sync import _run
+
+    monkeypatch.setattr(_run, "sync", _raising(KeyboardInterrupt()))
+    return _sync(tmp_path, monkeypatch, sandbox), r"^interrupted$"
+
+
 @scenario("demo", 0, "the demo ran")
 def _(tmp_path, monkeypatch, sandbox):
     monkeypatch.setattr(_demo, "run_demo", lambda *args, **kwargs: 0)  # run_demo's only return value
