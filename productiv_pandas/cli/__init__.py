@@ -5,7 +5,7 @@ scripts and cron jobs.
 :func:`~productiv_pandas.publish_file`), so their memory stays flat however big the file is;
 the per-row status goes to ``--status-out`` as it is made.
 
-Exit codes, the same on every command:
+Exit codes (``sync`` differs in 3 and 4):
 
 - 0: every row was sent or deliberately left out (duplicate, stale under ``--on-stale skip``);
   for ``validate``: no row is invalid. Invalid rows within ``--max-invalid N`` (rows) or
@@ -22,13 +22,16 @@ Exit codes, the same on every command:
   command line is one of these: they are about the user's input or machine, not the code.
   Numbers are checked by the parser, before anything is read or sent.
 - 3: an internal error, a bug: one line naming the exception's type and where it was raised,
-  never its text, which might quote a credential; please report it.
+  never its text, which might quote a credential; please report it. On ``sync``, 3 means
+  another run holds the state (nothing was read or sent: try again later).
+- 4: ``sync`` only: an internal error, as 3 is on the other commands, so that a scheduler
+  retrying on 3 never takes a bug for a busy state.
 - 130: interrupted (Ctrl-C); the line says which rows have a status.
 
 ``--summary-json FILE`` writes the run's summary as JSON (:mod:`productiv_pandas.summary`: the
 keys, their schema ``schemas/run-summary.v1.json``) once the run has ended with 0 or 1, or was
 interrupted (130: the rows read so far); its ``exit_code`` is the code the process exits with.
-On 2 or 3 no summary is written (a file already there is left as it was). ``--now ISO-TIME``
+On 2, 3 or 4 no summary is written (a file already there is left as it was). ``--now ISO-TIME``
 is the reference time of the stale and future checks; without an offset it is in ``--tz``,
 else UTC, as times in the file are.
 
@@ -294,7 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{frame.lineno} (a bug in productiv-pandas: please report it)",
             file=sys.stderr,
         )
-        return 3
+        # sync's 3 says "another run holds the state, try later": a bug must not read as that.
+        return 4 if args.command == "sync" else 3
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

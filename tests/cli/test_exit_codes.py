@@ -243,6 +243,14 @@ def _(tmp_path, monkeypatch, sandbox):
     return _sync(tmp_path, monkeypatch, sandbox), r"^productiv-pandas: another sync run holds the state "
 
 
+@scenario("sync", 4, "a bug: 3 is the lock's")
+def _(tmp_path, monkeypatch, sandbox):
+    from productiv_pandas.sync import _run
+
+    monkeypatch.setattr(_run, "sync", _raising(RuntimeError(SECRET_TEXT)))
+    return _sync(tmp_path, monkeypatch, sandbox), r"^productiv-pandas: internal error: RuntimeError at "
+
+
 @scenario("sync", 130, "Ctrl-C")
 def _(tmp_path, monkeypatch, sandbox):
     from productiv_pandas.sync import _run
