@@ -2,11 +2,11 @@
 
 A batch knows the status-frame positions of its rows, so every answer from the API maps back
 to exactly those rows, and it can split itself in halves when the API refuses something in it.
+Its rows are Arrow slices of the wire columns, and its body is built from them (``_body.py``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -14,6 +14,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from ._body import Columns, body
 from ._settings import MAX_BATCH_SIZE, check_batch_size
 
 __all__ = ["MAX_BATCH_SIZE", "Batch", "make_batches"]
@@ -24,50 +25,29 @@ class Batch:
     """Rows sent in one request.
 
     ``number`` is the index of the top-level batch (halves keep their parent's number);
-    ``positions`` are positions in the status frame; ``events`` the wire dicts, same order.
+    ``positions`` are positions in the status frame; ``columns`` the wire fields, same order
+    (Arrow slices of the whole wire frame's columns: a batch holds no object per row).
     """
 
     number: int
     positions: np.ndarray
-    events: list[dict[str, object]]
+    columns: Columns
 
     def __len__(self) -> int:
-        return len(self.events)
+        return len(self.positions)
 
     @cached_property
     def payload(self) -> bytes:
         """The JSON body, serialized once however often the request is retried."""
-        return json.dumps({"events": self.events}, separators=(",", ":"), ensure_ascii=False).encode()
+        return body(self.columns)
 
     def halves(self) -> tuple[Batch, Batch]:
         """Two batches of (nearly) half the rows each: the API refused something in this one."""
-        middle = len(self.events) // 2
+        middle = len(self) // 2
         return (
-            Batch(self.number, self.positions[:middle], self.events[:middle]),
-            Batch(self.number, self.positions[middle:], self.events[middle:]),
+            Batch(self.number, self.positions[:middle], self.columns.slice(0, middle)),
+            Batch(self.number, self.positions[middle:], self.columns.slice(middle, len(self))),
         )
-
-
-def _events(wire: pd.DataFrame) -> list[dict[str, object]]:
-    """Wire dicts; ``targetApp`` only where present (the API wants it absent otherwise)."""
-    rows = zip(
-        wire["timestamp"].astype(np.int64).tolist(),
-        wire["email"].tolist(),
-        wire["eventName"].tolist(),
-        strict=True,
-    )
-    present = wire["targetApp"].notna()
-    # Most batches hold no Login event: skipping targetApp there halves the time this takes,
-    # which is about a tenth of publish's CPU (benchmarks/bench_publish.py).
-    if not present.any():
-        return [{"timestamp": t, "email": e, "eventName": n} for t, e, n in rows]
-    targets = wire["targetApp"].astype(object).where(present, None).tolist()
-    return [
-        {"timestamp": t, "email": e, "eventName": n}
-        if a is None
-        else {"timestamp": t, "email": e, "eventName": n, "targetApp": a}
-        for (t, e, n), a in zip(rows, targets, strict=True)
-    ]
 
 
 def make_batches(
@@ -81,6 +61,7 @@ def make_batches(
 
 
 def _generate(wire: pd.DataFrame, positions: np.ndarray, batch_size: int) -> Iterator[Batch]:
+    columns = Columns.of(wire)
     for number, start in enumerate(range(0, len(wire), batch_size)):
-        chunk = wire.iloc[start : start + batch_size]
-        yield Batch(number, positions[start : start + batch_size], _events(chunk))
+        stop = start + batch_size
+        yield Batch(number, positions[start:stop], columns.slice(start, min(stop, len(wire))))
