@@ -52,9 +52,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ConfigurationError, ProductivError, SyncLocked
-from ..preparation._terms import CLI
 from ..summary import build_summary, exceeds, write_summary
-from ._args import build_parser, one_line
+from ._args import build_parser, one_line, shape_options
 
 __all__ = ["main"]
 
@@ -110,22 +109,9 @@ def _database(args: argparse.Namespace) -> str | None:
 def _options(args: argparse.Namespace) -> dict:
     _check_report(args)
     _check_summary_json(args)
-    columns = dict(args.column)
-    # _terms: the messages and reasons of this run name --column, --unit... (see preparation._terms)
-    options: dict = {"columns": columns, "unit": args.unit, "tz": args.tz, "on_stale": args.on_stale,
-                     "_terms": CLI}  # fmt: skip
+    options = shape_options(args)
     if args.now is not None:  # without an offset: in --tz, else UTC (as the Python now= reads it)
         options["now"] = args.now
-    if args.login_event:
-        options["login_events"] = set(args.login_event)
-    if args.allowed_events is not None:
-        try:
-            lines = args.allowed_events.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigurationError(
-                f"cannot read --allowed-events {str(args.allowed_events)!r}: {exc}"
-            ) from None
-        options["allowed_events"] = {line.strip() for line in lines if line.strip()}
     return options
 
 

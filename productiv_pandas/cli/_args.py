@@ -15,6 +15,7 @@ from typing import NoReturn
 from ..errors import ConfigurationError
 from ..files._location import is_url
 from ..files._readers import DEFAULT_CHUNKSIZE
+from ..preparation._terms import CLI
 from ..sending._batches import MAX_BATCH_SIZE
 from ..sources._sql_chunks import DEFAULT_SQL_CHUNKSIZE
 from ..summary import parse_max_invalid
@@ -433,3 +434,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="register an app (repeatable)",
     )  # fmt: skip
     return parser
+
+
+def shape_options(args: argparse.Namespace) -> dict:
+    """The options that shape how rows are judged (--column, --unit, --tz, --on-stale,
+    --login-event, --allowed-events), as the Python keywords, for validate, publish and sync."""
+    # _terms: the messages and reasons of this run name --column, --unit... (see preparation._terms)
+    options: dict = {"columns": dict(args.column), "unit": args.unit, "tz": args.tz,
+                     "on_stale": args.on_stale, "_terms": CLI}  # fmt: skip
+    if args.login_event:
+        options["login_events"] = set(args.login_event)
+    if args.allowed_events is not None:
+        try:
+            lines = args.allowed_events.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigurationError(
+                f"cannot read --allowed-events {str(args.allowed_events)!r}: {exc}"
+            ) from None
+        options["allowed_events"] = {line.strip() for line in lines if line.strip()}
+    return options

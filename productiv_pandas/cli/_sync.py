@@ -15,7 +15,7 @@ import sys
 import pandas as pd
 
 from ..errors import ConfigurationError
-from ..preparation._terms import CLI
+from ._args import shape_options
 
 __all__ = ["run_sync", "sync_lines"]
 
@@ -72,18 +72,7 @@ def run_sync(args: argparse.Namespace) -> int:
     from ..sync._run import sync
 
     source, url = _source(args)
-    options: dict = {"columns": dict(args.column), "unit": args.unit, "tz": args.tz,
-                     "on_stale": args.on_stale, "_terms": CLI}  # fmt: skip
-    if args.login_event:
-        options["login_events"] = set(args.login_event)
-    if args.allowed_events is not None:
-        try:
-            lines = args.allowed_events.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigurationError(
-                f"cannot read --allowed-events {str(args.allowed_events)!r}: {exc}"
-            ) from None
-        options["allowed_events"] = {line.strip() for line in lines if line.strip()}
+    options = shape_options(args)
     if args.chunksize is not None:
         options["chunksize"] = args.chunksize
     if args.summary_json is not None and args.summary_json.resolve() == args.state.resolve():

@@ -10,6 +10,7 @@ within one.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import os
 import secrets
@@ -120,7 +121,7 @@ def empty_status() -> pd.DataFrame:
     )
 
 
-class ChunkRun:
+class ChunkRun(abc.ABC):
     """One pass over a stream of chunks: each prepared with cross-chunk de-duplication, and a
     tally. Subclasses give the chunks (:meth:`frames`) and say what they come from."""
 
@@ -144,9 +145,9 @@ class ChunkRun:
         #: HTTP requests made to the events endpoint, summed over the chunks sent.
         self.requests = 0
 
+    @abc.abstractmethod
     def frames(self) -> Iterator[pd.DataFrame]:
         """The chunks, each indexed by its rows' 0-based row numbers in the stream."""
-        raise NotImplementedError
 
     def row_count(self) -> int | None:
         """The stream's rows, when known without reading it; else None."""
