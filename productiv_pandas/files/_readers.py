@@ -27,19 +27,23 @@ first block, so a later block of another type stops the read. Parquet is read wi
 
 from __future__ import annotations
 
+import bz2
 import contextlib
+import gzip
 import json
+import lzma
 import os
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ConfigurationError
+from ._arrow_csv import ARROW_ERRORS, arrow_chunks
 from ._input import READ_ERRORS, BadLine, compression_of, json_chunks, sniff_compression, what_is_inside
 from ._location import Location, is_url, location, name_of, readable, scrubbed, shown, suffixes_of
 
@@ -67,6 +71,13 @@ DEFAULT_CHUNKSIZE = 100_000
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip")
 #: Separators a CSV export may use instead of commas (Excel in much of Europe writes ``;``).
 _SEPARATORS = (";", "\t", "|")
+#: Compressions read for pyarrow by Python's own decompressors (None: not compressed); a zip
+#: archive or zstd is read by pandas' parser.
+_OPENERS: dict[str, Any] = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
+_ARROW_COMPRESSIONS = (None, *_OPENERS)
+#: What stops pyarrow's read and hands the file to pandas' parser: anything pyarrow raises,
+#: a Python file object's own errors (a truncated gzip file), NotLikePandas.
+_ARROW_FALLBACK = (*ARROW_ERRORS, *READ_ERRORS)
 
 
 class EventReader(ABC):
@@ -186,6 +197,39 @@ class CsvReader(EventReader):
         return self._repeated
 
     def chunks(self, usecols: list[str] | None = None, text: tuple[str, ...] = ()) -> Iterator[pd.DataFrame]:
+        """By pyarrow (:mod:`._arrow_csv`) while it reads the file as pandas would; from the
+        first chunk it cannot, pandas' C parser goes on from the same row, so what a file gets
+        (rows, values, an error's words and row) is pandas' whatever reads it."""
+        given = 0
+        if self.compression in _ARROW_COMPRESSIONS:
+            with contextlib.ExitStack() as stack:
+                try:
+                    source = stack.enter_context(self._binary())
+                    fast = arrow_chunks(source, self._columns, self.sep, self.chunksize, usecols, text)
+                    while (frame := next(fast, None)) is not None:
+                        yield frame
+                        given += 1
+                    return
+                except _ARROW_FALLBACK:
+                    pass  # pandas' parser reads the file again and says what it says
+        chunks = self._pandas_chunks(usecols, text)
+        for _ in range(given):  # the chunks pyarrow gave: the same rows, read and dropped
+            next(chunks, None)
+        yield from chunks
+
+    @contextlib.contextmanager
+    def _binary(self) -> Iterator[Any]:
+        """The file's bytes, decompressed, for pyarrow: a local file by its path (pyarrow
+        reads it itself), a URL's or a compressed file's through a Python file object."""
+        with contextlib.ExitStack() as stack:
+            source = stack.enter_context(readable(self.path))
+            if self.compression is not None:
+                source = stack.enter_context(_OPENERS[self.compression](source, "rb"))
+            elif isinstance(source, Path):
+                source = str(source)
+            yield source
+
+    def _pandas_chunks(self, usecols: list[str] | None, text: tuple[str, ...]) -> Iterator[pd.DataFrame]:
         # Left to inference, a column of event names like 1001 would be numbers in a chunk that
         # happens to hold only such names and text in the next (0.2 s a million rows).
         dtype = dict.fromkeys(text, str) or None

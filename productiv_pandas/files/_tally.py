@@ -17,6 +17,8 @@ from ..status import PROBLEM_STATUSES, STATUSES
 
 __all__ = ["Tally"]
 
+_PROBLEM_CODES = [STATUSES.index(name) for name in PROBLEM_STATUSES]
+
 
 class Tally:
     """Counts over the chunks of one file."""
@@ -52,7 +54,10 @@ class Tally:
         codes = status["status"]
         self.rows += len(status)
         self._counts += codes.value_counts(sort=False).reindex(list(STATUSES), fill_value=0).to_numpy()
-        chunk = count_problems(status, PROBLEM_STATUSES)
+        # Only the rows with a problem: the long form of a chunk's valid rows is empty anyway,
+        # and building it cost a quarter of a second a million rows.
+        counted = np.isin(codes.cat.codes.to_numpy(), _PROBLEM_CODES)
+        chunk = count_problems(status.iloc[np.flatnonzero(counted)], PROBLEM_STATUSES)
         self._problems = chunk if self._problems is None else self._problems.add(chunk, fill_value=0)
 
     def counts(self) -> pd.Series:
