@@ -30,6 +30,7 @@ from ..preparation._prepare import Prepared, prepare_events, select_columns
 from ..preparation._terms import PYTHON, Terms
 from ..report._collect import ReportCollector, ReportData
 from ..status import STATUSES, WIRE_COLUMNS, new_status_frame, problem_number
+from ._ahead import read_ahead
 from ._formats import StatusWriter
 from ._location import location, shown
 from ._readers import EventReader, open_reader
@@ -230,8 +231,13 @@ class FileRun(ChunkRun):
 
     what = "the file"
 
-    def __init__(self, path: str | os.PathLike, chunksize: int, options: PrepareOptionsDict) -> None:
+    def __init__(
+        self, path: str | os.PathLike, chunksize: int, options: PrepareOptionsDict, *, ahead: bool = False
+    ) -> None:
         super().__init__(options)
+        #: Read the next chunk in a thread while this one is prepared (:mod:`._ahead`): one
+        #: chunk more in memory, the reading hidden behind the preparing on two cores.
+        self.ahead = ahead
         self.reader: EventReader = open_reader(path, chunksize)
         self.path = self.reader.path
         self.source = shown(self.reader.path)  # a URL's secrets masked
@@ -241,7 +247,8 @@ class FileRun(ChunkRun):
         self.text = tuple(name for field, name in sources.items() if field != "timestamp")
 
     def frames(self) -> Iterator[pd.DataFrame]:
-        return self.reader.numbered_chunks(self.usecols, self.text)
+        chunks = self.reader.numbered_chunks(self.usecols, self.text)
+        return read_ahead(chunks) if self.ahead else chunks
 
     def row_count(self) -> int | None:
         return self.reader.row_count()

@@ -1,20 +1,19 @@
-"""Which events a file has already shown, in 16 bytes an event: de-duplication across chunks.
+"""Which events a file has already shown, in 12 bytes an event: de-duplication across chunks.
 
 A file read in chunks cannot keep its rows to compare later ones with. It keeps, for every
 event kept so far, a 64-bit hash of its (timestamp, email, eventName) triple and the file row
-it was first seen at: 160 MB for ten million distinct events, where a Python set of the
-triples would take several GB.
+it was first seen at (32 bits, 64 past 4,294,967,295 rows): 120 MB for ten million distinct
+events, where a Python set of the triples would take several GB.
 
-The hashes are kept sorted, so a chunk's lookups are binary searches, in two parts:
+The hashes are kept sorted, so a chunk's lookups are binary searches, in two parts: the table
+proper, 16 sorted arrays bucketed by the hash's top 4 bits, and the latest chunks' hashes, in
+a few sorted runs of like sizes (1, 2, 4... chunks, merged as they come), merged into the table
+together once they hold :data:`_MERGE_AT` events or a quarter of the table.
 
-- the table proper, 16 sorted numpy arrays bucketed by the hash's top 4 bits;
-- the latest chunks' hashes, one sorted run a chunk, up to :data:`_RUNS` of them, merged
-  into the table together once there are that many.
-
-Inserting each chunk into the table at once copied the whole table a chunk (np.insert): at 10
-million rows, 100 chunks each moving up to 160 MB, seconds of copying that grew with the
-square of the file. Merged :data:`_RUNS` chunks at a time, the table is copied a twelfth as
-often; bucket by bucket, a merge never holds more than a sixteenth of the table twice.
+Inserting each chunk into the table at once (np.insert) copied the whole table a chunk: at 10
+million rows, 100 chunks each moving up to 160 MB, a cost growing with the square of the
+file. Merged in runs, the table is copied a few times in all; bucket by bucket, a merge holds
+a sixteenth of the table twice at most, besides the runs.
 
 Collisions: two distinct triples with the same 64-bit hash would make the later one a false
 ``duplicate`` of the earlier. With ``n`` distinct events the chance that any pair collides is
@@ -62,7 +61,7 @@ def _merged(
     size = len(table) + len(hashes)
     old = np.ones(size, dtype=bool)
     old[at] = False
-    merged_hashes, merged_rows = np.empty(size, dtype=np.uint64), np.empty(size, dtype=np.int64)
+    merged_hashes, merged_rows = np.empty(size, dtype=np.uint64), np.empty(size, dtype=rows.dtype)
     merged_hashes[at], merged_rows[at] = hashes, new_rows
     merged_hashes[old], merged_rows[old] = table, rows
     return merged_hashes, merged_rows
@@ -73,7 +72,9 @@ class FirstSeen:
 
     def __init__(self) -> None:
         self._hashes = [np.empty(0, dtype=np.uint64) for _ in range(_BUCKETS)]
-        self._rows = [np.empty(0, dtype=np.int64) for _ in range(_BUCKETS)]
+        #: uint32 while every row number fits (12 bytes an event), int64 from the first one that
+        #: does not (a file of more than 4,294,967,295 rows).
+        self._rows = [np.empty(0, dtype=np.uint32) for _ in range(_BUCKETS)]
         #: The latest chunks' (sorted hashes, rows), not merged into the table yet.
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []
 
@@ -113,8 +114,12 @@ class FirstSeen:
         hashes = np.asarray(hashes, dtype=np.uint64)
         if not len(hashes):
             return
+        rows = np.asarray(rows, dtype=np.int64)
+        if self._rows[0].dtype == np.uint32 and rows.max() > np.iinfo(np.uint32).max:
+            self._rows = [bucket.astype(np.int64) for bucket in self._rows]
+            self._runs = [(run, run_rows.astype(np.int64)) for run, run_rows in self._runs]
         order = np.argsort(hashes)
-        self._runs.append((hashes[order], np.asarray(rows, dtype=np.int64)[order]))
+        self._runs.append((hashes[order], rows[order].astype(self._rows[0].dtype)))
         # Runs of like sizes merged (1, 2, 4... chunks): a lookup searches a few runs only.
         while len(self._runs) > 1 and len(self._runs[-1][0]) >= len(self._runs[-2][0]):
             (table, table_rows), (run, run_rows) = self._runs[-2:]

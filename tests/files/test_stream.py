@@ -241,7 +241,10 @@ def test_first_seen_finds_what_was_added_and_nothing_else():
     lookup = np.array([2**64 - 1, 6, 5, 41, 2**63 + 7, 0], dtype=np.uint64)
     assert seen.find(lookup).tolist() == [12, 20, 10, -1, 11, -1]
     assert len(seen) == 5
-    assert seen.nbytes == 5 * 16
+    assert seen.nbytes == 5 * 12  # a 64-bit hash and a 32-bit row
+    seen.add(np.array([7], dtype=np.uint64), [2**32 + 3])  # past 32 bits: rows become 64-bit
+    assert seen.find(np.array([7, 5, 6], dtype=np.uint64)).tolist() == [2**32 + 3, 10, 20]
+    assert seen.nbytes == 6 * 16
 
 
 def test_the_docstring_examples_run():
