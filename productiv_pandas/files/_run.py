@@ -178,16 +178,16 @@ class ChunkRun(abc.ABC):
         codes = status["status"].cat.codes.to_numpy()
         deduped = np.flatnonzero(np.isin(codes, _DEDUPED_CODES))
         if len(deduped):
-            hashes = hash_keys(status[KEY].iloc[deduped])
-            first = self.seen.find(hashes)
+            # The whole chunk hashed, then the rows wanted: cheaper than taking them first.
+            hashes = hash_keys(status[KEY])[deduped]
+            # Each chunk's first sighting of an event is remembered: prepare already made the
+            # chunk's later sightings duplicates of it.
+            kept = np.isin(codes[deduped], _KEPT_CODES)
+            first = self.seen.see(hashes, status.index.to_numpy()[deduped], kept)
             earlier = first >= 0
             if earlier.any():
                 status = _duplicates(status, deduped[earlier], first[earlier])
                 codes = status["status"].cat.codes.to_numpy()
-            # Each chunk's first sighting of an event: prepare already made the chunk's
-            # later sightings duplicates of it.
-            new = ~earlier & np.isin(codes[deduped], _KEPT_CODES)
-            self.seen.add(hashes[new], status.index.to_numpy()[deduped[new]])
         self.tally.prepared(status)
         return Prepared(status=status, to_send=np.flatnonzero(codes == _VALID_CODE))
 

@@ -247,6 +247,15 @@ def test_first_seen_finds_what_was_added_and_nothing_else():
     assert seen.nbytes == 6 * 16
 
 
+def test_first_seen_see_finds_then_adds_only_the_new_hashes_kept():
+    seen = FirstSeen()
+    seen.add(np.array([5], dtype=np.uint64), [0])
+    hashes = np.array([9, 5, 3, 9, 8], dtype=np.uint64)
+    first = seen.see(hashes, np.array([10, 11, 12, 13, 14]), np.array([True, True, False, False, True]))
+    assert first.tolist() == [-1, 0, -1, -1, -1]  # what find gave before the chunk was added
+    assert seen.find(np.array([9, 3, 8, 5], dtype=np.uint64)).tolist() == [10, -1, 14, 0]
+
+
 def test_the_docstring_examples_run():
     assert doctest.testmod(stream).failed == 0
 
