@@ -155,6 +155,11 @@ def _times(column: pa.ChunkedArray) -> Any:
     (the same instants, no naive time to count), at a fifth of the cost. A value pyarrow
     cannot hold (February 30th, year 2300 in nanoseconds) leaves the column text, for
     prepare to explain."""
+    # pyarrow 15 wraps a year beyond nanoseconds around (2300 became 1715) where later ones
+    # refuse it: years outside 1678-2261 (a 4-digit prefix, compared as text) stay text.
+    year = pc.utf8_slice_codeunits(column, 0, 4)
+    if not pc.all(pc.and_(pc.greater_equal(year, "1678"), pc.less_equal(year, "2261"))).as_py():
+        return pd.array(column, dtype=TEXT)
     try:
         parsed = pc.cast(column, pa.timestamp("ns", tz="UTC"))
     except pa.ArrowException:
