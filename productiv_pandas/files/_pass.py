@@ -133,6 +133,7 @@ def _send_chunks(run: ChunkRun, sender: _Sender, write: Callable[[pd.DataFrame],
     while True:
         try:
             prepared = next(chunks, None)
+            ahead = None if prepared is None else sender.ready(prepared)
         except KeyboardInterrupt:
             raise
         except BaseException:
@@ -142,12 +143,13 @@ def _send_chunks(run: ChunkRun, sender: _Sender, write: Callable[[pd.DataFrame],
         if sending is not None:
             write(sender.finish(sending))
             sending = None
-        if prepared is None:
+        if prepared is None or ahead is None:
             return
-        sending = sender.start(prepared)
-        if isinstance(sending, pd.DataFrame):  # the run had stopped: not attempted, nothing sent
-            write(sending)
-            sending = None
+        started = sender.start(prepared, ahead)
+        if isinstance(started, pd.DataFrame):  # the run had stopped: not attempted, nothing sent
+            write(started)
+        else:
+            sending = started
 
 
 class _Sender:
@@ -159,12 +161,15 @@ class _Sender:
         self.next_batch = 0
         self.stop_cause: str | None = None
 
-    def start(self, prepared: Prepared) -> Chunk | pd.DataFrame:
-        """The chunk on its way, or, once the run stopped, its status: every row to send
-        ``failed``, "not attempted"."""
+    def ready(self, prepared: Prepared) -> Chunk:
+        return self.relay.ready(prepared)
+
+    def start(self, prepared: Prepared, chunk: Chunk) -> Chunk | pd.DataFrame:
+        """``chunk`` (``prepared``, made ready) on its way, or, once the run stopped, its
+        status: every row to send ``failed``, "not attempted", as when chunks were sent one by one."""
         if self.stop_cause is not None:
             return _not_attempted(prepared, self.stop_cause)
-        return self.relay.submit(prepared)
+        return self.relay.submit(chunk)
 
     def finish(self, chunk: Chunk) -> pd.DataFrame:
         status = self.relay.finish(chunk)

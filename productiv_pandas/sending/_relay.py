@@ -4,7 +4,8 @@ publish_file, publish_chunks and publish_sql read and prepare their chunks in th
 thread, and must: a generator, a sqlite3 cursor or a SQLAlchemy session refuse (or misbehave
 in) another thread. Only the sending moves out. A :class:`Relay` keeps ``max_workers`` threads
 for the whole run; :meth:`Relay.submit` hands them a chunk's batches and returns at once, so the
-caller reads and prepares the next chunk while this one is on the wire, and
+caller reads and prepares the next chunk while this one is on the wire (and makes it
+:meth:`Relay.ready`: batches cut, journal consulted), and
 :meth:`Relay.finish` waits for the chunk's last answer and gives its status frame.
 
 How far ahead the caller goes is its choice (:mod:`..files._pass` keeps one chunk prepared
@@ -100,11 +101,15 @@ class Relay:
         """Whether a chunk was submitted and not finished (a Ctrl-C must settle it)."""
         return bool(self._open)
 
-    def submit(self, prepared: Prepared) -> Chunk:
-        """Start sending ``prepared``'s rows (after the batches of chunks submitted before)."""
+    def ready(self, prepared: Prepared) -> Chunk:
+        """``prepared`` made ready to send (rows the journal holds skipped, batches cut), not
+        sent yet: done while the chunk before is on the wire, so :meth:`submit` is instant."""
         ledger = None if self.journal is None else Ledger(self.journal, prepared.status)
         signals = (self.run.cancel, self.run.abandon)
-        chunk = Chunk(prepared, Run(self.settings, ledger, signals), self.settings.batch_size)
+        return Chunk(prepared, Run(self.settings, ledger, signals), self.settings.batch_size)
+
+    def submit(self, chunk: Chunk) -> Chunk:
+        """Start sending ``chunk`` (after the batches of the chunks submitted before it)."""
         self._open.append(chunk)
         if chunk.total:
             with self._ready:

@@ -169,11 +169,11 @@ def test_an_interrupted_publish_writes_its_summary_with_exit_code_130(tmp_path, 
     real = _pass._Sender.start
     calls = []
 
-    def interrupt_second_chunk(self, prepared):  # as it is handed to the sending threads
+    def interrupt_second_chunk(self, prepared, chunk):  # as it is handed to the sending threads
         calls.append(1)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return real(self, prepared)
+        return real(self, prepared, chunk)
 
     monkeypatch.setattr(_pass._Sender, "start", interrupt_second_chunk)
     out = tmp_path / "run.json"
