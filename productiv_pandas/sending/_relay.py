@@ -24,7 +24,6 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-from collections.abc import Iterator
 
 import pandas as pd
 
@@ -59,8 +58,9 @@ class Chunk:
         self.arrays = StatusArrays(prepared.status)
         if run.ledger is not None:  # rows the journal holds: skipped, never batched
             prepared = run.ledger.skip_recorded(prepared, self.arrays)
-        self.total = -(-len(prepared.to_send) // batch_size)  # batches to send
-        self.batches: Iterator[Batch] = make_batches(prepared.wire(), prepared.to_send, batch_size)
+        # Cut here, in the calling thread (Arrow slices: no copy), so a worker only pops.
+        self.batches = collections.deque(make_batches(prepared.wire(), prepared.to_send, batch_size))
+        self.total = len(self.batches)
         self.handed = 0  # batches a worker took
         self.results: list[list[Outcome] | None] = []
         self.taken = 0  # results applied to the arrays
@@ -123,8 +123,8 @@ class Relay:
         while True:
             self._arrived.clear()
             chunk.take_arrived()
-            if chunk.done:
-                break
+            if chunk.done or not any(worker.is_alive() for worker in self._workers):
+                break  # (no worker left: a bug; the rows without an outcome say "internal error")
             self._arrived.wait(_POLL_SECONDS)
         self._open.remove(chunk)
         result = chunk.arrays.final(chunk.template, self.run.app_id, chunk.run.requests)
@@ -156,6 +156,8 @@ class Relay:
             self.stop()
             return
         self._close_queue()
+        if self.run.cancel.is_set():
+            return  # stopped: stop_workers already waited for them, as long as it should
         for worker in self._workers:
             if worker.ident is not None:
                 worker.join()  # idle: nothing left to send, they return at once
@@ -183,9 +185,9 @@ class Relay:
             while not self.run.cancel.is_set():
                 if self._queue:
                     chunk = self._queue[0]
-                    batch = next(chunk.batches)
+                    batch = chunk.batches.popleft()
                     chunk.handed += 1
-                    if chunk.handed == chunk.total:
+                    if not chunk.batches:
                         self._queue.popleft()
                     return chunk, batch
                 if self._closed:
