@@ -85,10 +85,18 @@ def send_run(
         stack.enter_context(one_interrupt(relay.abandon))  # a second Ctrl-C abandons its requests
         sender = _Sender(relay)
 
-        def write(status: pd.DataFrame) -> None:
+        def write(status: pd.DataFrame, then: Callable[[], None] | None = None) -> None:
+            """A chunk's status to the file, then ``then`` (the next chunk sent: none of it
+            before this status is on disk), then the chunk counted (tally, report, bar), even
+            when writing or ``then`` raised, as :meth:`ChunkRun.write` counts before writing."""
             run.requests += status.attrs.get(REQUESTS_KEY, 0)
-            run.write(status, opened_writer)
-            bar.add(status["status"].value_counts(sort=False), len(status))
+            try:
+                run.write_file(status, opened_writer)
+                if then is not None:
+                    then()
+            finally:
+                run.count(status)
+                bar.add(status["status"].value_counts(sort=False), len(status))
 
         try:
             _send_chunks(run, sender, write)
@@ -119,10 +127,15 @@ def send_run(
     return run.report(status_out)
 
 
-def _send_chunks(run: ChunkRun, sender: _Sender, write: Callable[[pd.DataFrame], None]) -> None:
-    """Chunk N+1 is read and prepared here while chunk N is sent by the relay's workers; N's
-    status is written before N+1 is sent, so what the status file and the journal hold is what
-    it was when chunks were read one at a time: the overlap hides the reading, not the writing.
+def _send_chunks(
+    run: ChunkRun, sender: _Sender, write: Callable[[pd.DataFrame, Callable[[], None] | None], None]
+) -> None:
+    """Chunk N+1 is read and prepared here while chunk N is sent by the relay's workers.
+
+    N+1 is sent once N's status is written to the file (and before N is counted, which takes
+    a while): what the status file and the journal hold when something stops the run (a full
+    disk, Ctrl-C, a 403) is then what it was when chunks were read one at a time, and the
+    overlap hides the reading and preparing of every chunk but the first.
 
     At most one chunk is ahead: the chunks' iterable is asked for N+2 only once N's status is
     written. When reading N+1 fails (a bad line, the caller's generator raising), N is still
@@ -138,18 +151,27 @@ def _send_chunks(run: ChunkRun, sender: _Sender, write: Callable[[pd.DataFrame],
             raise
         except BaseException:
             if sending is not None:
-                write(sender.finish(sending))
+                write(sender.finish(sending), None)
             raise
-        if sending is not None:
-            write(sender.finish(sending))
-            sending = None
-        if prepared is None or ahead is None:
-            return
-        started = sender.start(prepared, ahead)
-        if isinstance(started, pd.DataFrame):  # the run had stopped: not attempted, nothing sent
-            write(started)
+        status = None if sending is None else sender.finish(sending)
+        sending = None
+        skipped = None  # the run stopped: N+1 is not attempted, as when chunks went one by one
+        if prepared is not None and sender.stop_cause is not None:
+            skipped, ahead = _not_attempted(prepared, sender.stop_cause), None
+
+        def start(chunk: Chunk | None = ahead) -> None:
+            nonlocal sending
+            if chunk is not None:
+                sending = sender.submit(chunk)
+
+        if status is not None:
+            write(status, start)
         else:
-            sending = started
+            start()
+        if skipped is not None:
+            write(skipped, None)
+        if prepared is None:
+            return
 
 
 class _Sender:
@@ -164,11 +186,7 @@ class _Sender:
     def ready(self, prepared: Prepared) -> Chunk:
         return self.relay.ready(prepared)
 
-    def start(self, prepared: Prepared, chunk: Chunk) -> Chunk | pd.DataFrame:
-        """``chunk`` (``prepared``, made ready) on its way, or, once the run stopped, its
-        status: every row to send ``failed``, "not attempted", as when chunks were sent one by one."""
-        if self.stop_cause is not None:
-            return _not_attempted(prepared, self.stop_cause)
+    def submit(self, chunk: Chunk) -> Chunk:
         return self.relay.submit(chunk)
 
     def finish(self, chunk: Chunk) -> pd.DataFrame:
