@@ -86,17 +86,14 @@ def send_run(
         sender = _Sender(relay)
 
         def write(status: pd.DataFrame, then: Callable[[], None] | None = None) -> None:
-            """A chunk's status to the file, then ``then`` (the next chunk sent: none of it
-            before this status is on disk), then the chunk counted (tally, report, bar), even
-            when writing or ``then`` raised, as :meth:`ChunkRun.write` counts before writing."""
+            """A chunk's status counted and written (:meth:`ChunkRun.write`, which a subclass
+            may extend: sync's puts failed rows in its outbox), then ``then``: the next chunk
+            goes on the wire only once this one's status is on disk."""
             run.requests += status.attrs.get(REQUESTS_KEY, 0)
-            try:
-                run.write_file(status, opened_writer)
-                if then is not None:
-                    then()
-            finally:
-                run.count(status)
-                bar.add(status["status"].value_counts(sort=False), len(status))
+            run.write(status, opened_writer)
+            bar.add(status["status"].value_counts(sort=False), len(status))
+            if then is not None:
+                then()
 
         try:
             _send_chunks(run, sender, write)
@@ -132,10 +129,11 @@ def _send_chunks(
 ) -> None:
     """Chunk N+1 is read and prepared here while chunk N is sent by the relay's workers.
 
-    N+1 is sent once N's status is written to the file (and before N is counted, which takes
-    a while): what the status file and the journal hold when something stops the run (a full
-    disk, Ctrl-C, a 403) is then what it was when chunks were read one at a time, and the
-    overlap hides the reading and preparing of every chunk but the first.
+    N+1 is sent once N's status is written: what the status file and the journal hold when
+    something stops the run (a full disk, Ctrl-C, a 403) is then what it was when chunks were
+    read one at a time, and the overlap hides the reading and preparing of every chunk but the
+    first. The price is a short pause at each chunk boundary (N's last answers, its status
+    built and written: benchmarks/bench_publish_file.py measures it).
 
     At most one chunk is ahead: the chunks' iterable is asked for N+2 only once N's status is
     written. When reading N+1 fails (a bad line, the caller's generator raising), N is still

@@ -191,18 +191,8 @@ class ChunkRun(abc.ABC):
         CSV in the temp folder instead (``.fallback`` of the StatusFileError raised, which also
         carries it as ``.status``); the message is :func:`lost_status_message`'s.
         """
-        self.count(status)
-        self.write_file(status, writer)
-
-    def count(self, status: pd.DataFrame) -> None:
-        """Count a chunk's final status (the tally, the report's data): half of :meth:`write`."""
         self.tally.add(status)
         self.collector.add(status)
-
-    def write_file(self, status: pd.DataFrame, writer: StatusWriter | None) -> None:
-        """Append a chunk's final status to ``status_out``: the other half of :meth:`write`, for
-        a publish that starts sending the next chunk once this one's status is on disk, and
-        counts this one while the next is on the wire."""
         if writer is None:
             return
         try:
