@@ -12,9 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..preparation._run_info import with_app_id
 from ..status import PROBLEM_DTYPE, problem_number
 
-__all__ = ["Outcome", "StatusArrays"]
+__all__ = ["REQUESTS_KEY", "Outcome", "StatusArrays"]
+
+#: The key of the status frame's ``attrs`` holding the number of HTTP requests the publish made
+#: to the events endpoint (retries and split halves included; token requests not counted).
+REQUESTS_KEY = "requests"
 
 
 @dataclass(frozen=True)
@@ -75,4 +80,21 @@ class StatusArrays:
         result["batch"] = pd.arrays.IntegerArray(np.where(tried, self.batch, 0), ~tried)
         result["http_status"] = pd.arrays.IntegerArray(self.http_status.copy(), self.http_status == 0)
         result["attempts"] = pd.arrays.IntegerArray(self.attempts.copy(), ~tried)
+        return result
+
+    def final(self, template: pd.DataFrame, app_id: str, requests: int) -> pd.DataFrame:
+        """The status frame once every batch came back: a row still without an outcome (a bug)
+        is ``failed`` "internal error" rather than left ``valid``; the app id and the number of
+        requests ride along in ``attrs`` for the report's and the run's summary."""
+        self.settle("failed", "internal error: no outcome was recorded for this row", "internal_error")
+        result = self.frame(template)
+        with_app_id(result, app_id)
+        result.attrs[REQUESTS_KEY] = requests
+        return result
+
+    def interrupted(self, template: pd.DataFrame, requests: int) -> pd.DataFrame:
+        """The status frame after Ctrl-C: every row without an outcome ``failed`` "interrupted"."""
+        self.settle("failed", "interrupted", "interrupted")
+        result = self.frame(template)
+        result.attrs[REQUESTS_KEY] = requests
         return result
