@@ -3,8 +3,9 @@ Lines read in chunks of lines.
 
 A file's name can lie: a ``.csv`` that is really gzip used to be taken for latin-1 text. The
 first bytes decide (gzip, bzip2, xz, zip; zstd when its package is installed). JSON Lines are
-read a chunk of lines at a time with pandas' reader, and line by line with Python's ``json``
-only for a chunk pandas cannot read, so one number beyond uint64 is one row's problem.
+read a chunk of lines at a time, by pyarrow where it reads the chunk as pandas would
+(:mod:`._arrow_json`), else with pandas' reader, and line by line with Python's ``json`` only
+for a chunk pandas cannot read, so one number beyond uint64 is one row's problem.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import IO
 import pandas as pd
 
 from ..errors import ConfigurationError
+from ._arrow_json import ArrowJson
 from ._location import Location, is_url, location, name_of, open_binary, shown
 
 __all__ = [
@@ -176,12 +178,27 @@ def _json_frame(lines: list[str], first_line: int) -> pd.DataFrame:
     return pd.DataFrame.from_records(records) if records else pd.DataFrame()
 
 
-def json_chunks(path: Location, chunksize: int, compression: str | None) -> Generator[pd.DataFrame]:
-    """A JSON Lines file, ``chunksize`` lines at a time (blank lines are skipped)."""
+def json_chunks(
+    path: Location,
+    chunksize: int,
+    compression: str | None,
+    usecols: list[str] | None = None,
+    text: tuple[str, ...] = (),
+) -> Generator[pd.DataFrame]:
+    """A JSON Lines file, ``chunksize`` lines at a time (blank lines are skipped); with
+    ``usecols``, only those columns (a chunk lacking one has it, empty), read by pyarrow
+    (:mod:`._arrow_json`) wherever it reads the chunk as pandas would, else as before."""
+    fast = ArrowJson(usecols, text) if usecols is not None else None
     with open_text(path, compression) as handle:
         read = 0
         while lines := list(itertools.islice(handle, chunksize)):
-            frame = _json_frame(lines, read + 1)
+            frame = None if fast is None else fast.frame(lines)
+            if frame is None:
+                frame = _json_frame(lines, read + 1)
+                if not len(frame.columns):
+                    frame = None
+                elif usecols is not None:  # a chunk lacking a key gets it, empty
+                    frame = frame.reindex(columns=usecols)
             read += len(lines)
-            if len(frame.columns):
+            if frame is not None:
                 yield frame
