@@ -24,13 +24,16 @@ Where pyarrow reads what pandas would not read alike, this says None before or a
 
 from __future__ import annotations
 
+import io
+import json
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-__all__ = ["ArrowJson"]
+__all__ = ["ArrowJson", "arrow_columns"]
 
 TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # what read_json gives text in pandas 3
 #: Bytes pyarrow parses at a time (its default); a line longer than this is pandas' to read.
@@ -61,7 +64,7 @@ class ArrowJson:
             return None
         data = "".join(lines).encode("utf-8")
         rows = _object_lines(lines, data)
-        if not rows or data.count(b"Inf") != data.count(b"Infinity") or b"-NaN" in data:
+        if not rows or _odd_numbers(data):
             return None
         table = self._table(data)
         if table is None or table.num_rows != rows:
@@ -102,17 +105,18 @@ class ArrowJson:
 
 def _object_lines(lines: list[str], data: bytes) -> int | None:
     """The number of non-blank lines (blank as pandas strips them) when every one starts with
-    ``{`` and ends with ``}``; else None. Counted in the bytes first (no Python loop when no
+    ``{`` and ends with ``}``; else None. Looked up in the bytes first (no Python loop when no
     line is blank or indented), line by line otherwise."""
-    newlines = data.count(b"\n")
-    ends_open = not data.endswith(b"\n")
-    if (
-        data.startswith(b"{")
-        and data.count(b"\n{") == newlines - (0 if ends_open else 1)
-        and data.count(b"}\n") == newlines
-        and (not ends_open or data.endswith(b"}"))
-    ):
-        return len(lines)
+    if data.startswith(b"{"):
+        codes = np.frombuffer(data, dtype=np.uint8)
+        ends = np.flatnonzero(codes == 10)  # a newline ends every line but perhaps the last
+        starts = ends[:-1] + 1 if data.endswith(b"\n") else ends + 1
+        if (
+            (codes[starts] == 123).all()
+            and (codes[ends - 1] == 125).all()
+            and (data.endswith(b"\n") or data.endswith(b"}"))
+        ):
+            return len(lines)
     rows = 0
     for line in lines:
         stripped = line.strip()
@@ -124,6 +128,24 @@ def _object_lines(lines: list[str], data: bytes) -> int | None:
     return rows
 
 
+def _odd_numbers(data: bytes) -> bool:
+    """Might ``data`` hold ``Inf``, ``-Inf`` or ``-NaN`` (which pyarrow reads and pandas and
+    Python's json refuse)? Any ``Inf`` not spelled ``Infinity``, any ``-NaN``, even in text."""
+    codes = np.frombuffer(data, dtype=np.uint8)
+    size = len(codes)
+    for letter, rest in ((73, b"nf"), (78, b"aN")):  # I(nf), N(aN)
+        found = np.flatnonzero(codes[: max(size - 2, 0)] == letter)
+        if not len(found):
+            continue
+        found = found[(codes[found + 1] == rest[0]) & (codes[found + 2] == rest[1])]
+        for at in found.tolist():
+            if letter == 73 and data[at : at + 8] != b"Infinity":
+                return True
+            if letter == 78 and at and data[at - 1 : at] == b"-":
+                return True
+    return False
+
+
 def _lacks(lines: list[str], name: str) -> bool:
     """Does some non-blank line plainly lack the key ``name`` (neither its name in quotes nor
     a backslash, which could spell it otherwise, anywhere in the line)?"""
@@ -131,3 +153,33 @@ def _lacks(lines: list[str], name: str) -> bool:
         return False
     quoted = f'"{name}"'
     return any(quoted not in line and "\\" not in line and line.strip() for line in lines)
+
+
+def arrow_columns(lines: list[str]) -> list[str] | None:
+    """The keys of a chunk of lines as pandas' reader names its columns (in order of first
+    appearance), read by pyarrow; None when pyarrow might not read the chunk alike, or the
+    names are ones pandas would turn into numbers or dates (then pandas says)."""
+    data = "".join(lines).encode("utf-8")
+    rows = _object_lines(lines, data)
+    if not rows or _odd_numbers(data):
+        return None
+    try:
+        table = pa_json.read_json(
+            pa.BufferReader(data),
+            # One thread: the keys in the order the lines first hold them, as pandas has them.
+            read_options=pa_json.ReadOptions(use_threads=False, block_size=_BLOCK),
+        )
+    except pa.ArrowException:
+        return None
+    names = table.column_names
+    if table.num_rows != rows or not names or len(set(names)) != len(names):
+        return None
+    if [str(name) for name in _pandas_names(names)] != names:
+        return None
+    return names
+
+
+def _pandas_names(names: list[str]) -> pd.Index:
+    """The columns pandas' reader makes of these keys (all numbers, or all dates, it converts)."""
+    line = json.dumps(dict.fromkeys(names, 0)) + "\n"
+    return pd.read_json(io.StringIO(line), lines=True, dtype=False).columns

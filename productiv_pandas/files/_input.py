@@ -30,7 +30,7 @@ from typing import IO
 import pandas as pd
 
 from ..errors import ConfigurationError
-from ._arrow_json import ArrowJson
+from ._arrow_json import ArrowJson, arrow_columns
 from ._location import Location, is_url, location, name_of, open_binary, shown
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "BadLine",
     "compression_of",
     "json_chunks",
+    "json_columns",
     "open_text",
     "sniff_compression",
     "what_is_inside",
@@ -160,7 +161,11 @@ def _json_frame(lines: list[str], first_line: int) -> pd.DataFrame:
     """
     try:
         return pd.read_json(io.StringIO("".join(lines)), lines=True, dtype=False)
-    except (ValueError, TypeError):  # TypeError: a line that is a JSON array
+    except (
+        ValueError,
+        TypeError,
+        AttributeError,
+    ):  # a line not an object: TypeError (AttributeError in pandas 3.0)
         pass
     records = []
     for number, line in enumerate(lines, start=first_line):
@@ -202,3 +207,17 @@ def json_chunks(
             read += len(lines)
             if frame is not None:
                 yield frame
+
+
+def json_columns(path: Location, chunksize: int, compression: str | None) -> list[str]:
+    """The keys of a JSON Lines file's first chunk holding any, as pandas names its columns:
+    by pyarrow where it reads that chunk alike (:func:`._arrow_json.arrow_columns`), else from
+    the first chunk :func:`json_chunks` gives (its errors are the file's)."""
+    with open_text(path, compression) as handle:
+        lines = list(itertools.islice(handle, chunksize))
+    names = arrow_columns(lines) if lines else None
+    if names is not None:
+        return names
+    with contextlib.closing(json_chunks(path, chunksize, compression)) as chunks:
+        first = next(chunks, None)
+    return [] if first is None else [str(name) for name in first.columns]

@@ -49,7 +49,15 @@ import pandas as pd
 
 from ..errors import ConfigurationError
 from ._arrow_csv import ARROW_ERRORS, arrow_chunks
-from ._input import READ_ERRORS, BadLine, compression_of, json_chunks, sniff_compression, what_is_inside
+from ._input import (
+    READ_ERRORS,
+    BadLine,
+    compression_of,
+    json_chunks,
+    json_columns,
+    sniff_compression,
+    what_is_inside,
+)
 from ._location import Location, is_url, location, name_of, readable, scrubbed, shown, suffixes_of
 
 __all__ = [
@@ -321,9 +329,7 @@ class JsonLinesReader(EventReader):
         super().__init__(path, chunksize, compression)
         # The keys of a whole chunk, not of the first line: a first line without "email" must
         # not make the file look as if it had no such column.
-        with contextlib.closing(json_chunks(path, chunksize, compression)) as chunks:
-            first = next(chunks, None)
-        self._columns = [] if first is None else [str(name) for name in first.columns]
+        self._columns = json_columns(path, chunksize, compression)
 
     def columns(self) -> list[str]:
         return list(self._columns)
