@@ -78,7 +78,9 @@ class ArrowJson:
                     return None
                 columns[name] = np.full(len(column), np.nan)
             elif pa.types.is_integer(column.type):
-                columns[name] = (pc.cast(column, pa.float64()) if column.null_count else column).to_numpy()
+                # A missing value makes pandas' column float64: the nearest double, past 2**53 too.
+                floats = pc.cast(column, pa.float64(), safe=False) if column.null_count else column
+                columns[name] = floats.to_numpy()
             else:
                 columns[name] = pd.array(column, dtype=TEXT)
         self.served += 1
