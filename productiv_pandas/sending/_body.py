@@ -38,16 +38,20 @@ class Columns:
     ``targetApp`` is null where the row has none: the field is then absent from its event.
     """
 
-    timestamp: pa.Array  # int64, Unix milliseconds
+    timestamp: pa.Array  # int64 Unix milliseconds, or their decimal text (``of`` casts once)
     email: pa.Array  # strings
     eventName: pa.Array  # the wire's own names
     targetApp: pa.Array
 
     @classmethod
     def of(cls, wire: pd.DataFrame) -> Columns:
-        """The columns of a wire frame (``Prepared.wire()``), converted once for all its batches."""
+        """The columns of a wire frame (``Prepared.wire()``), converted once for all its batches.
+
+        The timestamps are cast to text here, for all rows at once: a cast costs ~50 µs of
+        call overhead, 70 ms per million rows a batch at a time against 20 ms in one go.
+        """
         return cls(
-            pa.array(wire["timestamp"].to_numpy(dtype=np.int64)),
+            pc.cast(pa.array(wire["timestamp"].to_numpy(dtype=np.int64)), pa.large_string()),
             _strings(wire["email"]),
             _strings(wire["eventName"]),
             _strings(wire["targetApp"]),
@@ -85,18 +89,14 @@ def body(columns: Columns) -> bytes:
     if columns.email.null_count or columns.eventName.null_count:
         raise ValueError("a row to send has no email or no eventName")
     # The quotes around each value sit in the separators: one join builds every row.
-    parts = [
-        _text('{"timestamp":'),
-        pc.cast(columns.timestamp, pa.large_string()),
-        _text(',"email":"'),
-        _escaped(columns.email),
-        _text('","eventName":"'),
-        _escaped(columns.eventName),
-    ]
+    stamps = columns.timestamp
+    if not pa.types.is_large_string(stamps.type):
+        stamps = pc.cast(stamps, pa.large_string())
+    parts = [_OPEN, stamps, _EMAIL, _escaped(columns.email), _EVENT_NAME, _escaped(columns.eventName)]
     target = columns.targetApp
     if target.null_count < len(target):  # most batches hold no Login event
-        parts.append(pc.fill_null(_join(_text('","targetApp":"'), _escaped(target)), _text("")))
-    parts.append(_text('"},'))
+        parts.append(pc.fill_null(_join(_TARGET_APP, _escaped(target)), _NOTHING))
+    parts.append(_CLOSE)
     return b"".join((b'{"events":[', _data(_join(*parts))[:-1], b"]}"))
 
 
@@ -119,9 +119,14 @@ def _text(value: str) -> pa.Scalar:
     return pa.scalar(value, pa.large_string())
 
 
+# The separators, made once (a scalar costs a few µs, five a batch).
+_OPEN, _EMAIL, _EVENT_NAME = _text('{"timestamp":'), _text(',"email":"'), _text('","eventName":"')
+_TARGET_APP, _CLOSE, _NOTHING = _text('","targetApp":"'), _text('"},'), _text("")
+
+
 def _join(*parts: pa.Array | pa.Scalar) -> pa.Array:
     """Element-wise concatenation; null where any part is null."""
-    return pc.binary_join_element_wise(*parts, _text(""))
+    return pc.binary_join_element_wise(*parts, _NOTHING)
 
 
 def _data(values: pa.Array) -> memoryview:
