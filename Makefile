@@ -63,8 +63,10 @@ $(NOTEBOOKS_STAMP): $(STAMP) pyproject.toml
 lab: $(NOTEBOOKS_STAMP)
 	$(BIN)/jupyter lab $(if $(filter 0,$(UID)),--allow-root )notebooks/
 
+# Every benchmark, one after the other, then one table of goals (benchmarks/run_all.py; about
+# 20-30 minutes). BENCH_ARGS picks some: make bench BENCH_ARGS="--only publish files".
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_validate.py
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(FLOOR_VENV) .pytest_cache .ruff_cache build *.egg-info out productiv-demo

@@ -13,6 +13,8 @@ import json
 import os
 
 GOALS_ENV = "PP_BENCH_GOALS"
+#: The name ``run_all.py`` runs the script under, recorded with each of its goals.
+RUN_ENV = "PP_BENCH_RUN"
 
 
 def goal(bench: str, label: str, value: float, target: str, met: bool, unit: str = "x") -> bool:
@@ -25,7 +27,9 @@ def goal(bench: str, label: str, value: float, target: str, met: bool, unit: str
     print(f"  goal: {label}: {value:,.2f}{unit} (bar {target}): {verdict}")
     path = os.environ.get(GOALS_ENV)
     if path:
-        line = {"bench": bench, "label": label, "value": value, "unit": unit, "target": target, "met": met}
+        run = os.environ.get(RUN_ENV, bench)
+        line = {"run": run, "bench": bench, "label": label, "value": value, "unit": unit}
+        line |= {"target": target, "met": met}
         with open(path, "a", encoding="utf-8") as sink:
             sink.write(json.dumps(line) + "\n")
     return met

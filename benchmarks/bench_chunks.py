@@ -29,6 +29,9 @@ from pathlib import Path
 
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _goals import goal  # a sibling script, not a package
+
 NOW = pd.Timestamp("2025-06-10T15:00:00Z")
 
 
@@ -89,13 +92,17 @@ def main() -> None:
         return
     rows = args.chunks * args.chunksize
     print(f"{rows:,} rows in {args.chunks} chunks of {args.chunksize:,}")
+    peaks = {}
     for what in ("chunks", "chunks-polars", "whole"):
         sizes = ["--chunks", str(args.chunks), "--chunksize", str(args.chunksize)]
         command = [sys.executable, __file__, "--child", what, *sizes]
         out = subprocess.run(command, capture_output=True, text=True, check=True)
         result = json.loads(out.stdout.strip().splitlines()[-1])
         counts = {k: v for k, v in result["counts"].items() if v}
+        peaks[what] = result["peak_mib"]
         print(f"{what:14s} {result['seconds']:6.1f} s  peak RSS {result['peak_mib']:6.0f} MiB  {counts}")
+    ratio = peaks["chunks"] / peaks["whole"]
+    goal("chunks", f"validate_chunks peak RSS / validate of all {rows:,} rows", ratio, "< 1x", ratio < 1)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ from productiv_pandas.preparation._prepare import prepare_events
 from productiv_pandas.sending._batches import make_batches
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_publish import NOW, make_frame  # a sibling script, not a package
+from _goals import goal  # siblings, not a package
+from bench_publish import NOW, make_frame
 
 BATCH = 1000
 
@@ -86,6 +87,7 @@ def main() -> None:
     print(f"  dict per row + json.dumps   {old * per_million:6.3f} s per 1M rows")
     print(f"  Arrow columns (_body.py)    {new * per_million:6.3f} s per 1M rows")
     print(f"  ratio                       {old / new:6.1f}x faster")
+    goal("serialize", "a dict per row + json.dumps / Arrow columns", old / new, "> 1x", old > new)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,8 @@ from pathlib import Path
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))  # the repository root: tests.helpers.postgres
-from bench_sandbox import ChildSandbox  # noqa: E402  (a sibling script, not a package)
+from _goals import goal  # noqa: E402  (siblings, not a package)
+from bench_sandbox import ChildSandbox  # noqa: E402
 
 NOW = "2025-06-10T15:00:00Z"  # fixed: every run judges the same events alike
 QUERY = "SELECT occurred_at, user_email, action FROM audit ORDER BY n"
@@ -142,12 +143,13 @@ def measure(what: str, url: str, args: argparse.Namespace, folder: str, server=N
 
 def show(rows: int, what: str, figures: dict, extra: str = "") -> None:
     peak = figures["peak"]
-    goal = f"  goal < 600 MiB: {'met' if peak < GOAL else 'MISSED'}" if what != "read_sql" else "  (baseline)"
     print(
         f"{rows:>12,} {what:<9}{figures['seconds']:>8.1f} s{rows / figures['seconds']:>10,.0f} rows/s"
         f"{figures['cpu']:>8.1f} s CPU{peak / 2**20:>8,.0f} MiB ({figures['imported'] / 2**20:,.0f} after "
-        f"imports){goal}"
+        f"imports){'  (baseline)' if what == 'read_sql' else ''}"
     )
+    if what != "read_sql":
+        goal("sql", f"{what}_sql {rows:,} rows: peak RSS", peak / 2**20, "< 600 MiB", peak < GOAL, " MiB")
     counts = ", ".join(f"{name} {count:,}" for name, count in figures["counts"].items())
     if counts or extra:
         print(f"{'':>22}{counts}{extra}")
