@@ -25,6 +25,7 @@ stays, and a request costs two short locked updates of a set.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 import time
@@ -137,6 +138,17 @@ class _Watchdog:
 
 _THREAD_NAME = "productiv-request-deadline"
 _WATCHDOG = _Watchdog()
+
+
+def _forget_in_child() -> None:
+    """A forked child has none of its parent's threads: start afresh there, or the parent's
+    requests, still listed and never ended in the child, would keep its watchdog from starting."""
+    global _WATCHDOG
+    _WATCHDOG = _Watchdog()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_forget_in_child)
 
 
 @contextlib.contextmanager
