@@ -7,9 +7,12 @@
 Each chunk is a pandas DataFrame or anything exporting Arrow (read by
 :func:`~productiv_pandas.preparation._frames.as_pandas`); its rows are renumbered 0, 1, ...
 across the whole stream, so the status (written to ``status_out``) and ``duplicate of row N``
-name a row of the stream whatever index the chunk had. The iterable is consumed lazily: a
-chunk is asked for only when the one before it has its status written (and, publishing, was
-sent), so a generator never runs more than one chunk ahead and memory stays flat.
+name a row of the stream whatever index the chunk had. The iterable is consumed lazily, in the
+calling thread (a generator, a database cursor or session stays where it was made): validating,
+a chunk is asked for only when the one before it has its status written; publishing, the next
+chunk is read and prepared while the current one is sent (:mod:`._pass`), and asked for only
+once the chunk before the current one has its status written. A generator never runs more
+than one chunk ahead, and memory stays flat (two chunks at most).
 
 ``chunks`` may also be one Arrow stream itself (a pyarrow Table or RecordBatchReader, a polars
 DataFrame, a DuckDB relation): its record batches are the chunks, read as the stream yields

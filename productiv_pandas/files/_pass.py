@@ -3,8 +3,10 @@
     for each chunk: prepare (one set of options, one ``now``) -> mark events an earlier chunk
     already had ``duplicate`` -> [send] -> append its status to ``status_out``
 
-A chunk is read only once the one before it has its status written, so memory holds one chunk
-at a time plus the de-duplication key set, whatever the stream's length. :mod:`._stream` (files)
+Validating, a chunk is read only once the one before it has its status written. Publishing,
+the next chunk is read and prepared in this thread while the current one is sent by worker
+threads (:mod:`..sending._relay`), one chunk ahead at most: memory holds two chunks plus the
+de-duplication key set, whatever the stream's length. :mod:`._stream` (files)
 and :mod:`._chunks` (any iterable of frames) build the run and call :func:`validate_run` or
 :func:`send_run`; what they say when something stops a run is here, said once.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -20,8 +23,9 @@ from ..errors import ConfigurationError, PublishInterrupted, StatusFileError
 from ..journal._ledger import journal_for
 from ..preparation._prepare import Prepared
 from ..preparation._terms import Terms
+from ..sending._outcomes import REQUESTS_KEY
 from ..sending._progress import progress_bar, show_progress
-from ..sending._publish import REQUESTS_KEY, deliver_until_stopped
+from ..sending._relay import Chunk, Relay
 from ..sending._settings import SendSettings
 from ..sending._workers import one_interrupt
 from ..status import with_status
@@ -55,7 +59,8 @@ def send_run(
     run: ChunkRun, settings: SendSettings, writer: Writer, status_out: str | os.PathLike | None
 ) -> RunReport:
     """Prepare and send every chunk of ``run`` with ``settings`` (already checked), writing each
-    one's status through ``writer`` (not entered yet) before the next chunk is read."""
+    one's status through ``writer`` (not entered yet); the next chunk is read and prepared, in
+    this thread, while this one is sent."""
     journal = settings.journal
     run.sending = True
     # one_interrupt: a second Ctrl-C abandons requests in flight, and never cuts short the
@@ -73,21 +78,32 @@ def send_run(
         bar = stack.enter_context(
             progress_bar(total, unit="row", desc=f"publish {settings.app_id}", show=show)
         )
-        # Each chunk is sent with the run's client and its open journal, without a bar of its own.
-        sender = _Sender(settings.replace(client=client, journal=opened, progress=False))
+        # Each chunk is sent with the run's client and its open journal, without a bar of its own,
+        # by worker threads that serve every chunk (closed, whatever happens, before the journal).
+        relay = Relay(settings.replace(client=client, journal=opened, progress=False), opened)
+        stack.callback(relay.close)
+        stack.enter_context(one_interrupt(relay.abandon))  # a second Ctrl-C abandons its requests
+        sender = _Sender(relay)
+
+        def write(status: pd.DataFrame, then: Callable[[], None] | None = None) -> None:
+            """A chunk's status counted and written (:meth:`ChunkRun.write`, which a subclass
+            may extend: sync's puts failed rows in its outbox), then ``then``: the next chunk
+            goes on the wire only once this one's status is on disk."""
+            run.requests += status.attrs.get(REQUESTS_KEY, 0)
+            run.write(status, opened_writer)
+            bar.add(status["status"].value_counts(sort=False), len(status))
+            if then is not None:
+                then()
+
         try:
-            for prepared in run.prepared():
-                status = sender.send(prepared)
-                run.requests += status.attrs.get(REQUESTS_KEY, 0)
-                run.write(status, opened_writer)
-                bar.add(status["status"].value_counts(sort=False), len(status))
-        except PublishInterrupted as exc:
-            run.requests += exc.status.attrs.get(REQUESTS_KEY, 0)
-            status = sender.renumber(exc.status)
+            _send_chunks(run, sender, write)
+        except KeyboardInterrupt:
+            status = sender.interrupted()
+            if status is None:  # nothing on the wire: the rows read so far all have a status
+                raise _interrupted(run, empty_status(), status_out, opened) from None
+            run.requests += status.attrs.get(REQUESTS_KEY, 0)
             run.write(status, opened_writer)
             raise _interrupted(run, status, status_out, opened) from None
-        except KeyboardInterrupt:
-            raise _interrupted(run, empty_status(), status_out, opened) from None
         except StatusFileError as exc:
             exc.args = (f"{exc}. {_again_after_full_disk(opened, run.options.terms)}",)
             raise
@@ -108,20 +124,78 @@ def send_run(
     return run.report(status_out)
 
 
+def _send_chunks(
+    run: ChunkRun, sender: _Sender, write: Callable[[pd.DataFrame, Callable[[], None] | None], None]
+) -> None:
+    """Chunk N+1 is read and prepared here while chunk N is sent by the relay's workers.
+
+    N+1 is sent once N's status is written: what the status file and the journal hold when
+    something stops the run (a full disk, Ctrl-C, a 403) is then what it was when chunks were
+    read one at a time, and the overlap hides the reading and preparing of every chunk but the
+    first. The price is a short pause at each chunk boundary (N's last answers, its status
+    built and written: benchmarks/bench_publish_file.py measures it).
+
+    At most one chunk is ahead: the chunks' iterable is asked for N+2 only once N's status is
+    written. When reading N+1 fails (a bad line, the caller's generator raising), N is still
+    sent and written before the error goes on; a Ctrl-C stops N where it is (``sender.interrupted``).
+    """
+    chunks = run.prepared()
+    sending: Chunk | None = None
+    while True:
+        try:
+            prepared = next(chunks, None)
+            ahead = None if prepared is None else sender.ready(prepared)
+        except KeyboardInterrupt:
+            raise
+        except BaseException:
+            if sending is not None:
+                write(sender.finish(sending), None)
+            raise
+        status = None if sending is None else sender.finish(sending)
+        sending = None
+        skipped = None  # the run stopped: N+1 is not attempted, as when chunks went one by one
+        if prepared is not None and sender.stop_cause is not None:
+            skipped, ahead = _not_attempted(prepared, sender.stop_cause), None
+
+        def start(chunk: Chunk | None = ahead) -> None:
+            nonlocal sending
+            if chunk is not None:
+                sending = sender.submit(chunk)
+
+        if status is not None:
+            write(status, start)
+        else:
+            start()
+        if skipped is not None:
+            write(skipped, None)
+        if prepared is None:
+            return
+
+
 class _Sender:
-    """Sends chunk after chunk with deliver_until_stopped, as one run: batch numbers go on across
+    """Sends chunk after chunk through one relay, as one run: batch numbers go on across
     chunks, and a chunk that stopped the run (403/404, credentials refused...) stops the rest."""
 
-    def __init__(self, settings: SendSettings) -> None:
-        self.settings = settings
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
         self.next_batch = 0
         self.stop_cause: str | None = None
 
-    def send(self, prepared: Prepared) -> pd.DataFrame:
-        if self.stop_cause is not None:
-            return _not_attempted(prepared, self.stop_cause)
-        status, self.stop_cause = deliver_until_stopped(prepared, self.settings)
+    def ready(self, prepared: Prepared) -> Chunk:
+        return self.relay.ready(prepared)
+
+    def submit(self, chunk: Chunk) -> Chunk:
+        return self.relay.submit(chunk)
+
+    def finish(self, chunk: Chunk) -> pd.DataFrame:
+        status = self.relay.finish(chunk)
+        self.stop_cause = chunk.run.stop_cause
         return self.renumber(status)
+
+    def interrupted(self) -> pd.DataFrame | None:
+        """After Ctrl-C: the status of the chunk being sent (None if none was), renumbered."""
+        status = self.relay.stop()
+        return None if status is None else self.renumber(status)
 
     def renumber(self, status: pd.DataFrame) -> pd.DataFrame:
         """Batch numbers of the run, not of the chunk: each chunk's start after the last one's."""

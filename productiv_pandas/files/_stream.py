@@ -96,7 +96,7 @@ def validate_file(
     ["email 'b@' has no domain", 'duplicate of row 0']
     """
     writer = status_writer(status_out, path)  # a bad status file: before the file is opened
-    return validate_run(FileRun(path, chunksize, options), writer, status_out)
+    return validate_run(FileRun(path, chunksize, options, ahead=True), writer, status_out)
 
 
 def publish_file(

@@ -52,7 +52,14 @@ class Run:
     ``cancel`` (start nothing more; waits end at once) and ``abandon`` (the client closes the
     connections of requests in flight, so their workers return at once)."""
 
-    def __init__(self, settings: SendSettings, ledger: Ledger | None) -> None:
+    def __init__(
+        self,
+        settings: SendSettings,
+        ledger: Ledger | None,
+        signals: tuple[threading.Event, threading.Event] | None = None,
+    ) -> None:
+        """``signals``: the ``cancel`` and ``abandon`` of a run this one is part of (one chunk of
+        a publish_file, whose workers serve every chunk), so one Ctrl-C reaches every chunk."""
         if settings.client is None:
             raise ValueError("Run needs settings with a client")
         self.settings = settings
@@ -61,8 +68,7 @@ class Run:
         self.app_id = settings.app_id
         self.max_retries = settings.max_retries
         self.max_split_requests = settings.max_split_requests
-        self.cancel = threading.Event()
-        self.abandon = threading.Event()
+        self.cancel, self.abandon = signals or (threading.Event(), threading.Event())
         self._signals = {"cancel": self.cancel}
         if _takes_abandon(client.post_events):
             self._signals["abandon"] = self.abandon

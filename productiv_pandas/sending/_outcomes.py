@@ -17,9 +17,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..preparation._run_info import with_app_id
 from ..status import PROBLEM_DTYPE, STATUS_DTYPE, STATUSES, problem_number
 
-__all__ = ["Outcome", "StatusArrays"]
+__all__ = ["REQUESTS_KEY", "Outcome", "StatusArrays"]
+
+#: The key of the status frame's ``attrs`` holding the number of HTTP requests the publish made
+#: to the events endpoint (retries and split halves included; token requests not counted).
+REQUESTS_KEY = "requests"
 
 _STATUS_CODE = {name: code for code, name in enumerate(STATUSES)}
 #: In ``StatusArrays.reason_id``: the row keeps the prepared frame's reason / has none.
@@ -102,6 +107,23 @@ class StatusArrays:
         result["batch"] = pd.arrays.IntegerArray(np.where(tried, self.batch, 0), ~tried)
         result["http_status"] = pd.arrays.IntegerArray(self.http_status.copy(), self.http_status == 0)
         result["attempts"] = pd.arrays.IntegerArray(self.attempts.copy(), ~tried)
+        return result
+
+    def final(self, template: pd.DataFrame, app_id: str, requests: int) -> pd.DataFrame:
+        """The status frame once every batch came back: a row still without an outcome (a bug)
+        is ``failed`` "internal error" rather than left ``valid``; the app id and the number of
+        requests ride along in ``attrs`` for the report's and the run's summary."""
+        self.settle("failed", "internal error: no outcome was recorded for this row", "internal_error")
+        result = self.frame(template)
+        with_app_id(result, app_id)
+        result.attrs[REQUESTS_KEY] = requests
+        return result
+
+    def interrupted(self, template: pd.DataFrame, requests: int) -> pd.DataFrame:
+        """The status frame after Ctrl-C: every row without an outcome ``failed`` "interrupted"."""
+        self.settle("failed", "interrupted", "interrupted")
+        result = self.frame(template)
+        result.attrs[REQUESTS_KEY] = requests
         return result
 
     def _reasons(self, prepared: pd.Series) -> pd.api.extensions.ExtensionArray | None:

@@ -29,20 +29,15 @@ from ..journal._ledger import Ledger, journal_for
 from ..preparation._frames import ArrowFrame, as_pandas
 from ..preparation._options import PrepareOptions, PrepareOptionsDict
 from ..preparation._prepare import Prepared, prepare_events, warn_counts
-from ..preparation._run_info import with_app_id
 from ..status import uniform_status_frame
 from ._batches import make_batches
 from ._delivery import Run
-from ._outcomes import Outcome, StatusArrays
+from ._outcomes import REQUESTS_KEY, Outcome, StatusArrays
 from ._progress import progress_bar, show_progress
 from ._settings import DEFAULT_MAX_SPLIT_REQUESTS, MAX_BATCH_SIZE, SendSettings
 from ._workers import one_interrupt, send_all
 
 __all__ = ["REQUESTS_KEY", "deliver_prepared", "deliver_until_stopped", "publish"]
-
-#: The key of the status frame's ``attrs`` holding the number of HTTP requests the publish made
-#: to the events endpoint (retries and split halves included; token requests not counted).
-REQUESTS_KEY = "requests"
 
 logger = logging.getLogger("productiv_pandas")
 
@@ -190,18 +185,12 @@ def _deliver_all(run: Run, prepared: Prepared) -> pd.DataFrame:
 
         send_all(run, batches, settings.max_workers, take)
     except KeyboardInterrupt:
-        arrays.settle("failed", "interrupted", "interrupted")
-        status = arrays.frame(prepared.status)
-        status.attrs[REQUESTS_KEY] = run.requests
+        status = arrays.interrupted(prepared.status, run.requests)
         if bar is not None:
             bar.finish(status["status"].value_counts())
         raise PublishInterrupted(status) from None
     else:
-        # A guard: every row to send must leave with an outcome.
-        arrays.settle("failed", "internal error: no outcome was recorded for this row", "internal_error")
-        result = arrays.frame(prepared.status)
-        with_app_id(result, run.app_id)  # for the report's summary
-        result.attrs[REQUESTS_KEY] = run.requests  # for the run's summary (--summary-json)
+        result = arrays.final(prepared.status, run.app_id, run.requests)
         counts = result["status"].value_counts()
         bar.finish(counts)  # the status frame's own counts, whatever was fed as it went
     finally:

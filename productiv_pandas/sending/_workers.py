@@ -35,7 +35,10 @@ from ._batches import Batch
 from ._delivery import Run
 from ._outcomes import Outcome
 
-__all__ = ["ABANDON_WAIT_SECONDS", "GRACE_SECONDS", "REARM_SECONDS", "one_interrupt", "send_all"]
+__all__ = [
+    "ABANDON_WAIT_SECONDS", "GRACE_SECONDS", "REARM_SECONDS", "further_interrupts_abandon", "one_interrupt",
+    "send_all", "stop_workers",
+]  # fmt: skip
 
 logger = logging.getLogger("productiv_pandas")
 
@@ -96,9 +99,9 @@ def send_all(run: Run, batches: Iterator[Batch], max_workers: int, take: Callabl
         take_arrived()
     except BaseException:
         run.cancel.set()  # nothing new starts; the client's waits end at once
-        with _further_interrupts_abandon(run):
+        with further_interrupts_abandon(run):
             _drop_pending(pending, len(workers))
-            _stop(run, workers, take_arrived)
+            stop_workers(run, workers, take_arrived)
         raise
 
 
@@ -113,7 +116,7 @@ def _drop_pending(pending: queue.Queue, workers: int) -> None:
         pending.put_nowait(None)  # room for each: only this thread puts, and it just emptied it
 
 
-def _stop(run: Run, workers: list[threading.Thread], take_arrived: Callable[[], None]) -> None:
+def stop_workers(run: Run, workers: list[threading.Thread], take_arrived: Callable[[], None]) -> None:
     """Steps 2 and 3 of the module's notes: a grace for requests in flight, then abandon them."""
     started = [worker for worker in workers if worker.ident is not None]  # even if start() was interrupted
     _wait(started, GRACE_SECONDS, take_arrived, until=run.abandon)
@@ -152,7 +155,7 @@ def _wait(
 
 
 @contextlib.contextmanager
-def _further_interrupts_abandon(run: Run) -> Iterator[None]:
+def further_interrupts_abandon(run: Run) -> Iterator[None]:
     """While the run stops, Ctrl-C sets ``run.abandon`` instead of raising KeyboardInterrupt.
 
     Only in the main thread (the only one Python delivers signals to) and only over Python's

@@ -166,16 +166,16 @@ def test_now_moves_the_stale_and_future_decisions(tmp_path, two_events, now, ext
 def test_an_interrupted_publish_writes_its_summary_with_exit_code_130(tmp_path, credentials, monkeypatch):
     from productiv_pandas.files import _pass
 
-    real = _pass._Sender.send
+    real = _pass._Sender.submit
     calls = []
 
-    def interrupt_second_chunk(self, prepared):
+    def interrupt_second_chunk(self, chunk):  # as it is handed to the sending threads
         calls.append(1)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return real(self, prepared)
+        return real(self, chunk)
 
-    monkeypatch.setattr(_pass._Sender, "send", interrupt_second_chunk)
+    monkeypatch.setattr(_pass._Sender, "submit", interrupt_second_chunk)
     out = tmp_path / "run.json"
     argv = ["publish", _events(tmp_path, 6), "--app-id", "demo-app", "--no-progress", "--chunksize", "4",
             "--now", NOW, "--summary-json", str(out)]  # fmt: skip

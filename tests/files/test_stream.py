@@ -241,7 +241,19 @@ def test_first_seen_finds_what_was_added_and_nothing_else():
     lookup = np.array([2**64 - 1, 6, 5, 41, 2**63 + 7, 0], dtype=np.uint64)
     assert seen.find(lookup).tolist() == [12, 20, 10, -1, 11, -1]
     assert len(seen) == 5
-    assert seen.nbytes == 5 * 16
+    assert seen.nbytes == 5 * 12  # a 64-bit hash and a 32-bit row
+    seen.add(np.array([7], dtype=np.uint64), [2**32 + 3])  # past 32 bits: rows become 64-bit
+    assert seen.find(np.array([7, 5, 6], dtype=np.uint64)).tolist() == [2**32 + 3, 10, 20]
+    assert seen.nbytes == 6 * 16
+
+
+def test_first_seen_see_finds_then_adds_only_the_new_hashes_kept():
+    seen = FirstSeen()
+    seen.add(np.array([5], dtype=np.uint64), [0])
+    hashes = np.array([9, 5, 3, 9, 8], dtype=np.uint64)
+    first = seen.see(hashes, np.array([10, 11, 12, 13, 14]), np.array([True, True, False, False, True]))
+    assert first.tolist() == [-1, 0, -1, -1, -1]  # what find gave before the chunk was added
+    assert seen.find(np.array([9, 3, 8, 5], dtype=np.uint64)).tolist() == [10, -1, 14, 0]
 
 
 def test_the_docstring_examples_run():
