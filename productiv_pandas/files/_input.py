@@ -200,7 +200,7 @@ def json_chunks(
             frame = None if fast is None else fast.frame(lines)
             if frame is None:
                 frame = _json_frame(lines, read + 1)
-                if not len(frame.columns):
+                if not len(frame):  # blank lines only; lines of {} are rows, judged as such
                     frame = None
                 elif usecols is not None:  # a chunk lacking a key gets it, empty
                     frame = frame.reindex(columns=usecols)

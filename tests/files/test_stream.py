@@ -496,6 +496,24 @@ def test_json_lines_whose_first_line_lacks_a_key_are_judged_row_by_row(tmp_path)
     assert report.rows == 3
 
 
+@pytest.mark.parametrize("empty", ["{}", '{"department": "ops"}'])
+def test_json_lines_of_a_chunk_without_any_key_read_still_get_a_status_each(tmp_path, empty):
+    # A chunk whose lines hold none of the keys read was once dropped: its rows had no status
+    # and the rows after it were numbered as if they had not been there.
+    path = tmp_path / "events.jsonl"
+    lines = [json.dumps(line) for line in fresh(4).to_dict("records")]
+    path.write_text("\n".join([*lines[:2], empty, empty, *lines[2:]]) + "\n")
+    out = tmp_path / "status.csv"
+    report = pp.validate_file(path, status_out=out, chunksize=2)
+    status = pd.read_csv(out, index_col=0)
+    assert status.index.tolist() == [0, 1, 2, 3, 4, 5]
+    assert status["status"].tolist() == ["valid", "valid", "invalid", "invalid", "valid", "valid"]
+    assert status.loc[2, "reason"] == status.loc[3, "reason"] == (
+        "timestamp is missing; email is missing; eventName is missing"
+    )
+    assert report.rows == 6 and report.counts["invalid"] == 2
+
+
 def test_a_status_file_that_cannot_be_written_fails_before_anything_is_sent(sb, tmp_path):
     path = write(fresh(5), tmp_path / "events.csv")
     (tmp_path / "folder.csv").mkdir()
