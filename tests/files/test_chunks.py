@@ -237,8 +237,10 @@ def test_publish_chunks_reads_one_chunk_ahead_never_two(sb, sample):
         pp.publish_chunks(chunks(), APP, client=client, progress=False, **OPTIONS)
     valid = (pp.validate(sample, **OPTIONS)["status"] == "valid").to_numpy()
     sent_before = [int(valid[: SIZE * k].sum()) for k in range(5)]
-    assert stored_when_asked[:2] == [0, 0]
-    for k in range(2, 5):
+    # Chunk 1 may be asked for before or after chunk 0 reached the server: the overlap is a
+    # matter of timing (tests/files/test_overlap.py shows it at 50 ms a request), the bound is not.
+    assert stored_when_asked[0] == 0
+    for k in range(1, 5):
         assert sent_before[k - 1] <= stored_when_asked[k] <= sent_before[k], k
 
 
