@@ -19,7 +19,6 @@ import pandas as pd
 from ..errors import ConfigurationError, JournalError
 from ..preparation._prepare import Prepared
 from ..sending._outcomes import Outcome, StatusArrays
-from ..status import problem_number
 from ._store import Journal
 
 __all__ = ["ALREADY_SENT", "Ledger", "journal_for"]
@@ -74,9 +73,7 @@ class Ledger:
         if not len(positions):
             return prepared
         known = self.journal.sent_mask(*self._keys(positions))
-        arrays.status[positions[known]] = "skipped"
-        arrays.reason[positions[known]] = ALREADY_SENT
-        arrays.problem[positions[known]] = problem_number("already_sent")
+        arrays.mark(positions[known], "skipped", ALREADY_SENT, "already_sent")
         if known.any():
             logger.info("journal %s: %d row(s) already sent, skipped", self.journal.path, int(known.sum()))
         return replace(prepared, to_send=positions[~known])

@@ -97,11 +97,19 @@ class Prepared:
     counts: PrepareCounts = PrepareCounts()
 
     def wire(self) -> pd.DataFrame:
-        """The rows to send, in the wire format, with their original index labels."""
-        rows = self.status.iloc[self.to_send]
-        wire = rows.loc[:, list(WIRE_COLUMNS)].copy()
-        wire["timestamp"] = wire["timestamp"].astype(np.int64)
-        return wire
+        """The rows to send, in the wire format, with their original index labels.
+
+        Only the four wire columns are taken, and not at all when every row is sent: their
+        arrays are then the status frame's own (copy-on-write keeps either from changing the
+        other). Taking the rows of all eleven columns, then copying the four, cost two copies
+        of the text columns and one of seven columns never sent.
+        """
+        wire = self.status.loc[:, list(WIRE_COLUMNS)]
+        n = len(wire)
+        every_row = len(self.to_send) == n and np.array_equal(self.to_send, np.arange(n))
+        if not every_row:
+            wire = wire.iloc[self.to_send]
+        return wire.astype({"timestamp": np.int64})
 
 
 def select_columns(

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from pandera.typing import Series
 
 from .._compat import register_pandera_backends
-from ._text import control_mask, length_at_most
+from ._text import control_mask, length_at_most, not_empty_mask
 
 __all__ = [
     "EMAIL_PATTERN",
@@ -94,7 +94,7 @@ def is_plausible_email(emails: pd.Series) -> pd.Series:
 
 
 def _not_empty(values: pd.Series) -> pd.Series:
-    return (values.str.len() > 0).fillna(True).astype(bool)
+    return pd.Series(not_empty_mask(values), index=values.index)
 
 
 def _max_length(field: str):

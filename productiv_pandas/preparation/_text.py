@@ -31,6 +31,7 @@ __all__ = [
     "is_missing",
     "length_at_most",
     "normalize_text",
+    "not_empty_mask",
     "quiet_signaling_nans",
     "regex_mask",
     "unicode_name",
@@ -325,13 +326,68 @@ def _suspects(chunk: pa.Array) -> np.ndarray:
     return np.unique(np.concatenate(found)) if found else np.array([], dtype=np.int64)
 
 
-def length_at_most(values: pd.Series, limit: int) -> np.ndarray:
-    """Boolean array: is each string at most ``limit`` characters long? Missing values give True."""
+def _byte_lengths(chunk: pa.Array) -> np.ndarray | None:
+    """Bytes of each string of one Arrow chunk, read from its offsets (no new column); None
+    for a layout without offsets (a string view)."""
+    if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+        return None
+    if len(chunk) == 0:
+        return np.zeros(0, dtype=np.int64)
+    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
+    return np.diff(offsets)
+
+
+def _arrow_chunks(values: pd.Series) -> list[pa.Array] | None:
+    """The Arrow chunks of a pyarrow-backed ``str`` column, or None for any other storage."""
     dtype = values.dtype
     if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
-        short = pc.less_equal(pc.utf8_length(pa.array(values.array)), limit)
-        return pc.fill_null(short, True).to_numpy(zero_copy_only=False)
-    return ~(values.str.len() > limit).to_numpy(dtype=bool, na_value=False)
+        return values.array.__arrow_array__().chunks
+    return None
+
+
+def length_at_most(values: pd.Series, limit: int) -> np.ndarray:
+    """Boolean array: is each string at most ``limit`` characters long? Missing values give True.
+
+    A string has at most as many characters as UTF-8 bytes, so only those longer than
+    ``limit`` in bytes (read from the offsets) are counted in characters: usually none, and a
+    column of a million short values costs one subtraction instead of a count of each.
+    """
+    chunks = _arrow_chunks(values)
+    if chunks is None:
+        return ~(values.str.len() > limit).to_numpy(dtype=bool, na_value=False)
+    short = np.ones(len(values), dtype=bool)
+    start = 0
+    for chunk in chunks:
+        sizes = _byte_lengths(chunk)
+        check = np.arange(len(chunk)) if sizes is None else np.flatnonzero(sizes > limit)
+        if len(check):
+            chars = pc.utf8_length(chunk.take(pa.array(check)))
+            fits = pc.fill_null(pc.less_equal(chars, limit), True)
+            short[start + check] = fits.to_numpy(zero_copy_only=False)
+        start += len(chunk)
+    return short
+
+
+def not_empty_mask(values: pd.Series) -> np.ndarray:
+    """Boolean array: is each string non-empty? Missing values give True.
+
+    From the offsets where the column is Arrow's (an empty string is one of zero bytes),
+    rather than a count of every value's characters.
+    """
+    chunks = _arrow_chunks(values)
+    if chunks is None:
+        return (values.str.len() > 0).fillna(True).to_numpy(dtype=bool)
+    parts = []
+    for chunk in chunks:
+        sizes = _byte_lengths(chunk)
+        if sizes is None:
+            sizes = pc.fill_null(pc.binary_length(chunk), 1).to_numpy(zero_copy_only=False)
+        filled = sizes > 0
+        if chunk.null_count:
+            filled |= chunk.is_null().to_numpy(zero_copy_only=False)
+        parts.append(filled)
+    return np.concatenate(parts) if parts else np.ones(0, dtype=bool)
 
 
 def control_mask(values: pd.Series) -> np.ndarray:

@@ -45,7 +45,11 @@ class Columns:
 
     @classmethod
     def of(cls, wire: pd.DataFrame) -> Columns:
-        """The columns of a wire frame (``Prepared.wire()``), converted once for all its batches."""
+        """The columns of a wire frame (``Prepared.wire()``), converted once for all its batches.
+
+        The timestamps stay numbers until their batch is serialized: casting them all here
+        saved 10 ms per million rows, but held their text (21 MB a million) for the whole send.
+        """
         return cls(
             pa.array(wire["timestamp"].to_numpy(dtype=np.int64)),
             _strings(wire["email"]),
@@ -85,18 +89,12 @@ def body(columns: Columns) -> bytes:
     if columns.email.null_count or columns.eventName.null_count:
         raise ValueError("a row to send has no email or no eventName")
     # The quotes around each value sit in the separators: one join builds every row.
-    parts = [
-        _text('{"timestamp":'),
-        pc.cast(columns.timestamp, pa.large_string()),
-        _text(',"email":"'),
-        _escaped(columns.email),
-        _text('","eventName":"'),
-        _escaped(columns.eventName),
-    ]
+    stamps = pc.cast(columns.timestamp, pa.large_string())
+    parts = [_OPEN, stamps, _EMAIL, _escaped(columns.email), _EVENT_NAME, _escaped(columns.eventName)]
     target = columns.targetApp
     if target.null_count < len(target):  # most batches hold no Login event
-        parts.append(pc.fill_null(_join(_text('","targetApp":"'), _escaped(target)), _text("")))
-    parts.append(_text('"},'))
+        parts.append(pc.fill_null(_join(_TARGET_APP, _escaped(target)), _NOTHING))
+    parts.append(_CLOSE)
     return b"".join((b'{"events":[', _data(_join(*parts))[:-1], b"]}"))
 
 
@@ -119,9 +117,14 @@ def _text(value: str) -> pa.Scalar:
     return pa.scalar(value, pa.large_string())
 
 
+# The separators, made once (a scalar costs a few µs, five a batch).
+_OPEN, _EMAIL, _EVENT_NAME = _text('{"timestamp":'), _text(',"email":"'), _text('","eventName":"')
+_TARGET_APP, _CLOSE, _NOTHING = _text('","targetApp":"'), _text('"},'), _text("")
+
+
 def _join(*parts: pa.Array | pa.Scalar) -> pa.Array:
     """Element-wise concatenation; null where any part is null."""
-    return pc.binary_join_element_wise(*parts, _text(""))
+    return pc.binary_join_element_wise(*parts, _NOTHING)
 
 
 def _data(values: pa.Array) -> memoryview:

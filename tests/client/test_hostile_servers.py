@@ -466,3 +466,37 @@ def test_a_token_type_echoing_the_issued_token_never_quotes_it(serve, caplog, to
     assert (status["status"] == "failed").all()
     for text in (repr(delivery), status.to_csv(), caplog.text):
         assert "s3cr3t" not in text
+
+
+@pytest.mark.timeout(60)
+def test_requests_in_flight_together_share_one_watchdog_and_each_keeps_its_deadline(serve):
+    # One request trickles (its deadline must still end it), the others are answered at once
+    # while it hangs; one watchdog thread serves them all and none is left afterwards.
+    def first_trickles(conn, line, headers, number):
+        if number == 1:
+            return trickle(*TRICKLES["chunked-body"])(conn)
+        conn.sendall(OK)
+
+    server = serve(first_trickles)
+    before = set(threading.enumerate())
+    watchdogs: set[int] = set()
+    results: dict[int, Delivery] = {}
+    with ProductivClient(TOKEN, base_url=server.url, timeout=(1, 1), retry=FAST) as client:
+
+        def send(number: int) -> None:
+            results[number] = client.post_events("app-1", PAYLOAD)
+
+        slow = threading.Thread(target=send, args=(0,))
+        slow.start()
+        while not server.requests:  # the trickling request is in flight
+            time.sleep(0.01)
+        for number in range(1, 6):
+            send(number)
+            watchdogs |= {t.ident for t in threading.enumerate() if t.name == "productiv-request-deadline"}
+        slow.join(10)
+    assert not slow.is_alive()
+    assert results[0].kind == "retry_exhausted"
+    assert results[0].message.startswith("timed out: no complete answer within 2 s")
+    assert [results[n].kind for n in range(1, 6)] == ["sent"] * 5
+    assert len(watchdogs) == 1  # the same thread all along, not one a request
+    assert [t.name for t in set(threading.enumerate()) - before if "request" in t.name] == []

@@ -9,7 +9,13 @@ import pytest
 
 import productiv_pandas as pp
 from productiv_pandas.preparation._schema import EMAIL_PATTERN, is_plausible_email
-from productiv_pandas.preparation._text import describe_value, normalize_text, regex_mask
+from productiv_pandas.preparation._text import (
+    describe_value,
+    length_at_most,
+    normalize_text,
+    not_empty_mask,
+    regex_mask,
+)
 
 NOW = pd.Timestamp("2026-11-26 12:00", tz="UTC")
 TEN_UTC = "2026-11-26T10:00:00Z"
@@ -248,3 +254,27 @@ def test_normalize_text_strips_like_str_strip_in_every_arrow_layout(lower: bool)
         expected = layout.str.strip().str.lower() if lower else layout.str.strip()
         result = normalize_text(layout, name="email", lower=lower).values
         pd.testing.assert_series_equal(result, expected, check_names=False, obj=name)
+
+
+@pytest.mark.parametrize("storage", ["arrow", "python", "object"])
+def test_lengths_and_emptiness_count_characters_not_bytes_in_every_layout(storage: str) -> None:
+    # Only values longer than the limit in UTF-8 bytes are counted in characters: a value of
+    # 4 two-byte characters (8 bytes) is within a limit of 4, one of 5 is not.
+    values = ["", None, "abcd", "abcde", "éééé", "ééééé", "€€€€", "😀😀😀😀😀", "  ", "x"]
+    at_most_4 = [True, True, True, False, True, False, True, False, True, True]
+    filled = [False, True, True, True, True, True, True, True, True, True]
+    column = pd.Series(values * 2, dtype=object if storage == "object" else pd.StringDtype(
+        "pyarrow" if storage == "arrow" else "python", na_value=np.nan
+    ))  # fmt: skip
+    layouts = {"whole": column, "slice": column.iloc[3:].reset_index(drop=True)}
+    if storage == "arrow":
+        layouts["chunks"] = pd.concat([column.iloc[:7], column.iloc[7:]], ignore_index=True)
+        assert layouts["chunks"].array.__arrow_array__().num_chunks == 2
+    for name, layout in layouts.items():
+        start = 3 if name == "slice" else 0
+        assert length_at_most(layout, 4).tolist() == (at_most_4 * 2)[start:], name
+        if storage == "arrow":
+            assert not_empty_mask(layout).tolist() == (filled * 2)[start:], name
+        else:  # the other storages as before this shortcut (their None compares as NaN: False)
+            before = (layout.str.len() > 0).fillna(True).astype(bool)
+            assert not_empty_mask(layout).tolist() == before.tolist(), name
