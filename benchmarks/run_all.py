@@ -39,6 +39,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "sql": ["bench_sql.py"],
     "report": ["report.py"],
     "sandbox": ["bench_sandbox.py"],
+    "jsonl": ["bench_jsonl.py"],
 }
 
 

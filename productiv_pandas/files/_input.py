@@ -3,8 +3,9 @@ Lines read in chunks of lines.
 
 A file's name can lie: a ``.csv`` that is really gzip used to be taken for latin-1 text. The
 first bytes decide (gzip, bzip2, xz, zip; zstd when its package is installed). JSON Lines are
-read a chunk of lines at a time with pandas' reader, and line by line with Python's ``json``
-only for a chunk pandas cannot read, so one number beyond uint64 is one row's problem.
+read a chunk of lines at a time, by pyarrow where it reads the chunk as pandas would
+(:mod:`._arrow_json`), else with pandas' reader, and line by line with Python's ``json`` only
+for a chunk pandas cannot read, so one number beyond uint64 is one row's problem.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import IO
 import pandas as pd
 
 from ..errors import ConfigurationError
+from ._arrow_json import ArrowJson, arrow_columns
 from ._location import Location, is_url, location, name_of, open_binary, shown
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "BadLine",
     "compression_of",
     "json_chunks",
+    "json_columns",
     "open_text",
     "sniff_compression",
     "what_is_inside",
@@ -158,7 +161,11 @@ def _json_frame(lines: list[str], first_line: int) -> pd.DataFrame:
     """
     try:
         return pd.read_json(io.StringIO("".join(lines)), lines=True, dtype=False)
-    except (ValueError, TypeError):  # TypeError: a line that is a JSON array
+    except (
+        ValueError,
+        TypeError,
+        AttributeError,
+    ):  # a line not an object: TypeError (AttributeError in pandas 3.0)
         pass
     records = []
     for number, line in enumerate(lines, start=first_line):
@@ -176,12 +183,41 @@ def _json_frame(lines: list[str], first_line: int) -> pd.DataFrame:
     return pd.DataFrame.from_records(records) if records else pd.DataFrame()
 
 
-def json_chunks(path: Location, chunksize: int, compression: str | None) -> Generator[pd.DataFrame]:
-    """A JSON Lines file, ``chunksize`` lines at a time (blank lines are skipped)."""
+def json_chunks(
+    path: Location,
+    chunksize: int,
+    compression: str | None,
+    usecols: list[str] | None = None,
+    text: tuple[str, ...] = (),
+) -> Generator[pd.DataFrame]:
+    """A JSON Lines file, ``chunksize`` lines at a time (blank lines are skipped); with
+    ``usecols``, only those columns (a chunk lacking one has it, empty), read by pyarrow
+    (:mod:`._arrow_json`) wherever it reads the chunk as pandas would, else as before."""
+    fast = ArrowJson(usecols, text) if usecols is not None else None
     with open_text(path, compression) as handle:
         read = 0
         while lines := list(itertools.islice(handle, chunksize)):
-            frame = _json_frame(lines, read + 1)
+            frame = None if fast is None else fast.frame(lines)
+            if frame is None:
+                frame = _json_frame(lines, read + 1)
+                if not len(frame.columns):
+                    frame = None
+                elif usecols is not None:  # a chunk lacking a key gets it, empty
+                    frame = frame.reindex(columns=usecols)
             read += len(lines)
-            if len(frame.columns):
+            if frame is not None:
                 yield frame
+
+
+def json_columns(path: Location, chunksize: int, compression: str | None) -> list[str]:
+    """The keys of a JSON Lines file's first chunk holding any, as pandas names its columns:
+    by pyarrow where it reads that chunk alike (:func:`._arrow_json.arrow_columns`), else from
+    the first chunk :func:`json_chunks` gives (its errors are the file's)."""
+    with open_text(path, compression) as handle:
+        lines = list(itertools.islice(handle, chunksize))
+    names = arrow_columns(lines) if lines else None
+    if names is not None:
+        return names
+    with contextlib.closing(json_chunks(path, chunksize, compression)) as chunks:
+        first = next(chunks, None)
+    return [] if first is None else [str(name) for name in first.columns]

@@ -26,7 +26,8 @@ error messages stay pandas'. Re-measured on a 1,000,000-row CSV (issue 15): pand
 0.37 s, pyarrow's 0.19 s as pandas frames of Arrow-backed ``str`` columns (an earlier
 measurement, 0.13 s against 0.25 s, had pyarrow's batches converted to object columns).
 Parquet is read with pyarrow (``ParquetFile.iter_batches``), JSON Lines a chunk of lines at
-a time (:mod:`._input`).
+a time (:mod:`._input`), by pyarrow's JSON reader where it reads the chunk as pandas' would
+(:mod:`._arrow_json`).
 """
 
 from __future__ import annotations
@@ -48,7 +49,15 @@ import pandas as pd
 
 from ..errors import ConfigurationError
 from ._arrow_csv import ARROW_ERRORS, arrow_chunks
-from ._input import READ_ERRORS, BadLine, compression_of, json_chunks, sniff_compression, what_is_inside
+from ._input import (
+    READ_ERRORS,
+    BadLine,
+    compression_of,
+    json_chunks,
+    json_columns,
+    sniff_compression,
+    what_is_inside,
+)
 from ._location import Location, is_url, location, name_of, readable, scrubbed, shown, suffixes_of
 
 __all__ = [
@@ -320,17 +329,13 @@ class JsonLinesReader(EventReader):
         super().__init__(path, chunksize, compression)
         # The keys of a whole chunk, not of the first line: a first line without "email" must
         # not make the file look as if it had no such column.
-        with contextlib.closing(json_chunks(path, chunksize, compression)) as chunks:
-            first = next(chunks, None)
-        self._columns = [] if first is None else [str(name) for name in first.columns]
+        self._columns = json_columns(path, chunksize, compression)
 
     def columns(self) -> list[str]:
         return list(self._columns)
 
     def chunks(self, usecols: list[str] | None = None, text: tuple[str, ...] = ()) -> Iterator[pd.DataFrame]:
-        for frame in json_chunks(self.path, self.chunksize, self.compression):
-            # A chunk lacking a key gets it, empty, as a whole file's read would.
-            yield frame if usecols is None else frame.reindex(columns=usecols)
+        yield from json_chunks(self.path, self.chunksize, self.compression, usecols, text)
 
 
 #: Extension -> reader class: the one place a format is chosen. A compression suffix may
