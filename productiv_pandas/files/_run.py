@@ -28,7 +28,7 @@ from ..errors import ConfigurationError, StatusFileError
 from ..preparation._options import PrepareOptions, PrepareOptionsDict
 from ..preparation._prepare import Prepared, prepare_events, select_columns
 from ..preparation._terms import PYTHON, Terms
-from ..report._collect import ReportCollector, ReportData
+from ..report._collect import ReportCollector, ReportData, problem_rows
 from ..status import STATUSES, WIRE_COLUMNS, new_status_frame, problem_number
 from ._ahead import read_ahead
 from ._formats import StatusWriter
@@ -198,8 +198,9 @@ class ChunkRun(abc.ABC):
         CSV in the temp folder instead (``.fallback`` of the StatusFileError raised, which also
         carries it as ``.status``); the message is :func:`lost_status_message`'s.
         """
-        self.tally.add(status)
-        self.collector.add(status)
+        long = problem_rows(status)  # the tally's and the report's: built once
+        self.tally.add(status, long)
+        self.collector.add(status, long)
         if writer is None:
             return
         try:

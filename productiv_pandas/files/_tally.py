@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._long_form import most_frequent_first, problems
+from .._long_form import most_frequent_first
 from ..preparation._options import PrepareOptions
 from ..preparation._prepare import PrepareCounts, warn_counts
 from ..problem_codes import PROBLEM_CODES
@@ -52,17 +52,16 @@ class Tally:
                 oldest if self.oldest_stale_ms is None else min(oldest, self.oldest_stale_ms)
             )
 
-    def add(self, status: pd.DataFrame) -> None:
-        """Count a chunk's final statuses and the kinds of its problems."""
-        codes = status["status"]
+    def add(self, status: pd.DataFrame, long: pd.DataFrame) -> None:
+        """Count a chunk's final statuses and the kinds of its problems; ``long`` is the chunk's
+        :func:`~productiv_pandas.report._collect.problem_rows` (the report collector's too:
+        built once a chunk)."""
+        codes = pd.Categorical(status["status"], dtype=STATUS_DTYPE).codes
         self.rows += len(status)
-        self._counts += codes.value_counts(sort=False).reindex(list(STATUSES), fill_value=0).to_numpy()
-        # The long form of the rows with a problem only (a valid row has none), counted into
-        # a code-by-status array: count_problems' crosstab a chunk cost a quarter of a second
-        # a million rows.
-        counted = np.flatnonzero(np.isin(codes.cat.codes.to_numpy(), _PROBLEM_STATES))
-        if len(counted):
-            long = problems(status.iloc[counted])
+        self._counts += np.bincount(codes[codes >= 0], minlength=len(STATUSES))
+        # The long form counted into a code-by-status array: count_problems' crosstab a chunk
+        # cost a quarter of a second a million rows.
+        if len(long):
             state = pd.Categorical(long["status"], dtype=STATUS_DTYPE).codes.astype(np.int64)
             code = long["problem"].cat.codes.to_numpy().astype(np.int64)
             keep = np.isin(state, _PROBLEM_STATES) & (code >= 0)

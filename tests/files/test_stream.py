@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 import productiv_pandas as pp
+from productiv_pandas.files import _seen as seen_module
 from productiv_pandas.files import _stream as stream
 from productiv_pandas.files._readers import read_events
 from productiv_pandas.files._seen import FirstSeen
@@ -254,6 +255,32 @@ def test_first_seen_see_finds_then_adds_only_the_new_hashes_kept():
     first = seen.see(hashes, np.array([10, 11, 12, 13, 14]), np.array([True, True, False, False, True]))
     assert first.tolist() == [-1, 0, -1, -1, -1]  # what find gave before the chunk was added
     assert seen.find(np.array([9, 3, 8, 5], dtype=np.uint64)).tolist() == [10, -1, 14, 0]
+
+
+def test_first_seen_with_its_filter_finds_exactly_what_a_dict_finds(monkeypatch):
+    # The filter is made once _FILTER_AT events are held: here after the first chunk, so the
+    # lookups of the later ones go through it (a clear bit: not seen; a set bit: searched).
+    monkeypatch.setattr(seen_module, "_FILTER_AT", 50)
+    monkeypatch.setattr(seen_module, "_MERGE_AT", 300)
+    rng = np.random.default_rng(7)
+    seen, known, held = FirstSeen(), {}, np.empty(0, dtype=np.uint64)
+    for chunk in range(20):
+        hashes = rng.integers(0, 2**64, 100, dtype=np.uint64, endpoint=False)
+        if len(held):  # a third of each chunk repeats earlier events
+            hashes[::3] = held[rng.integers(0, len(held), len(hashes[::3]))]
+        hashes = np.unique(hashes)
+        rows, keep = np.arange(len(hashes)) + 100 * chunk, rng.random(len(hashes)) < 0.8
+        expected = [known.get(int(h), -1) for h in hashes]
+        assert seen.see(hashes, rows, keep).tolist() == expected
+        for h, row, kept in zip(hashes.tolist(), rows.tolist(), keep.tolist(), strict=True):
+            if kept:
+                known.setdefault(h, row)
+        held = np.concatenate([held, hashes])
+    assert seen._filter is not None
+    assert len(seen) == len(known)
+    lookup = rng.integers(0, 2**64, 1000, dtype=np.uint64, endpoint=False)
+    assert seen.find(lookup).tolist() == [known.get(int(h), -1) for h in lookup]
+    assert seen.find(held).tolist() == [known.get(int(h), -1) for h in held]
 
 
 def test_the_docstring_examples_run():

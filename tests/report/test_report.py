@@ -11,7 +11,7 @@ import pytest
 
 import productiv_pandas as pp
 from productiv_pandas.report import HtmlReport, ReportData, collect, write_report
-from productiv_pandas.report._collect import Example, ProblemRows
+from productiv_pandas.report._collect import Example, ProblemRows, ReportCollector, problem_rows
 from productiv_pandas.report._text import mask_emails, page_text
 from tests.helpers.publishing import APP, CATALOG, FAST
 
@@ -68,6 +68,17 @@ def test_the_collected_data_of_a_status_frame(status: pd.DataFrame) -> None:
     }  # fmt: skip
     assert data.run["ran_at"] == "2026-11-01T12:00:00+00:00"
     assert "app_id" not in data.run
+
+
+def test_the_long_form_of_the_problem_rows_is_the_whole_frames(status: pd.DataFrame) -> None:
+    # Built from the rows with a problem code only (a file run's tally and report share it):
+    # the same entries, labels and order as pp.problems of the whole frame, and the same report.
+    pd.testing.assert_frame_equal(problem_rows(status), pp.problems(status))
+    given = ReportCollector()
+    given.add(status, problem_rows(status))
+    assert given.data() == collect(status)
+    valid = status[status["status"] == "valid"]
+    pd.testing.assert_frame_equal(problem_rows(valid), pp.problems(valid))
 
 
 def test_the_page_summary_counts_and_sections(status: pd.DataFrame, tmp_path: Path) -> None:
