@@ -3,8 +3,9 @@
     open the file -> for each chunk: prepare (one set of options, one ``now``) -> mark events
     an earlier chunk already had ``duplicate`` -> [send] -> append its status to ``status_out``
 
-Memory holds one chunk at a time, whatever the file's size, plus the de-duplication key set:
-16 bytes a distinct event (:mod:`.firstseen`; 155 MB for ten million). The status frame of a
+Memory holds two chunks at most (the one being prepared or sent and the one read ahead),
+whatever the file's size, plus the de-duplication key set: 12 bytes a distinct event and an
+8 MiB filter (:mod:`._seen`; about 125 MB for ten million). The status frame of a
 whole file would defeat that bound, so these functions return a small :class:`RunReport`
 (counts) and write the per-row status to ``status_out`` as each chunk is done.
 
