@@ -20,6 +20,8 @@ __all__ = ["read_ahead"]
 
 T = TypeVar("T")
 _END = object()
+#: Seconds an early stop waits for the read under way (a local file's chunk: well under one).
+_EARLY_STOP_GRACE = 1.0
 
 
 def read_ahead(items: Iterator[T], name: str = "productiv-read-ahead") -> Iterator[T]:
@@ -47,15 +49,21 @@ def read_ahead(items: Iterator[T], name: str = "productiv-read-ahead") -> Iterat
     thread = threading.Thread(target=work, name=name, daemon=True)
     thread.start()
     asks.put(True)
+    ended = False
     try:
         while True:
             item, error = answers.get()
             if error is not None:
+                ended = True  # the thread has returned
                 raise error
             if item is _END:
+                ended = True
                 return
             asks.put(True)  # the next one is read while this one is worked on
             yield item
     finally:
         asks.put(False)
-        thread.join()
+        # Stopped early (Ctrl-C, an error, the caller done): the read under way may hang (a
+        # server gone quiet, a pipe), and Ctrl-C must not wait for it; the thread closes the
+        # source itself once that read returns.
+        thread.join(None if ended else _EARLY_STOP_GRACE)

@@ -219,5 +219,6 @@ def json_columns(path: Location, chunksize: int, compression: str | None) -> lis
     if names is not None:
         return names
     with contextlib.closing(json_chunks(path, chunksize, compression)) as chunks:
-        first = next(chunks, None)
+        # A chunk of {} lines is rows without keys: the keys are the first chunk holding any.
+        first = next((frame for frame in chunks if len(frame.columns)), None)
     return [] if first is None else [str(name) for name in first.columns]

@@ -89,8 +89,9 @@ def send_run(
             """A chunk's status counted and written (:meth:`ChunkRun.write`, which a subclass
             may extend: sync's puts failed rows in its outbox), then ``then``: the next chunk
             goes on the wire only once this one's status is on disk."""
-            run.requests += status.attrs.get(REQUESTS_KEY, 0)
             run.write(status, opened_writer)
+            sender.unwritten = None
+            run.requests += status.attrs.get(REQUESTS_KEY, 0)
             bar.add(status["status"].value_counts(sort=False), len(status))
             if then is not None:
                 then()
@@ -98,11 +99,13 @@ def send_run(
         try:
             _send_chunks(run, sender, write)
         except KeyboardInterrupt:
-            status = sender.interrupted()
-            if status is None:  # nothing on the wire: the rows read so far all have a status
+            statuses = sender.interrupted()
+            if not statuses:  # nothing on the wire: the rows read so far all have a status
                 raise _interrupted(run, empty_status(), status_out, opened) from None
-            run.requests += status.attrs.get(REQUESTS_KEY, 0)
-            run.write(status, opened_writer)
+            for status in statuses:
+                run.write(status, opened_writer)
+                run.requests += status.attrs.get(REQUESTS_KEY, 0)
+            status = statuses[0] if len(statuses) == 1 else pd.concat(statuses)
             raise _interrupted(run, status, status_out, opened) from None
         except StatusFileError as exc:
             exc.args = (f"{exc}. {_again_after_full_disk(opened, run.options.terms)}",)
@@ -180,6 +183,9 @@ class _Sender:
         self.relay = relay
         self.next_batch = 0
         self.stop_cause: str | None = None
+        #: The status of the chunk finished and not yet written: a Ctrl-C before it is on disk
+        #: must still write it (its rows were sent).
+        self.unwritten: pd.DataFrame | None = None
 
     def ready(self, prepared: Prepared) -> Chunk:
         return self.relay.ready(prepared)
@@ -190,12 +196,16 @@ class _Sender:
     def finish(self, chunk: Chunk) -> pd.DataFrame:
         status = self.relay.finish(chunk)
         self.stop_cause = chunk.run.stop_cause
-        return self.renumber(status)
+        self.unwritten = self.renumber(status)
+        return self.unwritten
 
-    def interrupted(self) -> pd.DataFrame | None:
-        """After Ctrl-C: the status of the chunk being sent (None if none was), renumbered."""
-        status = self.relay.stop()
-        return None if status is None else self.renumber(status)
+    def interrupted(self) -> list[pd.DataFrame]:
+        """After Ctrl-C: the status of the chunk finished and not yet written, then of the
+        chunk being sent, renumbered; each written on its own (each keeps its attrs)."""
+        pending = self.relay.stop()
+        frames = [self.unwritten, None if pending is None else self.renumber(pending)]
+        self.unwritten = None
+        return [frame for frame in frames if frame is not None]
 
     def renumber(self, status: pd.DataFrame) -> pd.DataFrame:
         """Batch numbers of the run, not of the chunk: each chunk's start after the last one's."""

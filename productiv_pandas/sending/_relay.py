@@ -176,8 +176,14 @@ class Relay:
     def _work(self) -> None:
         while (job := self._next()) is not None:
             chunk, batch = job
-            chunk.results.append(chunk.run.deliver(batch))  # deliver never raises
-            self._arrived.set()
+            outcomes = None
+            try:
+                outcomes = chunk.run.deliver(batch)  # raises only what is not an Exception (a bug)
+            finally:
+                # Even then the batch counts as back (its rows "internal error"), so finish()
+                # never waits for it while the other workers idle.
+                chunk.results.append(outcomes)
+                self._arrived.set()
 
     def _next(self) -> tuple[Chunk, Batch] | None:
         """The next batch to send, in submission order; None once the relay is closed."""

@@ -55,3 +55,25 @@ def test_stopping_early_ends_the_thread_and_closes_the_source():
     ahead.close()
     assert closed.is_set()
     assert threading.active_count() == before
+
+
+def test_stopping_early_does_not_wait_for_a_read_that_hangs():
+    # A server gone quiet, a pipe: Ctrl-C (or any early stop) must not wait for the read under
+    # way; the thread closes the source itself once that read returns.
+    release, closed = threading.Event(), threading.Event()
+
+    def items():
+        try:
+            yield 0
+            release.wait()  # the read of item 1 hangs until the test lets it go
+            yield 1
+        finally:
+            closed.set()
+
+    ahead = read_ahead(items())
+    assert next(ahead) == 0  # item 1 is now being read, and hangs
+    ahead.close()  # returns although the read has not: without the grace this call never returns
+    assert not release.is_set()
+    assert not closed.is_set()
+    release.set()
+    assert closed.wait(5)

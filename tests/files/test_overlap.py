@@ -14,10 +14,13 @@ import pandas as pd
 import pytest
 
 import productiv_pandas as pp
+from productiv_pandas.files._run import ChunkRun
 from productiv_pandas.sandbox import Sandbox
+from productiv_pandas.sending._delivery import Run
 from tests.helpers.publishing import APP, assert_stored_is_sent, events, triples
 
 ROWS = 200  # a chunk: 4 batches of 50
+LOST_REASON = "internal error: no outcome was recorded for this row"
 SEND = {"batch_size": 50, "max_workers": 1, "progress": False}
 
 
@@ -120,6 +123,61 @@ def test_ctrl_c_while_the_next_chunk_is_read_stops_the_one_on_the_wire(sb, tmp_p
     assert_stored_is_sent(sb, status)
     with pp.Journal(journal, APP) as opened:
         assert opened.count() == sent
+
+
+def test_ctrl_c_after_a_chunk_came_back_and_before_its_status_is_written_still_writes_it(
+    sb, tmp_path, monkeypatch
+):
+    # The chunk's rows were sent: its status must reach the file, and the message count them.
+    chunks = Chunks(sb, 3)
+    out = tmp_path / "status.csv"
+    write, calls = ChunkRun.write, []
+
+    def interrupted_once(self, status, writer):
+        calls.append(len(status))
+        if len(calls) == 2:  # chunk 1 is back, nothing of it written yet
+            raise KeyboardInterrupt
+        return write(self, status, writer)
+
+    monkeypatch.setattr(ChunkRun, "write", interrupted_once)
+    with sb.client() as client, pytest.raises(pp.PublishInterrupted) as caught:
+        pp.publish_chunks(chunks, APP, client=client, status_out=out, **SEND)
+    status = pd.read_csv(out, index_col=0)
+    assert status.index.tolist() == list(range(400))
+    assert (status["status"] == "sent").all()
+    assert_stored_is_sent(sb, status)
+    assert str(caught.value) == (
+        f"publish of the chunks interrupted: 400 rows have a status, written to {str(out)!r} "
+        "(400 sent); the rows from row 400 on were not read, so not sent. Pass journal= to be "
+        "able to resume without sending rows twice."
+    )
+    assert caught.value.status.index.tolist() == list(range(200, 400))
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the bug, shown
+def test_a_worker_lost_to_a_bug_does_not_hang_the_run(sb, tmp_path, monkeypatch):
+    # deliver catches every Exception; something else escaping it (a bug) ends that worker
+    # only: its batch's rows say so, the other workers send the rest, the run ends.
+    deliver, calls = Run.deliver, []
+
+    def lost_once(self, batch):
+        calls.append(batch)
+        if len(calls) == 2:
+            raise SystemExit("a bug")
+        return deliver(self, batch)
+
+    monkeypatch.setattr(Run, "deliver", lost_once)
+    out = tmp_path / "status.csv"
+    with sb.client() as client:
+        report = pp.publish_chunks(
+            Chunks(sb, 2), APP, client=client, status_out=out, **{**SEND, "max_workers": 2}
+        )
+    status = pd.read_csv(out, index_col=0)
+    assert report.counts[["sent", "failed"]].tolist() == [350, 50]
+    failed = status[status["status"] == "failed"]
+    assert failed.index.tolist() == list(range(50, 100))  # batch 1, the one lost
+    assert failed["reason"].unique().tolist() == [LOST_REASON]
+    assert_stored_is_sent(sb, status)
 
 
 class RefusingClient:

@@ -541,6 +541,17 @@ def test_json_lines_of_a_chunk_without_any_key_read_still_get_a_status_each(tmp_
     assert report.counts["invalid"] == 2
 
 
+def test_json_lines_whose_first_chunk_is_all_empty_objects_take_their_keys_from_the_next(tmp_path):
+    path = tmp_path / "events.jsonl"
+    lines = [json.dumps(line) for line in fresh(3).to_dict("records")]
+    path.write_text("\n".join(["{}", "{}", *lines]) + "\n")
+    out = tmp_path / "status.csv"
+    report = pp.validate_file(path, status_out=out, chunksize=2)
+    status = pd.read_csv(out, index_col=0)
+    assert status["status"].tolist() == ["invalid", "invalid", "valid", "valid", "valid"]
+    assert report.rows == 5
+
+
 def test_a_status_file_that_cannot_be_written_fails_before_anything_is_sent(sb, tmp_path):
     path = write(fresh(5), tmp_path / "events.csv")
     (tmp_path / "folder.csv").mkdir()
