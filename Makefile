@@ -64,7 +64,7 @@ lab: $(NOTEBOOKS_STAMP)
 	$(BIN)/jupyter lab $(if $(filter 0,$(UID)),--allow-root )notebooks/
 
 # Every benchmark, one after the other, then one table of goals (benchmarks/run_all.py; about
-# 20-30 minutes). BENCH_ARGS picks some: make bench BENCH_ARGS="--only publish files".
+# 10 minutes). BENCH_ARGS picks some: make bench BENCH_ARGS="--only publish files".
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 

@@ -6,7 +6,7 @@ through ``benchmarks/_goals.py`` (a JSON line each, in a file named by ``PP_BENC
 the table holds what was measured in this run, nothing copied from elsewhere. A script that
 fails is a row of its own; the run goes on with the next script.
 
-    python benchmarks/run_all.py                  # everything (about 20-30 minutes on 2 CPUs)
+    python benchmarks/run_all.py                  # everything (about 10 minutes on 2 CPUs)
     python benchmarks/run_all.py --only publish files_validate
     python benchmarks/run_all.py --list
 
