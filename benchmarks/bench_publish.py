@@ -113,11 +113,14 @@ def _serve_in_child(conn) -> None:
                 conn.send(None)
             else:  # "report": the server's figures since the last reset
                 cpu = time.process_time() - cpu_start
-                handled = [r.handle_seconds for r in sandbox.requests if r.app_id is not None]
+                requests = [r for r in sandbox.requests if r.app_id is not None]
+                handled = [r.handle_seconds for r in requests]
+                arrived = [r.time for r in requests]  # when each arrived (time.monotonic)
                 events = sandbox.events(APP)
                 # Order-free digest of what was stored, to check both approaches stored the same.
                 digest = int(pd.util.hash_pandas_object(events, index=False).to_numpy().sum())
-                conn.send({"stats": sandbox.stats(), "handle": handled, "cpu": cpu, "digest": digest})
+                report = {"stats": sandbox.stats(), "handle": handled, "arrived": arrived}
+                conn.send({**report, "cpu": cpu, "digest": digest})
 
 
 class ChildSandbox:

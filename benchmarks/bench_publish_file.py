@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import multiprocessing
 import os
 import platform
 import subprocess
@@ -46,51 +45,12 @@ import pandas as pd
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _goals import goal  # siblings, not a package
 from bench_files import NOW, generate
+from bench_publish import ChildSandbox  # the same sandbox process: reset, delay, its request log
 
 from productiv_pandas.sandbox import Sandbox
 
 APP = Sandbox.DEMO_APP
 BAR = 1.15
-
-
-# -- the sandbox in a child process, with a delay and its request log ---------------------------
-
-
-def _serve_in_child(conn) -> None:
-    with Sandbox(rate_limit=None) as sandbox:
-        conn.send({"url": sandbox.url, "client_id": sandbox.client_id, "secret": sandbox.client_secret})
-        while (command := conn.recv()) != "stop":
-            if command[0] == "reset":
-                sandbox.reset()  # also ends any delay
-                if command[1]:
-                    sandbox.set_delay(command[1])
-                gc.collect()
-                conn.send(None)
-            else:  # "report": counts, and when each events request arrived (time.monotonic)
-                arrived = [r.time for r in sandbox.requests if r.app_id is not None]
-                conn.send({"stats": sandbox.stats(), "arrived": arrived})
-
-
-class DelayedSandbox:
-    def __enter__(self) -> DelayedSandbox:
-        context = multiprocessing.get_context("spawn")
-        self.conn, child_conn = context.Pipe()
-        self.process = context.Process(target=_serve_in_child, args=(child_conn,), daemon=True)
-        self.process.start()
-        self.info = self.conn.recv()
-        return self
-
-    def reset(self, delay: float) -> None:
-        self.conn.send(("reset", delay))
-        self.conn.recv()
-
-    def report(self) -> dict:
-        self.conn.send(("report",))
-        return self.conn.recv()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.conn.send("stop")
-        self.process.join(30)
 
 
 # -- one measurement, in a fresh process -------------------------------------------------------
@@ -142,7 +102,7 @@ def child(args: argparse.Namespace) -> None:
     )
 
 
-def measure(what: str, path: Path, args: argparse.Namespace, sandbox: DelayedSandbox) -> dict:
+def measure(what: str, path: Path, args: argparse.Namespace, sandbox: ChildSandbox) -> dict:
     sandbox.reset(args.latency)
     command = [sys.executable, os.path.abspath(__file__), "--child", what, "--file", str(path)]
     command += ["--max-workers", str(args.max_workers), "--chunksize", str(args.chunksize)]
@@ -196,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.python_version()}, pandas {pd.__version__}; load average {os.getloadavg()[0]:.1f}"
     )
     best: dict[str, dict] = {}
-    with tempfile.TemporaryDirectory(prefix="bench_publish_file_") as folder, DelayedSandbox() as sandbox:
+    with tempfile.TemporaryDirectory(prefix="bench_publish_file_") as folder, ChildSandbox() as sandbox:
         path = Path(folder) / "events.csv"
         generate(path, args.rows)
         for run in range(args.repeat):
