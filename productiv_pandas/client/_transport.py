@@ -22,13 +22,13 @@ from typing import Any
 
 import requests
 import urllib3.exceptions
-from requests.utils import check_header_validity
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from ..errors import ConfigurationError, ProductivError
 from ._answer import Answer, read_body
-from ._inflight import InFlight, WatchedAdapter, watched
+from ._inflight import InFlight, watched
+from ._wire import LeanAdapter, Templates, headers_of, timeout_of
 
 __all__ = ["Abandoned", "Timeout", "Transport", "TransportError", "deadline_of"]
 
@@ -81,7 +81,9 @@ class Transport:
     deadline: float
     _redact: Callable[[str], str]
     _session: requests.Session
-    _adapter: WatchedAdapter
+    _adapter: LeanAdapter
+    _templates: Templates
+    _timeout: urllib3.util.Timeout
 
     def __init__(self, pool_size: int, timeout: Timeout, redact: Callable[[str], str]) -> None:
         if isinstance(pool_size, bool) or not isinstance(pool_size, numbers.Integral) or pool_size < 1:
@@ -96,7 +98,7 @@ class Transport:
         session.trust_env = False
         session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         # No urllib3 retries: the client retries itself, with backoff, Retry-After and cancel.
-        adapter = WatchedAdapter(
+        adapter = LeanAdapter(
             pool_connections=2, pool_maxsize=pool_size, max_retries=Retry(total=0, read=False)
         )
         session.mount("https://", adapter)
@@ -107,7 +109,8 @@ class Transport:
         session.headers["Accept-Encoding"] = "gzip, deflate"
         self._session = session
         self._adapter = adapter
-        self._templates: dict[tuple[str, str], requests.PreparedRequest] = {}
+        self._templates = Templates(session)  # what the session adds, prepared once per URL
+        self._timeout = timeout_of(self.timeout)
 
     def send(self, method: str, url: str, *, abandon: threading.Event | None = None, **kwargs: Any) -> Answer:
         """Send one request, follow no redirect, read its answer up to the cap.
@@ -128,14 +131,13 @@ class Transport:
 
     def _exchange(self, method: str, url: str, inflight: InFlight, kwargs: dict[str, Any]) -> Answer:
         try:
-            prepared = self._prepare(method, url, **kwargs)
-            response = self._adapter.send(prepared, stream=True, timeout=self.timeout, verify=True, proxies={})
+            raw = self._adapter.open(self._templates.prepare(method, url, **kwargs), self._timeout)
         except requests.RequestException as exc:
             raise self._translate(exc, method, url) from None
-        raw = response.raw
         complete = False
         try:
-            encoding = response.headers.get("Content-Encoding", "")
+            headers = headers_of(raw)
+            encoding = headers.get("Content-Encoding", "")
             body, truncated, note = read_body(raw, encoding)
             complete = not truncated and note is None
         except (OSError, urllib3.exceptions.HTTPError, http.client.HTTPException) as exc:
@@ -155,36 +157,7 @@ class Transport:
         if inflight.stopped is not None:  # the shutdown may look like a normal end of the body
             raise self._stopped(inflight, method, url)
         # requests' CaseInsensitiveDict: "retry-after" and "Retry-After" are the same header.
-        return Answer(response.status_code, response.reason or "", response.headers, body, truncated, note)
-
-    def _prepare(
-        self, method: str, url: str, data: bytes | dict[str, str] | None = None, headers: dict[str, str] | None = None
-    ) -> requests.PreparedRequest:
-        """The request as ``Session.request`` would prepare it, at a fraction of its CPU.
-
-        What the session adds (its headers, the URL's checks and normalizing) is prepared once
-        per method and URL and copied; only the headers and the body given are added each time.
-        What the session would also look at adds nothing here and is skipped: it reads no
-        environment (``trust_env`` is False: no proxy, no .netrc, no CA bundle variable), its
-        cookie policy refuses every cookie (its jar stays empty), and it has no auth or hooks.
-        The adapter then sends it as ``Session.send`` would, without following redirects, and
-        raises the same ``requests`` exceptions.
-        """
-        key = (method, url)
-        template = self._templates.get(key)
-        if template is None:
-            template = self._session.prepare_request(requests.Request(method, url))
-            # prepare_body gave a bodiless POST "Content-Length: 0": set again, last, per request.
-            template.headers.pop("Content-Length", None)
-            if len(self._templates) >= _TEMPLATES:
-                self._templates.clear()  # a client sending to very many apps: start afresh
-            self._templates[key] = template
-        prepared = template.copy()
-        for header in (headers or {}).items():
-            check_header_validity(header)  # what Session.request checks: no line break in a value
-            prepared.headers[header[0]] = header[1]
-        prepared.prepare_body(data, None)
-        return prepared
+        return Answer(raw.status, raw.reason or "", headers, body, truncated, note)
 
     def _stopped(self, inflight: InFlight, method: str, url: str) -> TransportError:
         if inflight.stopped == "abandoned":
@@ -249,9 +222,6 @@ def check_timeout(timeout: object) -> Timeout:
         )
     return timeout  # type: ignore[return-value]
 
-
-#: Prepared requests kept per (method, URL), at most: one per app sent to, and the token URL.
-_TEMPLATES = 64
 
 #: The server hung up before answering (as a stale keep-alive connection does), not a refusal.
 _UNANSWERED = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
