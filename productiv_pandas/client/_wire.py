@@ -64,7 +64,10 @@ class Templates:
             if len(self._templates) >= MAX_TEMPLATES:
                 self._templates.clear()  # a client sending to very many apps: start afresh
             self._templates[key] = template
-        prepared = template.copy()
+        # PreparedRequest.copy less its cookie jar's copy: the jar served prepare_cookies only.
+        prepared = requests.PreparedRequest()
+        prepared.method, prepared.url, prepared.hooks = template.method, template.url, template.hooks
+        prepared.headers = template.headers.copy()
         for header in (headers or {}).items():
             check_header_validity(header)
             prepared.headers[header[0]] = header[1]

@@ -11,6 +11,7 @@ import zlib
 import pytest
 
 import productiv_pandas as pp
+from productiv_pandas.client._answer import read_body
 from productiv_pandas.client._client import Delivery, ProductivClient
 from tests.helpers.raw_server import answer
 
@@ -96,3 +97,45 @@ def test_a_413_is_final_and_too_large(serve):
     assert delivery == Delivery(False, 413, 1, "413", "payload too large", "too_large")
     assert "too_large" in pp.client.DELIVERY_KINDS
     assert len(server.requests) == 1
+
+
+def test_a_body_of_known_length_is_read_in_one_read_and_its_connection_kept(serve):
+    server = serve(
+        lambda conn, *_: conn.sendall(
+            answer("200 OK", b'{"success": true}', "Content-Type: application/json")
+        )
+    )
+    reads: list[int] = []
+    with ProductivClient(TOKEN, base_url=server.url, retry=FAST) as client:
+        for _ in range(3):
+            assert client.post_events("app-1", PAYLOAD) == Delivery(True, 200, 1, None, None, "sent")
+        raw = client._transport._adapter.open(
+            client._transport._templates.prepare("POST", server.url + "/x", PAYLOAD),
+            client._transport._timeout,
+        )
+        original = raw.read
+
+        def counted(*args, **kwargs):
+            reads.append(1)
+            return original(*args, **kwargs)
+
+        raw.read = counted  # type: ignore[method-assign]
+        assert read_body(raw, "") == (b'{"success": true}', False, None)
+        raw.release_conn()
+    assert len(reads) == 1  # Content-Length said it all: no read for the end
+    assert len(server.requests) == 4
+    assert len(server._connections) == 1  # every request on the one pooled connection
+
+
+def test_a_body_without_a_length_is_read_to_its_end(serve):
+    def chunked(conn, *_):
+        conn.sendall(
+            answer("200 OK", b"", "Transfer-Encoding: chunked")
+            + b'5\r\n{"suc\r\nc\r\ncess": true}\r\n0\r\n\r\n'
+        )
+
+    server = serve(chunked)
+    with ProductivClient(TOKEN, base_url=server.url, retry=FAST) as client:
+        for _ in range(2):
+            assert client.post_events("app-1", PAYLOAD) == Delivery(True, 200, 1, None, None, "sent")
+    assert len(server._connections) == 1
