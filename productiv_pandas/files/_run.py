@@ -166,13 +166,17 @@ class ChunkRun(abc.ABC):
     def prepared(self) -> Iterator[Prepared]:
         """Each chunk prepared, its rows whose event an earlier chunk had marked ``duplicate``;
         a chunk is read only when the one before it is done."""
-        for frame in self.frames():
-            prepared = self.prepare(frame)
-            del frame  # the chunk is done with: not held while the next one is read
-            yield prepared
+        for events in self.checked():
+            yield self.deduplicated(events)
 
-    def prepare(self, frame: pd.DataFrame) -> Prepared:
-        prepared = prepare_events(frame, self.options)
+    def checked(self) -> Iterator[Prepared]:
+        """Each chunk through ``prepare_events`` alone: what needs no other chunk."""
+        for frame in self.frames():
+            yield prepare_events(frame, self.options)
+            del frame  # the chunk is done with: not held while the next one is read
+
+    def deduplicated(self, prepared: Prepared) -> Prepared:
+        """A chunk's rows whose event an earlier chunk had, made ``duplicate``; counted."""
         self.tally.counted(prepared.counts)
         status = prepared.status
         codes = status["status"].cat.codes.to_numpy()
@@ -236,8 +240,8 @@ class FileRun(ChunkRun):
         self, path: str | os.PathLike, chunksize: int, options: PrepareOptionsDict, *, ahead: bool = False
     ) -> None:
         super().__init__(options)
-        #: Read the next chunk in a thread while this one is prepared (:mod:`._ahead`): one
-        #: chunk more in memory, the reading hidden behind the preparing on two cores.
+        #: Read and check the next chunk in a thread while this one is de-duplicated and counted
+        #: (:mod:`._ahead`): one chunk more in memory, two cores at work.
         self.ahead = ahead
         self.reader: EventReader = open_reader(path, chunksize)
         self.path = self.reader.path
@@ -248,8 +252,12 @@ class FileRun(ChunkRun):
         self.text = tuple(name for field, name in sources.items() if field != "timestamp")
 
     def frames(self) -> Iterator[pd.DataFrame]:
-        chunks = self.reader.numbered_chunks(self.usecols, self.text)
-        return read_ahead(chunks) if self.ahead else chunks
+        return self.reader.numbered_chunks(self.usecols, self.text)
+
+    def checked(self) -> Iterator[Prepared]:
+        # prepare_events needs no other chunk: with ``ahead`` the thread runs it too, so both
+        # cores work (pyarrow and numpy run without Python's lock for much of it).
+        return read_ahead(super().checked()) if self.ahead else super().checked()
 
     def row_count(self) -> int | None:
         return self.reader.row_count()
