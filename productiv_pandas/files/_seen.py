@@ -14,7 +14,11 @@ table.
 Inserting each chunk into the table at once (np.insert) copied the whole table a chunk: at 10
 million rows, 100 chunks each moving up to 160 MB, a cost growing with the square of the
 file. Merged in runs, the table is copied a few times in all; bucket by bucket, a merge holds
-a sixteenth of the table twice at most, besides the runs.
+a sixteenth of the table twice at most, besides the runs. Sorted runs are merged by a stable
+sort of them end to end (timsort finds the runs and merges them: a third faster than placing
+the new hashes by binary search), and a chunk's hashes are sorted by ``np.sort``, its SIMD
+sort, with each hash's position in its low bits (a third of ``argsort``'s time). At 10
+million events the whole de-duplication took 3.2 s of CPU, against 4.1 s before these two.
 
 Most lookups miss (most events are new), so once :data:`_FILTER_AT` events are held, a bit
 array of 2**26 bits (8 MiB, whatever the file's size) marks the hashes held by their top 26
@@ -63,22 +67,22 @@ def hash_keys(status: pd.DataFrame) -> np.ndarray:
     return event_digests(stamps, pa.array(status["email"]), pa.array(status["eventName"]))
 
 
-def _merged(
-    table: np.ndarray, rows: np.ndarray, hashes: np.ndarray, new_rows: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """A sorted table with sorted ``hashes`` (none of them in it) merged in, rows alongside:
-    each new hash's place found by binary search, the table's own hashes copied once around
-    them (no sort of the whole)."""
-    if not len(hashes):
-        return table, rows
-    at = np.searchsorted(table, hashes) + np.arange(len(hashes))
-    size = len(table) + len(hashes)
-    old = np.ones(size, dtype=bool)
-    old[at] = False
-    merged_hashes, merged_rows = np.empty(size, dtype=np.uint64), np.empty(size, dtype=rows.dtype)
-    merged_hashes[at], merged_rows[at] = hashes, new_rows
-    merged_hashes[old], merged_rows[old] = table, rows
-    return merged_hashes, merged_rows
+def _sorted(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(order, hashes[order])``, the hashes ascending: by ``np.sort`` of each hash with its
+    position in its low bits (SIMD, 3 times faster than ``argsort``), the low bits' own order
+    settled by ``argsort`` in the rare case two hashes share all the others."""
+    spare = max(int(len(hashes) - 1).bit_length(), 1)
+    if spare > 32:
+        order = np.argsort(hashes)
+        return order, hashes[order]
+    low = np.uint64((1 << spare) - 1)
+    keyed = np.sort((hashes & ~low) | np.arange(len(hashes), dtype=np.uint64))
+    order = (keyed & low).astype(np.intp)
+    ordered = hashes[order]
+    if len(ordered) > 1 and not (ordered[1:] >= ordered[:-1]).all():
+        order = np.argsort(hashes, kind="stable")
+        ordered = hashes[order]
+    return order, ordered
 
 
 class FirstSeen:
@@ -106,24 +110,21 @@ class FirstSeen:
 
     def find(self, hashes: np.ndarray) -> np.ndarray:
         """The file row first seen with each hash, or -1 for a hash not seen yet."""
-        hashes = np.asarray(hashes, dtype=np.uint64)
-        order = np.argsort(hashes)
-        first = np.empty(len(hashes), dtype=np.int64)
-        first[order] = self._find_ordered(hashes[order])
+        order, ordered = _sorted(np.asarray(hashes, dtype=np.uint64))
+        first = np.empty(len(ordered), dtype=np.int64)
+        first[order] = self._find_ordered(ordered)
         return first
 
     def add(self, hashes: np.ndarray, rows: np.ndarray) -> None:
         """Remember events first seen at file rows ``rows`` (hashes not seen before)."""
-        hashes = np.asarray(hashes, dtype=np.uint64)
-        order = np.argsort(hashes)
-        self._add_ordered(hashes[order], np.asarray(rows, dtype=np.int64)[order])
+        order, ordered = _sorted(np.asarray(hashes, dtype=np.uint64))
+        self._add_ordered(ordered, np.asarray(rows, dtype=np.int64)[order])
 
     def see(self, hashes: np.ndarray, rows: np.ndarray, keep: np.ndarray) -> np.ndarray:
         """:meth:`find` of ``hashes``, then :meth:`add` of those not found where ``keep``:
         one sort of a chunk's hashes for both (a sort was a third of their cost)."""
         hashes = np.asarray(hashes, dtype=np.uint64)
-        order = np.argsort(hashes)
-        ordered = hashes[order]
+        order, ordered = _sorted(hashes)
         found = self._find_ordered(ordered)
         new = (found < 0) & np.asarray(keep, dtype=bool)[order]
         self._add_ordered(ordered[new], np.asarray(rows, dtype=np.int64)[order[new]])
@@ -189,16 +190,11 @@ class FirstSeen:
             buckets = table >> _BUCKET_SHIFT
             cuts.append([*np.searchsorted(buckets, edges[:-1]).tolist(), len(table)])
         for b in range(_BUCKETS):
-            hashes = np.concatenate(
-                [table[cut[b] : cut[b + 1]] for (table, _), cut in zip(runs, cuts, strict=True)]
-            )
-            rows = np.concatenate(
-                [row[cut[b] : cut[b + 1]] for (_, row), cut in zip(runs, cuts, strict=True)]
-            )
-            order = np.argsort(hashes)
-            self._hashes[b], self._rows[b] = _merged(
-                self._hashes[b], self._rows[b], hashes[order], rows[order]
-            )
+            parts = [
+                (table[cut[b] : cut[b + 1]], row[cut[b] : cut[b + 1]])
+                for (table, row), cut in zip(runs, cuts, strict=True)
+            ]
+            self._hashes[b], self._rows[b] = _union([(self._hashes[b], self._rows[b]), *parts])
 
 
 def _union(runs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:

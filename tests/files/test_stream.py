@@ -268,7 +268,7 @@ def test_first_seen_with_its_filter_finds_exactly_what_a_dict_finds(monkeypatch)
         hashes = rng.integers(0, 2**64, 100, dtype=np.uint64, endpoint=False)
         if len(held):  # a third of each chunk repeats earlier events
             hashes[::3] = held[rng.integers(0, len(held), len(hashes[::3]))]
-        hashes = np.unique(hashes)
+        hashes = rng.permutation(np.unique(hashes))  # distinct, in no order
         rows, keep = np.arange(len(hashes)) + 100 * chunk, rng.random(len(hashes)) < 0.8
         expected = [known.get(int(h), -1) for h in hashes]
         assert seen.see(hashes, rows, keep).tolist() == expected
@@ -281,6 +281,21 @@ def test_first_seen_with_its_filter_finds_exactly_what_a_dict_finds(monkeypatch)
     lookup = rng.integers(0, 2**64, 1000, dtype=np.uint64, endpoint=False)
     assert seen.find(lookup).tolist() == [known.get(int(h), -1) for h in lookup]
     assert seen.find(held).tolist() == [known.get(int(h), -1) for h in held]
+
+
+def test_first_seen_sorts_hashes_that_differ_in_their_lowest_bits_only():
+    """A chunk is sorted with each hash's position in its low bits: hashes equal but for those
+    bits are put in order by a second sort, so that the binary searches find them."""
+    base = np.uint64(0xABCDEF0123456789) & ~np.uint64(0xFF)
+    hashes = base + np.array([7, 3, 200, 0, 9, 1], dtype=np.uint64)
+    order, ordered = seen_module._sorted(hashes)
+    assert ordered.tolist() == sorted(hashes.tolist())
+    assert hashes[order].tolist() == ordered.tolist()
+    seen = FirstSeen()
+    first = seen.see(hashes, np.arange(6), np.ones(6, dtype=bool))
+    assert first.tolist() == [-1] * 6
+    assert seen.find(hashes[::-1]).tolist() == [5, 4, 3, 2, 1, 0]
+    assert seen.find(base + np.array([2, 8], dtype=np.uint64)).tolist() == [-1, -1]
 
 
 def test_the_docstring_examples_run():
