@@ -240,8 +240,9 @@ class FileRun(ChunkRun):
         self, path: str | os.PathLike, chunksize: int, options: PrepareOptionsDict, *, ahead: bool = False
     ) -> None:
         super().__init__(options)
-        #: Read and check the next chunk in a thread while this one is de-duplicated and counted
-        #: (:mod:`._ahead`): one chunk more in memory, two cores at work.
+        #: Read the chunk after next in one thread and check the next one in another while
+        #: this one is de-duplicated and counted (:mod:`._ahead`): two chunks more in memory,
+        #: both cores at work.
         self.ahead = ahead
         self.reader: EventReader = open_reader(path, chunksize)
         self.path = self.reader.path
@@ -252,12 +253,15 @@ class FileRun(ChunkRun):
         self.text = tuple(name for field, name in sources.items() if field != "timestamp")
 
     def frames(self) -> Iterator[pd.DataFrame]:
-        return self.reader.numbered_chunks(self.usecols, self.text)
+        chunks = self.reader.numbered_chunks(self.usecols, self.text)
+        return read_ahead(chunks, name="productiv-read") if self.ahead else chunks
 
     def checked(self) -> Iterator[Prepared]:
-        # prepare_events needs no other chunk: with ``ahead`` the thread runs it too, so both
-        # cores work (pyarrow and numpy run without Python's lock for much of it).
-        return read_ahead(super().checked()) if self.ahead else super().checked()
+        # With ``ahead``, three stages each in its thread, a chunk apart: reading (pyarrow's
+        # parser, without Python's lock), prepare_events (which needs no other chunk), and the
+        # caller's de-duplication and counting; numpy and pyarrow release the lock for much of
+        # the last two too.
+        return read_ahead(super().checked(), name="productiv-check") if self.ahead else super().checked()
 
     def row_count(self) -> int | None:
         return self.reader.row_count()

@@ -16,7 +16,8 @@ million rows, 100 chunks each moving up to 160 MB, a cost growing with the squar
 file. Merged in runs, the table is copied a few times in all; bucket by bucket, a merge holds
 a sixteenth of the table twice at most, besides the runs. Sorted runs are merged by a stable
 sort of them end to end (timsort finds the runs and merges them: a third faster than placing
-the new hashes by binary search), and a chunk's hashes are sorted by ``np.sort``, its SIMD
+the new hashes by binary search, which the table's buckets still use: it needs less memory),
+and a chunk's hashes are sorted by ``np.sort``, its SIMD
 sort, with each hash's position in its low bits (a third of ``argsort``'s time). At 10
 million events the whole de-duplication took 3.2 s of CPU, against 4.1 s before these two.
 
@@ -65,6 +66,25 @@ def hash_keys(status: pd.DataFrame) -> np.ndarray:
     (:func:`._digest.event_digests`: equal triples in different chunks hash alike)."""
     stamps = status["timestamp"].to_numpy(dtype=np.int64, na_value=0)
     return event_digests(stamps, pa.array(status["email"]), pa.array(status["eventName"]))
+
+
+def _merged(
+    table: np.ndarray, rows: np.ndarray, hashes: np.ndarray, new_rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """A sorted table with sorted ``hashes`` (none of them in it) merged in, rows alongside:
+    each new hash's place found by binary search, the table's own hashes copied once around
+    them. Slower than :func:`_union` (timsort), but a merge holds 13 bytes an entry more than
+    the table, where that holds 32: at 10 million rows, 14 MiB less at validate_file's peak."""
+    if not len(hashes):
+        return table, rows
+    at = np.searchsorted(table, hashes) + np.arange(len(hashes))
+    size = len(table) + len(hashes)
+    old = np.ones(size, dtype=bool)
+    old[at] = False
+    merged_hashes, merged_rows = np.empty(size, dtype=np.uint64), np.empty(size, dtype=rows.dtype)
+    merged_hashes[at], merged_rows[at] = hashes, new_rows
+    merged_hashes[old], merged_rows[old] = table, rows
+    return merged_hashes, merged_rows
 
 
 def _sorted(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -194,7 +214,8 @@ class FirstSeen:
                 (table[cut[b] : cut[b + 1]], row[cut[b] : cut[b + 1]])
                 for (table, row), cut in zip(runs, cuts, strict=True)
             ]
-            self._hashes[b], self._rows[b] = _union([(self._hashes[b], self._rows[b]), *parts])
+            hashes, rows = _union(parts) if len(parts) > 1 else parts[0]
+            self._hashes[b], self._rows[b] = _merged(self._hashes[b], self._rows[b], hashes, rows)
 
 
 def _union(runs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:

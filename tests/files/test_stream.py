@@ -612,3 +612,62 @@ def test_a_bad_line_mid_file_says_what_the_rows_before_it_became(sb, tmp_path):
     )
     assert pd.read_csv(out, index_col=0)["status"].tolist() == ["sent"] * 4
     assert len(sb.events(APP)) == 4
+
+
+# -- validate_file's three stages (read, check, de-duplicate), each in its thread ----------------
+
+
+def _productiv_threads() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name.startswith("productiv-")]
+
+
+def _passes(path, chunksize: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The statuses of the threaded pass (validate_file's) and of the same pass in one thread."""
+    from productiv_pandas.files._pass import validate_run
+    from productiv_pandas.files._run import FileRun
+
+    statuses = []
+    for ahead in (True, False):
+        out = path.parent / f"status-{ahead}.csv"
+        options = {"columns": MAPPING, **OPTIONS}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            validate_run(FileRun(path, chunksize, options, ahead=ahead), stream.status_writer(out, path), out)
+        statuses.append(pd.read_csv(out, index_col=0))
+    return statuses[0], statuses[1]
+
+
+@pytest.mark.parametrize("chunksize", [1, 7, 60])
+def test_the_threaded_pass_gives_what_one_thread_gives_and_leaves_no_thread(tmp_path, chunksize):
+    path = tmp_path / "events.csv"
+    messy().to_csv(path, index=False)
+    threaded, alone = _passes(path, chunksize)
+    pd.testing.assert_frame_equal(threaded, alone)
+    assert threaded.loc[40, "reason"] == "duplicate of row 3"  # across chunks, when there are some
+    assert threaded["status"].value_counts().to_dict() == {"valid": 47, "invalid": 8, "duplicate": 5}
+    assert _productiv_threads() == []
+
+
+def test_a_bad_row_mid_file_stops_the_threaded_pass_as_it_stops_one_thread(tmp_path):
+    """Row 4 opens a quote that never closes: the chunks before it have their status, the
+    message is the unthreaded one, and the reading and checking threads are gone."""
+    path = tmp_path / "events.csv"
+    lines = fresh(8).to_csv(index=False).splitlines()
+    path.write_text("\n".join([*lines[:5], '"' + lines[5], *lines[6:]]) + "\n")
+    messages = []
+    for ahead in (True, False):
+        from productiv_pandas.files._pass import validate_run
+        from productiv_pandas.files._run import FileRun
+
+        out = tmp_path / f"status-{ahead}.csv"
+        with pytest.raises(pp.ConfigurationError) as caught:
+            validate_run(
+                FileRun(path, 2, {"on_stale": "ignore"}, ahead=ahead), stream.status_writer(out, path), out
+            )
+        messages.append(str(caught.value))
+        assert pd.read_csv(out, index_col=0)["status"].tolist() == ["valid"] * 4
+    assert messages[0] == messages[1]
+    assert "from row 4 on" in messages[0]
+    assert _productiv_threads() == []
