@@ -11,15 +11,18 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
+from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
-from matplotlib.ticker import FixedLocator, NullFormatter
+
+if TYPE_CHECKING:  # matplotlib itself is imported where a chart is drawn: the HTML report and
+    # the file runs that collect for it use the text helpers here without loading it (27 MiB)
+    from matplotlib.axes import Axes
 
 __all__ = [
+    "STATUS_COLORS",
     "axes_width_in",
     "compact_count",
     "decade_ticks",
@@ -37,6 +40,20 @@ __all__ = [
     "wrap_text",
 ]
 
+#: One colour per status, the same in every chart: Okabe & Ito's colour-blind-safe palette (blue
+#: and green for good outcomes, grey and orange for deliberate ones, red, purple, black for problems).
+STATUS_COLORS = MappingProxyType(
+    {
+        "valid": "#56B4E9",
+        "sent": "#009E73",
+        "invalid": "#D55E00",
+        "duplicate": "#999999",
+        "skipped": "#E69F00",
+        "rejected": "#CC79A7",
+        "failed": "#000000",
+    }
+)
+
 # A date and time as the charts write it ("2026-11-25 23:30"), kept on one line by wrap_text.
 _DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d")
 _KEEP = "\x00"
@@ -45,6 +62,7 @@ _KEEP = "\x00"
 def text_width_in(text: str, fontsize: float | str = "medium") -> float:
     """The width of one line of ``text`` in inches, measured with matplotlib's own font (Agg)."""
     from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
 
     renderer = RendererAgg(1, 1, 72)  # 72 dpi: a point is a pixel
     width, _height, _descent = renderer.get_text_width_height_descent(
@@ -55,6 +73,8 @@ def text_width_in(text: str, fontsize: float | str = "medium") -> float:
 
 def axes_width_in(ax: Axes, share: float = 1.0) -> float:
     """``share`` of the width of ``ax`` in inches, as placed before the layout runs."""
+    from matplotlib.figure import Figure
+
     figure = ax.get_figure(root=True)
     width = figure.get_figwidth() if isinstance(figure, Figure) else 6.4
     return max(ax.get_position().width * width * share, 0.5)
@@ -172,6 +192,8 @@ def log_count_axis(ax: Axes, largest: int) -> None:
     """Make the x axis of ``ax`` a log axis of counts up to ``largest``: from half a row (a bar of
     one row shows) to the next power of ten with room to spare, labelled 1, 10, ..., 1k, with
     ticks only inside the axes (matplotlib's log locator also places some outside)."""
+    from matplotlib.ticker import FixedLocator, NullFormatter
+
     right = max(10.0 ** math.ceil(math.log10(largest * 1.5)), 10.0)
     ax.set_xscale("log")
     ax.set_xlim(0.5, right)

@@ -25,6 +25,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from ._chart_layout import (
+    STATUS_COLORS,
     axes_width_in,
     join_names,
     label_column,
@@ -54,19 +55,6 @@ __all__ = [
     "plot_timeline",
 ]
 
-#: One colour per status, the same in every chart: Okabe & Ito's colour-blind-safe palette (blue
-#: and green for good outcomes, grey and orange for deliberate ones, red, purple, black for problems).
-STATUS_COLORS = MappingProxyType(
-    {
-        "valid": "#56B4E9",
-        "sent": "#009E73",
-        "invalid": "#D55E00",
-        "duplicate": "#999999",
-        "skipped": "#E69F00",
-        "rejected": "#CC79A7",
-        "failed": "#000000",
-    }
-)
 #: The timeline leaves out rows later than ``now`` plus this (a unit mistake puts them centuries away).
 FUTURE_SHOWN = pd.Timedelta(days=1)
 #: The timeline shows this much time before ``now`` in detail (the staleness limit's span).

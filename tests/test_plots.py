@@ -658,6 +658,23 @@ def test_importing_the_module_picks_no_backend():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+@pytest.mark.slow
+def test_matplotlib_is_loaded_only_when_a_chart_is_drawn(tmp_path):
+    """Importing the package, validating a file and writing its HTML report need no matplotlib
+    (27 MiB of memory, counted against validate_file's); drawing a chart loads it."""
+    code = (
+        "import sys, pandas as pd, productiv_pandas as pp\n"
+        f"path = {str(tmp_path / 'e.csv')!r}\n"
+        "pd.DataFrame({'timestamp': [1_700_000_000_000], 'email': ['a@x.io'], 'eventName': ['o']})"
+        ".to_csv(path, index=False)\n"
+        "pp.validate_file(path, on_stale='ignore').report(path + '.html')\n"
+        "assert 'matplotlib' not in sys.modules, 'loaded before any chart'\n"
+        "pp.validate(pd.read_csv(path), on_stale='ignore').productiv.plot('status')\n"
+        "assert 'matplotlib' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_a_frame_that_is_not_a_status_frame_is_refused(validated):
     with pytest.raises(ValueError, match=r"no column\(s\) \['stale'\]"):
         plots.plot_status(validated.drop(columns="stale"))

@@ -26,6 +26,7 @@ field larger than a block: pyarrow raises and pandas' parser takes over (and say
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Iterator
 from typing import Any
@@ -132,7 +133,11 @@ def _inferred(column: pa.ChunkedArray) -> Any:
     pandas reads from the values themselves."""
     if column.null_count == len(column):
         return np.full(len(column), np.nan)
-    if pc.all(pc.match_substring_regex(column, _UTC_TIME)).as_py():  # the usual case: first
+    fixed = _fixed_width_times(column)  # the usual case: first
+    if fixed is not None:
+        if fixed[0]:
+            return _times(column, years_in_range=fixed[1])
+    elif pc.all(pc.match_substring_regex(column, _UTC_TIME)).as_py():
         return _times(column)
     odd = pc.filter(column, pc.match_substring_regex(column, _NOT_NUMERIC))
     if (
@@ -148,7 +153,59 @@ def _inferred(column: pa.ChunkedArray) -> Any:
     return _by_pandas(column)
 
 
-def _times(column: pa.ChunkedArray) -> Any:
+#: Bytes checked at a time by :func:`_fixed_width_times`.
+_BLOCK = 1 << 18
+
+
+def _fixed_width_times(column: pa.ChunkedArray) -> tuple[bool, bool] | None:
+    """``(every value matches _UTC_TIME, every year is within 1678-2261)``, read off the bytes
+    when no value is missing and all have one length (an export writes its times alike), else
+    None: the values side by side as a (rows, width) byte matrix, each of its columns checked
+    for its character, 2 ms a 100,000-row chunk against the regular expression's 10-17 ms."""
+    if column.null_count or not len(column):
+        return None
+    flat = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not pa.types.is_string(flat.type) and not pa.types.is_large_string(flat.type):
+        return None
+    kind = np.int64 if pa.types.is_large_string(flat.type) else np.int32
+    _, offsets_buffer, data_buffer = flat.buffers()
+    offsets = np.frombuffer(
+        offsets_buffer, dtype=kind, count=len(flat) + 1, offset=flat.offset * kind().itemsize
+    )
+    width = int(offsets[1] - offsets[0])
+    if not (np.diff(offsets) == width).all():
+        return None
+    if width < 20 or width == 21 or width > 30:  # "…:SSZ", or "…:SS." and 1-9 digits and "Z"
+        return False, False
+    text = np.frombuffer(data_buffer, dtype=np.uint8, count=width * len(flat), offset=int(offsets[0]))
+    lowest, spread = _layout(width, len(flat))
+    # Each byte minus the lowest allowed at its place (wrapping around below it, as uint8) is
+    # within that place's spread: 0-9 for a digit, 0 for a fixed character. In blocks of 256
+    # KiB: the temporaries of one pass over the chunk, fresh memory each time, took ten times
+    # as long (page faults).
+    for start in range(0, len(text), _BLOCK):
+        stop = start + _BLOCK
+        if ((text[start:stop] - lowest[start:stop]) > spread[start:stop]).any():
+            return False, False
+    # The year as its 4 bytes read big-endian, compared with "1678" and "2261" read alike.
+    chars = text.reshape(len(flat), width)
+    year = chars.view(">u4")[:, 0] if width % 4 == 0 else np.ascontiguousarray(chars[:, :4]).view(">u4")
+    first, last = np.frombuffer(b"16782261", dtype=">u4")
+    return True, bool(((year >= first) & (year <= last)).all())
+
+
+@functools.lru_cache(maxsize=4)
+def _layout(width: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """The lowest byte allowed at each place of ``rows`` times of ``width`` characters end to
+    end, and how far above it a byte may be (flat arrays: numpy's loops over rows of 20-30
+    bytes cost three times as much). Cached: a file's chunks mostly share both."""
+    layout = "dddd-dd-ddTdd:dd:dd" + ("." + "d" * (width - 21) if width > 20 else "") + "Z"
+    lowest = np.frombuffer(layout.replace("d", "0").encode(), dtype=np.uint8)
+    spread = np.frombuffer(bytes(9 if char == "d" else 0 for char in layout), dtype=np.uint8)
+    return np.tile(lowest, rows), np.tile(spread, rows)
+
+
+def _times(column: pa.ChunkedArray, years_in_range: bool | None = None) -> Any:
     """UTC date-times written ``2025-06-10T04:00:00.123Z`` (every one of the chunk: pandas'
     parser would leave them text), parsed by
     pyarrow as pandas' pyarrow engine parses them: what prepare's reading of the text gives
@@ -157,8 +214,10 @@ def _times(column: pa.ChunkedArray) -> Any:
     prepare to explain."""
     # pyarrow 15 wraps a year beyond nanoseconds around (2300 became 1715) where later ones
     # refuse it: years outside 1678-2261 (a 4-digit prefix, compared as text) stay text.
-    year = pc.utf8_slice_codeunits(column, 0, 4)
-    if not pc.all(pc.and_(pc.greater_equal(year, "1678"), pc.less_equal(year, "2261"))).as_py():
+    if years_in_range is None:  # (known already when read off the bytes)
+        year = pc.utf8_slice_codeunits(column, 0, 4)
+        years_in_range = pc.all(pc.and_(pc.greater_equal(year, "1678"), pc.less_equal(year, "2261"))).as_py()
+    if not years_in_range:
         return pd.array(column, dtype=TEXT)
     try:
         parsed = pc.cast(column, pa.timestamp("ns", tz="UTC"))

@@ -166,13 +166,17 @@ class ChunkRun(abc.ABC):
     def prepared(self) -> Iterator[Prepared]:
         """Each chunk prepared, its rows whose event an earlier chunk had marked ``duplicate``;
         a chunk is read only when the one before it is done."""
-        for frame in self.frames():
-            prepared = self.prepare(frame)
-            del frame  # the chunk is done with: not held while the next one is read
-            yield prepared
+        for events in self.checked():
+            yield self.deduplicated(events)
 
-    def prepare(self, frame: pd.DataFrame) -> Prepared:
-        prepared = prepare_events(frame, self.options)
+    def checked(self) -> Iterator[Prepared]:
+        """Each chunk through ``prepare_events`` alone: what needs no other chunk."""
+        for frame in self.frames():
+            yield prepare_events(frame, self.options)
+            del frame  # the chunk is done with: not held while the next one is read
+
+    def deduplicated(self, prepared: Prepared) -> Prepared:
+        """A chunk's rows whose event an earlier chunk had, made ``duplicate``; counted."""
         self.tally.counted(prepared.counts)
         status = prepared.status
         codes = status["status"].cat.codes.to_numpy()
@@ -236,8 +240,9 @@ class FileRun(ChunkRun):
         self, path: str | os.PathLike, chunksize: int, options: PrepareOptionsDict, *, ahead: bool = False
     ) -> None:
         super().__init__(options)
-        #: Read the next chunk in a thread while this one is prepared (:mod:`._ahead`): one
-        #: chunk more in memory, the reading hidden behind the preparing on two cores.
+        #: Read the chunk after next in one thread and check the next one in another while
+        #: this one is de-duplicated and counted (:mod:`._ahead`): two chunks more in memory,
+        #: both cores at work.
         self.ahead = ahead
         self.reader: EventReader = open_reader(path, chunksize)
         self.path = self.reader.path
@@ -249,7 +254,14 @@ class FileRun(ChunkRun):
 
     def frames(self) -> Iterator[pd.DataFrame]:
         chunks = self.reader.numbered_chunks(self.usecols, self.text)
-        return read_ahead(chunks) if self.ahead else chunks
+        return read_ahead(chunks, name="productiv-read") if self.ahead else chunks
+
+    def checked(self) -> Iterator[Prepared]:
+        # With ``ahead``, three stages each in its thread, a chunk apart: reading (pyarrow's
+        # parser, without Python's lock), prepare_events (which needs no other chunk), and the
+        # caller's de-duplication and counting; numpy and pyarrow release the lock for much of
+        # the last two too.
+        return read_ahead(super().checked(), name="productiv-check") if self.ahead else super().checked()
 
     def row_count(self) -> int | None:
         return self.reader.row_count()

@@ -196,13 +196,21 @@ def collect(status: pd.DataFrame, source: str | None = None) -> ReportData:
     return collector.data(source)
 
 
+#: The columns :func:`~productiv_pandas._long_form.problems` reads.
+_LONG_FORM_READS = frozenset({"status", "problem", "reason", "timestamp", "email", "eventName", "targetApp"})
+
+
 def problem_rows(status: pd.DataFrame) -> pd.DataFrame:
     """:func:`~productiv_pandas._long_form.problems` of a status frame, built from its rows
     with a problem code only: the same entries (a row without one has none), without taking
     every valid row through it (half its cost on a chunk of mostly valid rows)."""
     code = pd.Categorical(status["problem"], dtype=PROBLEM_DTYPE).codes
     has = np.flatnonzero(code >= 0)
-    return problems(status if len(has) == len(status) else status.iloc[has])
+    if len(has) == len(status):
+        return problems(status)
+    # Only the columns problems() reads are taken (a status frame has a dozen).
+    read = [name for name in status.columns if name in _LONG_FORM_READS]
+    return problems(status[read].iloc[has])
 
 
 def now_ms(run: dict[str, Any]) -> int:

@@ -12,8 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._chart_layout import rows_text, share_text
-from ..plots import STATUS_COLORS
+from .._chart_layout import STATUS_COLORS, rows_text, share_text
 from ..problem_codes import PROBLEMS
 from ..status import PROBLEM_STATUSES
 from ._collect import ProblemRows, ReportData, now_ms

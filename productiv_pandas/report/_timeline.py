@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..plots import STATUS_COLORS
+from .._chart_layout import STATUS_COLORS
 from ..preparation._options import STALE_AFTER
 from ..status import STATUSES
 from ._collect import HOUR_MS, ReportData

@@ -12,7 +12,11 @@ import gzip
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
 import productiv_pandas as pp
@@ -159,3 +163,40 @@ def test_a_header_pyarrow_names_otherwise_is_read_by_pandas(tmp_path, monkeypatc
     path.write_text(header + "2024-06-01T11:00:00Z,a@x.io,b@x.io,opened_file\n")
     status = assert_alike(path, monkeypatch, arrow_only=False, sizes=(1,), columns=columns)
     assert status["email"].tolist() == ["b@x.io" if columns else "a@x.io"]
+
+
+_TIME_CHARS = "0123456789-T:.Z +x/\u00e9"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["2024-06-01T11:00:00Z", "2024-06-01T11:00:00.123Z", "1677-09-21T00:12:43.145224193Z"]),
+    st.lists(st.tuples(st.integers(0, 29), st.sampled_from(_TIME_CHARS)), max_size=3),
+    st.integers(1, 5),
+)
+def test_times_read_off_the_bytes_answer_as_the_regex_does(template, edits, rows):
+    """Values of one length are checked byte by byte; the answer (and the years' range) is the
+    regular expression's, whatever characters land where."""
+    value = list(template)
+    for at, char in edits:
+        if at < len(value):
+            value[at] = char
+    column = pa.chunked_array([pa.array(["".join(value)] * rows)])
+    fixed = _arrow_csv._fixed_width_times(column)
+    matches = pc.all(pc.match_substring_regex(column, _arrow_csv._UTC_TIME)).as_py()
+    assert fixed is not None  # one length, none missing: always read off the bytes
+    assert fixed[0] == matches
+    if matches:
+        assert fixed[1] == ("1678" <= "".join(value)[:4] <= "2261")
+
+
+def test_times_of_several_lengths_or_missing_go_to_the_regex():
+    assert (
+        _arrow_csv._fixed_width_times(pa.chunked_array([["2024-06-01T11:00:00Z", "2024-06-01T11:00:00.1Z"]]))
+        is None
+    )
+    assert _arrow_csv._fixed_width_times(pa.chunked_array([["2024-06-01T11:00:00Z", None]])) is None
+    assert _arrow_csv._fixed_width_times(pa.chunked_array([["2024-06-01T11:00:00.Z"]])) == (False, False)
+    assert _arrow_csv._fixed_width_times(pa.chunked_array([["x" * 40]])) == (False, False)
+    sliced = pa.chunked_array([pa.array(["junk", "2024-06-01T11:00:00Z", "2024-06-01T11:00:01Z"]).slice(1)])
+    assert _arrow_csv._fixed_width_times(sliced) == (True, True)

@@ -268,7 +268,7 @@ def test_first_seen_with_its_filter_finds_exactly_what_a_dict_finds(monkeypatch)
         hashes = rng.integers(0, 2**64, 100, dtype=np.uint64, endpoint=False)
         if len(held):  # a third of each chunk repeats earlier events
             hashes[::3] = held[rng.integers(0, len(held), len(hashes[::3]))]
-        hashes = np.unique(hashes)
+        hashes = rng.permutation(np.unique(hashes))  # distinct, in no order
         rows, keep = np.arange(len(hashes)) + 100 * chunk, rng.random(len(hashes)) < 0.8
         expected = [known.get(int(h), -1) for h in hashes]
         assert seen.see(hashes, rows, keep).tolist() == expected
@@ -281,6 +281,21 @@ def test_first_seen_with_its_filter_finds_exactly_what_a_dict_finds(monkeypatch)
     lookup = rng.integers(0, 2**64, 1000, dtype=np.uint64, endpoint=False)
     assert seen.find(lookup).tolist() == [known.get(int(h), -1) for h in lookup]
     assert seen.find(held).tolist() == [known.get(int(h), -1) for h in held]
+
+
+def test_first_seen_sorts_hashes_that_differ_in_their_lowest_bits_only():
+    """A chunk is sorted with each hash's position in its low bits: hashes equal but for those
+    bits are put in order by a second sort, so that the binary searches find them."""
+    base = np.uint64(0xABCDEF0123456789) & ~np.uint64(0xFF)
+    hashes = base + np.array([7, 3, 200, 0, 9, 1], dtype=np.uint64)
+    order, ordered = seen_module._sorted(hashes)
+    assert ordered.tolist() == sorted(hashes.tolist())
+    assert hashes[order].tolist() == ordered.tolist()
+    seen = FirstSeen()
+    first = seen.see(hashes, np.arange(6), np.ones(6, dtype=bool))
+    assert first.tolist() == [-1] * 6
+    assert seen.find(hashes[::-1]).tolist() == [5, 4, 3, 2, 1, 0]
+    assert seen.find(base + np.array([2, 8], dtype=np.uint64)).tolist() == [-1, -1]
 
 
 def test_the_docstring_examples_run():
@@ -597,3 +612,62 @@ def test_a_bad_line_mid_file_says_what_the_rows_before_it_became(sb, tmp_path):
     )
     assert pd.read_csv(out, index_col=0)["status"].tolist() == ["sent"] * 4
     assert len(sb.events(APP)) == 4
+
+
+# -- validate_file's three stages (read, check, de-duplicate), each in its thread ----------------
+
+
+def _productiv_threads() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name.startswith("productiv-")]
+
+
+def _passes(path, chunksize: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The statuses of the threaded pass (validate_file's) and of the same pass in one thread."""
+    from productiv_pandas.files._pass import validate_run
+    from productiv_pandas.files._run import FileRun
+
+    statuses = []
+    for ahead in (True, False):
+        out = path.parent / f"status-{ahead}.csv"
+        options = {"columns": MAPPING, **OPTIONS}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            validate_run(FileRun(path, chunksize, options, ahead=ahead), stream.status_writer(out, path), out)
+        statuses.append(pd.read_csv(out, index_col=0))
+    return statuses[0], statuses[1]
+
+
+@pytest.mark.parametrize("chunksize", [1, 7, 60])
+def test_the_threaded_pass_gives_what_one_thread_gives_and_leaves_no_thread(tmp_path, chunksize):
+    path = tmp_path / "events.csv"
+    messy().to_csv(path, index=False)
+    threaded, alone = _passes(path, chunksize)
+    pd.testing.assert_frame_equal(threaded, alone)
+    assert threaded.loc[40, "reason"] == "duplicate of row 3"  # across chunks, when there are some
+    assert threaded["status"].value_counts().to_dict() == {"valid": 47, "invalid": 8, "duplicate": 5}
+    assert _productiv_threads() == []
+
+
+def test_a_bad_row_mid_file_stops_the_threaded_pass_as_it_stops_one_thread(tmp_path):
+    """Row 4 opens a quote that never closes: the chunks before it have their status, the
+    message is the unthreaded one, and the reading and checking threads are gone."""
+    path = tmp_path / "events.csv"
+    lines = fresh(8).to_csv(index=False).splitlines()
+    path.write_text("\n".join([*lines[:5], '"' + lines[5], *lines[6:]]) + "\n")
+    messages = []
+    for ahead in (True, False):
+        from productiv_pandas.files._pass import validate_run
+        from productiv_pandas.files._run import FileRun
+
+        out = tmp_path / f"status-{ahead}.csv"
+        with pytest.raises(pp.ConfigurationError) as caught:
+            validate_run(
+                FileRun(path, 2, {"on_stale": "ignore"}, ahead=ahead), stream.status_writer(out, path), out
+            )
+        messages.append(str(caught.value))
+        assert pd.read_csv(out, index_col=0)["status"].tolist() == ["valid"] * 4
+    assert messages[0] == messages[1]
+    assert "from row 4 on" in messages[0]
+    assert _productiv_threads() == []
