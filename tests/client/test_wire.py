@@ -238,3 +238,33 @@ def test_repeated_answer_headers_are_joined_and_read_whatever_their_case(serve, 
     assert (got.status_code, got.reason, got.body) == (200, "OK", b"{}")
     assert got.headers["X-THING"] == "1, 2"
     assert got.headers.get("retry-after") == "3"
+
+
+def test_a_tls_failure_is_raised_as_by_send_and_never_retried():
+    def plain_http(conn: socket.socket) -> None:  # answers a TLS handshake in plain HTTP
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        conn.close()
+
+    server, url = listening_socket(plain_http)
+    base_url = url.replace("http://", "https://").removesuffix("/x")
+    url = base_url + EVENTS
+    transport = Transport(2, (1.0, 1.0), str)
+    try:
+        prepared = Templates(session_of(transport)).prepare("POST", url, b"{}")
+        with pytest.raises(requests.RequestException) as by_send:
+            transport._adapter.send(prepared, stream=True, timeout=(1.0, 1.0), verify=True, proxies={})
+        with pytest.raises(requests.RequestException) as by_open:
+            transport._adapter.open(prepared, timeout_of((1.0, 1.0)))
+        assert type(by_open.value) is type(by_send.value) is requests.exceptions.SSLError
+    finally:
+        transport.close()
+    retry = pp.RetryPolicy(backoff_base=0.001, backoff_max=0.001, max_retries=3)
+    try:
+        with pp.ProductivClient(TOKEN, base_url=base_url, retry=retry) as client:
+            delivery = client.post_events("app-1", b'{"events": []}')
+    finally:
+        server.close()
+    assert (delivery.ok, delivery.kind, delivery.attempts, delivery.status) == (False, "other", 1, None)
+    assert delivery.message.startswith("TLS error: ")
+    assert TOKEN not in delivery.message
