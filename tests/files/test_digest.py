@@ -100,3 +100,10 @@ def test_digests_of_many_emails_collide_nowhere(size):
     emails = pd.Series([f"user{n}@example{n % 97}.com" for n in rng.permutation(size)], dtype="str")
     digests = text_digests(pa.array(emails))
     assert len(np.unique(digests)) == size
+
+
+def test_a_long_column_digests_as_its_pieces_do():
+    """A column longer than a block is hashed a block at a time: the same digests."""
+    values = pa.array([f"user{n % 997}@example.com" * (1 + n % 3) for n in range(40_000)])
+    pieces = np.concatenate([text_digests(values.slice(start, 999)) for start in range(0, 40_000, 999)])
+    assert text_digests(values).tolist() == pieces.tolist()

@@ -614,13 +614,13 @@ def test_a_bad_line_mid_file_says_what_the_rows_before_it_became(sb, tmp_path):
     assert len(sb.events(APP)) == 4
 
 
-# -- validate_file's three stages (read, check, de-duplicate), each in its thread ----------------
+# -- validate_file's two stages: read and check in a thread, de-duplicate in the caller's ------
 
 
 def _productiv_threads() -> list[str]:
     import threading
 
-    return [t.name for t in threading.enumerate() if t.name in ("productiv-read", "productiv-check")]
+    return [t.name for t in threading.enumerate() if t.name == "productiv-check"]
 
 
 def _passes(path, chunksize: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -652,7 +652,7 @@ def test_the_threaded_pass_gives_what_one_thread_gives_and_leaves_no_thread(tmp_
 
 def test_a_bad_row_mid_file_stops_the_threaded_pass_as_it_stops_one_thread(tmp_path):
     """Row 4 opens a quote that never closes: the chunks before it have their status, the
-    message is the unthreaded one, and the reading and checking threads are gone."""
+    message is the unthreaded one, and the reading and checking thread is gone."""
     path = tmp_path / "events.csv"
     lines = fresh(8).to_csv(index=False).splitlines()
     path.write_text("\n".join([*lines[:5], '"' + lines[5], *lines[6:]]) + "\n")
