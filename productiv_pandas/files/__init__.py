@@ -2,8 +2,8 @@
 
 _input (compression, JSON Lines chunks) -> _readers (one reader class per format, chosen by
 extension; CSV by pyarrow in _arrow_csv, pandas' parser where pyarrow cannot read alike)
--> _ahead (validate_file: the next chunk read in a thread)
--> _run (one pass: chunks prepared, cross-chunk duplicates via _seen, _tally)
+-> _ahead (validate_file: the next chunk read and checked in a thread)
+-> _run (one pass: chunks prepared, cross-chunk duplicates via _digest and _seen, _tally)
 -> _pass (the loop) -> _stream (validate_file / publish_file) and _chunks (validate_chunks /
 publish_chunks, any iterable of frames); _formats writes status files
 """
