@@ -19,15 +19,19 @@ does nothing here as urllib3 spends on the exchange itself:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import requests
 import urllib3.exceptions as u3
 from requests import exceptions as rq
 from requests.structures import CaseInsensitiveDict
 from requests.utils import check_header_validity
-from urllib3.response import BaseHTTPResponse
 from urllib3.util import Timeout as TimeoutSauce
 
 from ._inflight import WatchedAdapter
+
+if TYPE_CHECKING:  # urllib3 2's name (annotations only)
+    from urllib3.response import BaseHTTPResponse
 
 __all__ = ["LeanAdapter", "Templates", "headers_of", "timeout_of"]
 
@@ -69,6 +73,9 @@ class Templates:
         prepared.method, prepared.url, prepared.hooks = template.method, template.url, template.hooks
         prepared.headers = template.headers.copy()
         for header in (headers or {}).items():
+            if header[1] is None:  # as the session merges them: None removes the header
+                prepared.headers.pop(header[0], None)
+                continue
             check_header_validity(header)
             prepared.headers[header[0]] = header[1]
         prepared.prepare_body(data, None)
@@ -107,7 +114,7 @@ class LeanAdapter(WatchedAdapter):
                 timeout=timeout,
                 chunked=not (request.body is None or "Content-Length" in request.headers),
             )
-        # As HTTPAdapter.send translates them (requests 2.32 to 2.34), in its order.
+        # As HTTPAdapter.send translates them (requests 2.32.2 to 2.34), in its order.
         except (u3.ProtocolError, OSError) as err:
             raise rq.ConnectionError(err, request=request) from err
         except u3.MaxRetryError as e:

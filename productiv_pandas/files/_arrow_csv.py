@@ -153,7 +153,7 @@ def _inferred(column: pa.ChunkedArray) -> Any:
     return _by_pandas(column)
 
 
-#: Bytes checked at a time by :func:`_fixed_width_times`.
+#: Bytes checked at a time by :func:`_fixed_width_times` (about: a whole number of values).
 _BLOCK = 1 << 18
 
 
@@ -178,14 +178,14 @@ def _fixed_width_times(column: pa.ChunkedArray) -> tuple[bool, bool] | None:
     if width < 20 or width == 21 or width > 30:  # "…:SSZ", or "…:SS." and 1-9 digits and "Z"
         return False, False
     text = np.frombuffer(data_buffer, dtype=np.uint8, count=width * len(flat), offset=int(offsets[0]))
-    lowest, spread = _layout(width, len(flat))
+    lowest, spread = _layout(width)
     # Each byte minus the lowest allowed at its place (wrapping around below it, as uint8) is
-    # within that place's spread: 0-9 for a digit, 0 for a fixed character. In blocks of 256
-    # KiB: the temporaries of one pass over the chunk, fresh memory each time, took ten times
-    # as long (page faults).
-    for start in range(0, len(text), _BLOCK):
-        stop = start + _BLOCK
-        if ((text[start:stop] - lowest[start:stop]) > spread[start:stop]).any():
+    # within that place's spread: 0-9 for a digit, 0 for a fixed character. A block of whole
+    # values at a time: the temporaries of one pass over the chunk, fresh memory each time,
+    # took ten times as long (page faults).
+    for start in range(0, len(text), len(lowest)):
+        block = text[start : start + len(lowest)]
+        if ((block - lowest[: len(block)]) > spread[: len(block)]).any():
             return False, False
     # The year as its 4 bytes read big-endian, compared with "1678" and "2261" read alike.
     chars = text.reshape(len(flat), width)
@@ -194,15 +194,16 @@ def _fixed_width_times(column: pa.ChunkedArray) -> tuple[bool, bool] | None:
     return True, bool(((year >= first) & (year <= last)).all())
 
 
-@functools.lru_cache(maxsize=4)
-def _layout(width: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """The lowest byte allowed at each place of ``rows`` times of ``width`` characters end to
-    end, and how far above it a byte may be (flat arrays: numpy's loops over rows of 20-30
-    bytes cost three times as much). Cached: a file's chunks mostly share both."""
+@functools.lru_cache(maxsize=16)
+def _layout(width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The lowest byte allowed at each place of a time of ``width`` characters, and how far
+    above it a byte may be, repeated for a block of :data:`_BLOCK` bytes of whole values (flat
+    arrays: numpy's loops over rows of 20-30 bytes cost three times as much)."""
     layout = "dddd-dd-ddTdd:dd:dd" + ("." + "d" * (width - 21) if width > 20 else "") + "Z"
     lowest = np.frombuffer(layout.replace("d", "0").encode(), dtype=np.uint8)
     spread = np.frombuffer(bytes(9 if char == "d" else 0 for char in layout), dtype=np.uint8)
-    return np.tile(lowest, rows), np.tile(spread, rows)
+    values = max(_BLOCK // width, 1)
+    return np.tile(lowest, values), np.tile(spread, values)
 
 
 def _times(column: pa.ChunkedArray, years_in_range: bool | None = None) -> Any:

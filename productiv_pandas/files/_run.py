@@ -172,8 +172,9 @@ class ChunkRun(abc.ABC):
     def checked(self) -> Iterator[Prepared]:
         """Each chunk through ``prepare_events`` alone: what needs no other chunk."""
         for frame in self.frames():
-            yield prepare_events(frame, self.options)
+            prepared = prepare_events(frame, self.options)
             del frame  # the chunk is done with: not held while the next one is read
+            yield prepared
 
     def deduplicated(self, prepared: Prepared) -> Prepared:
         """A chunk's rows whose event an earlier chunk had, made ``duplicate``; counted."""

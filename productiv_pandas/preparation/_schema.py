@@ -239,7 +239,7 @@ def wire_schema(
     return _built_schema(
         now,
         future_tolerance,
-        frozenset(login_events),
+        frozenset(login_events or ()),
         None if allowed_events is None else frozenset(allowed_events),
         allow_missing,
     )

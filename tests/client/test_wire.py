@@ -52,6 +52,8 @@ def wire_form(prepared: requests.PreparedRequest) -> tuple:
             None,
         ),
         ("https://Public-API.example.com:443/a%20b/ü", b"", {"accept": "text/plain"}),
+        # None drops a header, the session's own too, as Session.request merges them
+        ("http://127.0.0.1:8000" + EVENTS, b"{}", {"Accept": None, "X-Gone": None}),
     ],
 )
 def test_a_prepared_request_is_what_the_session_would_send(transport, url, data, headers):

@@ -200,3 +200,15 @@ def test_times_of_several_lengths_or_missing_go_to_the_regex():
     assert _arrow_csv._fixed_width_times(pa.chunked_array([["x" * 40]])) == (False, False)
     sliced = pa.chunked_array([pa.array(["junk", "2024-06-01T11:00:00Z", "2024-06-01T11:00:01Z"]).slice(1)])
     assert _arrow_csv._fixed_width_times(sliced) == (True, True)
+
+
+@pytest.mark.parametrize("bad_at", [0, 10_921, 10_922, 29_999])
+def test_times_checked_block_by_block_find_a_bad_value_wherever_it_is(bad_at):
+    """30,000 times of 24 bytes span three blocks of bytes: one value off, in any block (the
+    first and last of a block, the last of the chunk), and the answer is no."""
+    values = ["2024-06-01T11:00:00.123Z"] * 30_000
+    assert _arrow_csv._fixed_width_times(pa.chunked_array([values])) == (True, True)
+    values[bad_at] = "2024-06-01T11:00:00.12xZ"
+    assert _arrow_csv._fixed_width_times(pa.chunked_array([values])) == (False, False)
+    values[bad_at] = "2300-06-01T11:00:00.123Z"  # well formed, beyond nanoseconds
+    assert _arrow_csv._fixed_width_times(pa.chunked_array([values])) == (True, False)
