@@ -94,10 +94,9 @@ class LeanAdapter(WatchedAdapter):
         url, method = request.url, request.method
         assert url is not None
         assert method is not None
-        try:
-            host_params, pool_kwargs = self.build_connection_pool_key_attributes(request, True, None)
-            conn = self.poolmanager.connection_from_host(**host_params, pool_kwargs=pool_kwargs)
-        except ValueError as e:  # urllib3's LocationValueError too
+        try:  # requests' own public way to the pool (2.32.2 on), as send does
+            conn = self.get_connection_with_tls_context(request, True, proxies=None, cert=None)
+        except u3.LocationValueError as e:
             raise rq.InvalidURL(e, request=request) from e
         self.cert_verify(conn, url, True, None)
         try:
