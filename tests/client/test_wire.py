@@ -133,6 +133,18 @@ def refused_url() -> str:
     return f"http://127.0.0.1:{port}/x"  # closed: connecting is refused
 
 
+def raised_by_send_and_open(
+    transport: Transport, url: str, timeout: tuple[float, float]
+) -> tuple[BaseException, BaseException]:
+    """What the adapter's ``send`` and its ``open`` raise for the same POST to ``url``."""
+    prepared = Templates(session_of(transport)).prepare("POST", url, b"{}")
+    with pytest.raises(requests.RequestException) as by_send:
+        transport._adapter.send(prepared, stream=True, timeout=timeout, verify=True, proxies={})
+    with pytest.raises(requests.RequestException) as by_open:
+        transport._adapter.open(prepared, timeout_of(timeout))
+    return by_send.value, by_open.value
+
+
 @pytest.mark.parametrize(
     ("case", "expected"),
     [
@@ -149,13 +161,9 @@ def test_open_raises_what_the_adapters_send_raises(case, expected):
         server, url = listening_socket(hang_up if case == "hang_up" else stay_silent)
     transport = Transport(2, (1.0, 0.3), str)
     try:
-        prepared = Templates(session_of(transport)).prepare("POST", url, b"{}")
-        with pytest.raises(requests.RequestException) as by_send:
-            transport._adapter.send(prepared, stream=True, timeout=(1.0, 0.3), verify=True, proxies={})
-        with pytest.raises(requests.RequestException) as by_open:
-            transport._adapter.open(prepared, timeout_of((1.0, 0.3)))
-        assert type(by_open.value) is type(by_send.value) is expected
-        assert type(by_open.value.args[0]) is type(by_send.value.args[0])
+        by_send, by_open = raised_by_send_and_open(transport, url, (1.0, 0.3))
+        assert type(by_open) is type(by_send) is expected
+        assert type(by_open.args[0]) is type(by_send.args[0])
         with pytest.raises(TransportError) as translated:
             transport.send("POST", url, data=b"{}")
         timed_out = case == "silent"
@@ -253,12 +261,8 @@ def test_a_tls_failure_is_raised_as_by_send_and_never_retried():
     url = base_url + EVENTS
     transport = Transport(2, (1.0, 1.0), str)
     try:
-        prepared = Templates(session_of(transport)).prepare("POST", url, b"{}")
-        with pytest.raises(requests.RequestException) as by_send:
-            transport._adapter.send(prepared, stream=True, timeout=(1.0, 1.0), verify=True, proxies={})
-        with pytest.raises(requests.RequestException) as by_open:
-            transport._adapter.open(prepared, timeout_of((1.0, 1.0)))
-        assert type(by_open.value) is type(by_send.value) is requests.exceptions.SSLError
+        by_send, by_open = raised_by_send_and_open(transport, url, (1.0, 1.0))
+        assert type(by_open) is type(by_send) is requests.exceptions.SSLError
     finally:
         transport.close()
     retry = pp.RetryPolicy(backoff_base=0.001, backoff_max=0.001, max_retries=3)
