@@ -7,6 +7,7 @@ it, stall in the middle of a body, answer chunked or gzip-encoded, redirect else
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import socket
 import struct
@@ -222,6 +223,32 @@ def test_a_redirect_is_not_followed_and_stops_the_run(serve, status_line):
         ("failed", f"not attempted: the API answered HTTP {code} ({said}) to an earlier batch", None, None),
     ]
     assert elsewhere.requests == []  # the token never went there
+    assert len(server.requests) == 1
+
+
+def test_a_redirect_with_an_endless_body_is_read_up_to_the_cap_not_to_the_deadline(serve):
+    """The body of a 3xx is read as any other, at most BODY_CAP bytes, then the connection is
+    closed: a server streaming one without end cannot hold the run until the deadline (through
+    ``Session.request``, requests read a redirect's whole body even when not following it)."""
+    target = "https://elsewhere.example/services/push/v1/events"
+
+    def endless(conn, *_):
+        conn.sendall(
+            b"HTTP/1.1 302 Found\r\nLocation: "
+            + target.encode()
+            + b"\r\nContent-Length: 100000000000\r\n\r\n"
+        )
+        with contextlib.suppress(OSError):
+            while True:
+                conn.sendall(b"x" * 65536)
+
+    server = serve(endless)
+    status = publish(server, 1, batch_size=1, max_workers=1, timeout=(5.0, 60.0))
+    said = (
+        f"redirected to {target}, not followed so that no credentials go to another address; "
+        "set base_url (or token_url) to the address that answers"
+    )
+    assert outcomes(status) == [("failed", f"HTTP 302: {said}", 302, 1)]
     assert len(server.requests) == 1
 
 
