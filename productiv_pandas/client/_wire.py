@@ -103,8 +103,8 @@ class LeanAdapter(WatchedAdapter):
             return conn.urlopen(
                 method=method,
                 url=request.path_url,
-                body=request.body,  # type: ignore[arg-type]
-                headers=request.headers,  # type: ignore[arg-type]
+                body=request.body,  # type: ignore[arg-type, unused-ignore]
+                headers=request.headers,  # type: ignore[arg-type, unused-ignore]
                 redirect=False,
                 assert_same_host=False,
                 preload_content=False,

@@ -40,6 +40,12 @@ _MOST_WORDS = _LONG // 8
 _ROWS_AT_A_TIME = 16_384
 
 
+def _chunked(values: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
+    """``values`` as a ChunkedArray (pyarrow 15's ``pa.chunked_array`` of a ChunkedArray would
+    take its values for chunks)."""
+    return values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([values])
+
+
 def _mix(h: np.ndarray) -> np.ndarray:
     """murmur3's fmix64, in place: every input bit flips each output bit with odds one half."""
     h ^= h >> _S33
@@ -52,7 +58,7 @@ def _mix(h: np.ndarray) -> np.ndarray:
 
 def text_digests(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """One uint64 per value, equal for equal texts (missing values all alike)."""
-    array = pa.chunked_array([values] if isinstance(values, pa.Array) else values)
+    array = _chunked(values)
     if array.type != pa.large_string():
         array = array.cast(pa.large_string())  # int64 offsets; the text bytes are not copied
     flat = array.combine_chunks()
@@ -136,7 +142,7 @@ def _few_text_digests(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """:func:`text_digests` of a column of few distinct values (event names: an app's catalog):
     each distinct one hashed once, found by Arrow's dictionary encoding (2 ms a 100,000-row
     chunk of 14 names, against 15 ms for every value hashed)."""
-    chunked = pa.chunked_array([values] if isinstance(values, pa.Array) else values)
+    chunked = _chunked(values)
     encoded = pc.dictionary_encode(chunked, null_encoding="encode")  # a missing name: its own entry
     encoded = encoded.combine_chunks()
     return text_digests(encoded.dictionary)[encoded.indices.to_numpy(zero_copy_only=False)]

@@ -81,6 +81,13 @@ def test_event_digest_tells_each_part_apart():
     assert digests[3] == digests[0]
 
 
+def _first_seen(values: list) -> list[int]:
+    """Each value's group, numbered by first appearance, by Python's own equality (pandas 3.0's
+    factorize of objects cuts a text at its first NUL)."""
+    groups: dict = {}
+    return [groups.setdefault(value, len(groups)) for value in values]
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.text(max_size=40), min_size=1, max_size=60), st.integers(0, 5))
 def test_digests_partition_texts_as_equality_does(texts, cut):
@@ -91,7 +98,7 @@ def test_digests_partition_texts_as_equality_does(texts, cut):
         if cut == 0
         else text_digests(pa.chunked_array([values.slice(0, cut), values.slice(cut)]))
     )
-    assert pd.factorize(digests)[0].tolist() == pd.factorize(pd.Series(texts, dtype=object))[0].tolist()
+    assert pd.factorize(digests)[0].tolist() == _first_seen(texts)
 
 
 @pytest.mark.parametrize("size", [1_000, 100_000])
